@@ -1,0 +1,31 @@
+//! il1sim-core: a mechanistic model of the interleukin-1 system and its blockade, as a
+//! library without I/O. Text goes in (model, scenario and target files as strings),
+//! numbers come out; the front ends read and write files.
+//!
+//! Data flow: [`model::Model`] (checked model file) + [`patient::Patient`] →
+//! [`model::ParameterValues`] → [`system::OdeSystem`]; [`dosing::Regimen`] →
+//! [`dosing::DoseEvent`]s; [`solve::Simulation`] integrates with diffsol and returns a
+//! [`solve::Trajectory`]; [`metrics`] summarises it; [`validation`] compares with
+//! published figures.
+
+pub mod dosing;
+pub mod error;
+pub mod metrics;
+pub mod model;
+pub mod patient;
+pub mod scenario;
+pub mod solve;
+pub mod steady_state;
+pub mod system;
+pub mod units;
+pub mod validation;
+
+/// The bundled mechanistic model, compiled into the library so that every front end and
+/// test uses the same file (`models/il1.toml`).
+pub const IL1_MODEL_TOML: &str = include_str!("../../../models/il1.toml");
+
+/// Load the bundled model.
+pub fn il1_model() -> model::Model {
+    model::Model::from_toml(IL1_MODEL_TOML, "models/il1.toml")
+        .expect("the bundled model file is checked by the test suite")
+}

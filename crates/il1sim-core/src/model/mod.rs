@@ -1,0 +1,835 @@
+//! The model as data: parsing, checking and compiling a model file into a [`Model`],
+//! and, for one subject, resolving its parameters into a numeric [`OdeSystem`].
+
+pub mod spec;
+
+use crate::error::ModelError;
+use crate::system::{Bilinear, OdeSystem, PowerTerm, SignalDef, SignalTerm};
+use crate::units::{parse_unit, known_units, Dimension};
+use exmex::prelude::*;
+use spec::*;
+use std::collections::{BTreeMap, HashMap};
+
+/// Index of a parameter (base or derived) in [`ParameterValues::values`].
+pub type ParamId = usize;
+
+/// Patient covariates available to derived-parameter expressions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Covariates {
+    pub weight_kg: f64,
+    pub age_y: f64,
+    pub crcl_ml_min: f64,
+    pub female: bool,
+}
+
+impl Covariates {
+    /// Age below which the paediatric parameter set applies (18 years: Urien 2013 studied
+    /// 8 months to 21 years; adult data come from Yang 2003 in adults).
+    pub const ADULT_AGE_Y: f64 = 18.0;
+
+    fn named(&self) -> [(&'static str, f64); 5] {
+        [
+            ("weight_kg", self.weight_kg),
+            ("age_y", self.age_y),
+            ("crcl_ml_min", self.crcl_ml_min),
+            ("female", if self.female { 1.0 } else { 0.0 }),
+            ("child", if self.age_y < Self::ADULT_AGE_Y { 1.0 } else { 0.0 }),
+        ]
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Compartment {
+    pub name: String,
+    pub description: String,
+    pub volume: Option<ParamId>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Species {
+    pub name: String,
+    pub compartment: usize,
+    pub description: String,
+    pub scale: f64,
+    pub initial: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Parameter {
+    pub name: String,
+    /// Value in canonical units (h, L, nmol, nM).
+    pub value: f64,
+    pub unit: String,
+    pub to_canonical: f64,
+    pub dimension: Dimension,
+    pub source: String,
+    pub description: String,
+    /// `None` for base parameters; the expression for derived ones.
+    pub expr: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Derived {
+    id: ParamId,
+    expr: FlatEx<f64>,
+    /// For each variable of `expr` (alphabetical, as exmex wants): where its value comes from.
+    inputs: Vec<DerivedInput>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum DerivedInput {
+    Parameter(ParamId),
+    Covariate(usize),
+}
+
+#[derive(Debug, Clone)]
+pub struct Signal {
+    pub name: String,
+    pub species: Vec<usize>,
+    pub receptor_total: ParamId,
+    pub efficacy: ParamId,
+    pub slope: ParamId,
+    pub description: String,
+}
+
+#[derive(Debug, Clone)]
+enum Reaction {
+    ZeroOrder { species: usize, rate: ParamId },
+    FirstOrder { species: usize, rate: ParamId },
+    Clearance { species: usize, clearance: ParamId },
+    Transfer { from: usize, to: usize, rate: ParamId },
+    Exchange { a: usize, b: usize, clearance: ParamId },
+    Binding { a: usize, b: usize, complex: usize, kon: ParamId, koff: ParamId },
+    Conversion { from: usize, to: usize, forward: ParamId, reverse: ParamId },
+    SignalProduction { species: usize, rate: ParamId, basal: ParamId, gain: ParamId, signal: usize },
+    DrivenProduction { species: usize, rate: ParamId, driver: usize, reference: ParamId, exponent: ParamId },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RouteKind {
+    Subcutaneous,
+    Intravenous,
+}
+
+impl RouteKind {
+    pub fn parse(text: &str) -> Option<RouteKind> {
+        match text {
+            "sc" => Some(RouteKind::Subcutaneous),
+            "iv" => Some(RouteKind::Intravenous),
+            _ => None,
+        }
+    }
+    pub fn label(&self) -> &'static str {
+        match self {
+            RouteKind::Subcutaneous => "sc",
+            RouteKind::Intravenous => "iv",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub target: usize,
+    pub bioavailability: Option<ParamId>,
+    pub lag: Option<ParamId>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Drug {
+    pub name: String,
+    pub molar_mass: ParamId,
+    pub concentration_species: usize,
+    pub routes: BTreeMap<RouteKind, Route>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ObservableKind {
+    /// Concentration of one species, converted from nM with `factor` (depends on molar mass).
+    Concentration { species: usize, molar_mass: Option<ParamId> },
+    Fraction { numerator: Vec<usize>, denominator: Vec<usize> },
+    Signal { signal: usize },
+    /// The signal divided by its value in the same patient without drug.
+    SignalRelative { signal: usize },
+}
+
+#[derive(Debug, Clone)]
+pub struct Observable {
+    pub name: String,
+    pub unit: String,
+    pub description: String,
+    pub kind: ObservableKind,
+}
+
+impl Observable {
+    /// Column name in `timecourse.csv`: `<observable>_<unit>`.
+    pub fn column(&self) -> String {
+        format!("{}_{}", self.name, crate::units::unit_slug(&self.unit))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Disease {
+    pub name: String,
+    pub description: String,
+    /// (parameter, canonical value, source)
+    pub overrides: Vec<(ParamId, f64, String)>,
+}
+
+/// A checked model: structure with parameter indices. Numbers for one subject come from
+/// [`Model::parameter_values`] and [`Model::system`].
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub name: String,
+    pub description: String,
+    pub default_disease: String,
+    pub compartments: Vec<Compartment>,
+    pub species: Vec<Species>,
+    pub parameters: Vec<Parameter>,
+    pub signals: Vec<Signal>,
+    pub drugs: Vec<Drug>,
+    pub observables: Vec<Observable>,
+    pub diseases: BTreeMap<String, Disease>,
+    derived: Vec<Derived>,
+    reactions: Vec<Reaction>,
+    param_index: HashMap<String, ParamId>,
+    species_index: HashMap<String, usize>,
+}
+
+/// Parameter values (canonical units) for one subject, indexed by [`ParamId`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParameterValues {
+    pub values: Vec<f64>,
+    pub disease: String,
+}
+
+const COVARIATE_NAMES: [&str; 5] = ["weight_kg", "age_y", "crcl_ml_min", "female", "child"];
+
+impl Model {
+    /// Parse and check a model file's text. `origin` (a file name) prefixes error messages.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Model, ModelError> {
+        let spec: ModelSpec = toml::from_str(text)
+            .map_err(|e| ModelError::Syntax(format!("{origin}: {e}")))?;
+        Model::from_spec(spec, origin)
+    }
+
+    pub fn from_spec(spec: ModelSpec, origin: &str) -> Result<Model, ModelError> {
+        let err = |loc: String, msg: String| ModelError::invalid(format!("{origin}: {loc}"), msg);
+
+        // Parameters (base, then derived).
+        let mut parameters = Vec::new();
+        let mut param_index = HashMap::new();
+        for (name, p) in &spec.parameters {
+            let unit = parse_unit(&p.unit).ok_or_else(|| {
+                err(
+                    format!("parameters.{name}.unit"),
+                    format!("unknown unit '{}'; allowed: {}", p.unit, known_units()),
+                )
+            })?;
+            check_value(p.value).map_err(|m| err(format!("parameters.{name}.value"), m))?;
+            if p.source.trim().is_empty() {
+                return Err(err(
+                    format!("parameters.{name}.source"),
+                    "every parameter needs a source (paper or label, or 'calibrated: ...')".into(),
+                ));
+            }
+            param_index.insert(name.clone(), parameters.len());
+            parameters.push(Parameter {
+                name: name.clone(),
+                value: p.value * unit.to_canonical,
+                unit: p.unit.clone(),
+                to_canonical: unit.to_canonical,
+                dimension: unit.dimension,
+                source: p.source.clone(),
+                description: p.description.clone(),
+                expr: None,
+            });
+        }
+        for (name, d) in &spec.derived {
+            if param_index.contains_key(name) || COVARIATE_NAMES.contains(&name.as_str()) {
+                return Err(err(format!("derived.{name}"), "name already used by a parameter or covariate".into()));
+            }
+            let unit = parse_unit(&d.unit).ok_or_else(|| {
+                err(
+                    format!("derived.{name}.unit"),
+                    format!("unknown unit '{}'; allowed: {}", d.unit, known_units()),
+                )
+            })?;
+            if d.source.trim().is_empty() {
+                return Err(err(format!("derived.{name}.source"), "every derived parameter needs a source".into()));
+            }
+            param_index.insert(name.clone(), parameters.len());
+            parameters.push(Parameter {
+                name: name.clone(),
+                value: f64::NAN,
+                unit: d.unit.clone(),
+                to_canonical: unit.to_canonical,
+                dimension: unit.dimension,
+                source: d.source.clone(),
+                description: d.description.clone(),
+                expr: Some(d.expr.clone()),
+            });
+        }
+        // Derived expressions: parse, resolve inputs, order by dependency.
+        let mut pending = Vec::new();
+        for (name, d) in &spec.derived {
+            let expr = exmex::parse::<f64>(&d.expr).map_err(|e| {
+                err(format!("derived.{name}.expr"), format!("cannot parse '{}': {e}", d.expr))
+            })?;
+            let mut inputs = Vec::new();
+            for var in expr.var_names() {
+                if let Some(i) = COVARIATE_NAMES.iter().position(|c| c == var) {
+                    inputs.push(DerivedInput::Covariate(i));
+                } else if let Some(&id) = param_index.get(var.as_str()) {
+                    inputs.push(DerivedInput::Parameter(id));
+                } else {
+                    return Err(err(
+                        format!("derived.{name}.expr"),
+                        format!(
+                            "unknown name '{var}'; allowed: parameters, derived parameters and covariates ({})",
+                            COVARIATE_NAMES.join(", ")
+                        ),
+                    ));
+                }
+            }
+            pending.push(Derived { id: param_index[name.as_str()], expr, inputs });
+        }
+        let n_base = spec.parameters.len();
+        let mut derived = Vec::new();
+        let mut ready = vec![false; parameters.len()];
+        ready[..n_base].iter_mut().for_each(|r| *r = true);
+        while !pending.is_empty() {
+            let before = pending.len();
+            let mut i = 0;
+            while i < pending.len() {
+                let ok = pending[i].inputs.iter().all(|inp| match inp {
+                    DerivedInput::Parameter(p) => ready[*p],
+                    DerivedInput::Covariate(_) => true,
+                });
+                if ok {
+                    let d = pending.remove(i);
+                    ready[d.id] = true;
+                    derived.push(d);
+                } else {
+                    i += 1;
+                }
+            }
+            if pending.len() == before {
+                let names: Vec<_> = pending.iter().map(|d| parameters[d.id].name.clone()).collect();
+                return Err(err("derived".into(), format!("circular definitions among: {}", names.join(", "))));
+            }
+        }
+
+        let mut used = vec![false; parameters.len()];
+        for d in &derived {
+            for inp in &d.inputs {
+                if let DerivedInput::Parameter(p) = inp {
+                    used[*p] = true;
+                }
+            }
+        }
+        let mut param = |loc: &str, name: &Option<String>, dims: &[Dimension]| -> Result<ParamId, ModelError> {
+            let name = name
+                .as_ref()
+                .ok_or_else(|| err(loc.to_string(), "missing (required for this kind)".into()))?;
+            let id = *param_index.get(name.as_str()).ok_or_else(|| {
+                err(loc.to_string(), format!("unknown parameter '{name}'"))
+            })?;
+            let dim = parameters[id].dimension;
+            if !dims.contains(&dim) {
+                let allowed: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
+                return Err(err(
+                    loc.to_string(),
+                    format!(
+                        "parameter '{name}' has unit '{}' ({dim}); allowed here: {}",
+                        parameters[id].unit,
+                        allowed.join(" or ")
+                    ),
+                ));
+            }
+            used[id] = true;
+            Ok(id)
+        };
+
+        // Compartments and species.
+        let mut compartments = Vec::new();
+        let mut comp_index = HashMap::new();
+        for (i, c) in spec.compartments.iter().enumerate() {
+            let loc = format!("compartments[{i}] '{}'", c.name);
+            if comp_index.insert(c.name.clone(), compartments.len()).is_some() {
+                return Err(err(loc, "duplicate compartment name".into()));
+            }
+            let volume = match &c.volume {
+                Some(_) => Some(param(&format!("{loc}.volume"), &c.volume, &[Dimension::VOLUME])?),
+                None => None,
+            };
+            compartments.push(Compartment { name: c.name.clone(), description: c.description.clone(), volume });
+        }
+        let mut species = Vec::new();
+        let mut species_index = HashMap::new();
+        for (i, s) in spec.species.iter().enumerate() {
+            let loc = format!("species[{i}] '{}'", s.name);
+            if species_index.insert(s.name.clone(), species.len()).is_some() {
+                return Err(err(loc, "duplicate species name".into()));
+            }
+            let compartment = *comp_index.get(&s.compartment).ok_or_else(|| {
+                err(format!("{loc}.compartment"), format!("unknown compartment '{}'", s.compartment))
+            })?;
+            if !(s.scale.is_finite() && s.scale > 0.0) {
+                return Err(err(format!("{loc}.scale"), format!("{} is not allowed; must be > 0", s.scale)));
+            }
+            check_value(s.initial).map_err(|m| err(format!("{loc}.initial"), m))?;
+            species.push(Species {
+                name: s.name.clone(),
+                compartment,
+                description: s.description.clone(),
+                scale: s.scale,
+                initial: s.initial,
+            });
+        }
+        let sp = |loc: &str, name: &Option<String>| -> Result<usize, ModelError> {
+            let name = name
+                .as_ref()
+                .ok_or_else(|| err(loc.to_string(), "missing (required for this kind)".into()))?;
+            species_index
+                .get(name.as_str())
+                .copied()
+                .ok_or_else(|| err(loc.to_string(), format!("unknown species '{name}'")))
+        };
+
+        // Signals.
+        let mut signals = Vec::new();
+        for (i, s) in spec.signals.iter().enumerate() {
+            let loc = format!("signals[{i}] '{}'", s.name);
+            if s.kind != "operational" {
+                return Err(err(format!("{loc}.kind"), format!("'{}' is not known; allowed: operational", s.kind)));
+            }
+            let members = s
+                .species
+                .iter()
+                .map(|n| sp(&format!("{loc}.species"), &Some(n.clone())))
+                .collect::<Result<Vec<_>, _>>()?;
+            signals.push(Signal {
+                name: s.name.clone(),
+                species: members,
+                receptor_total: param(&format!("{loc}.receptor_total"), &Some(s.receptor_total.clone()), &[Dimension::CONCENTRATION])?,
+                efficacy: param(&format!("{loc}.efficacy"), &Some(s.efficacy.clone()), &[Dimension::NONE])?,
+                slope: param(&format!("{loc}.slope"), &Some(s.slope.clone()), &[Dimension::NONE])?,
+                description: s.description.clone(),
+            });
+        }
+        let signal_index = |loc: &str, name: &Option<String>| -> Result<usize, ModelError> {
+            let name = name.as_ref().ok_or_else(|| err(loc.to_string(), "missing".into()))?;
+            signals
+                .iter()
+                .position(|s| &s.name == name)
+                .ok_or_else(|| err(loc.to_string(), format!("unknown signal '{name}'")))
+        };
+
+        // Reactions.
+        let production = [Dimension::AMOUNT_RATE, Dimension::CONCENTRATION_RATE];
+        let mut reactions = Vec::new();
+        let mut touched = vec![false; species.len()];
+        for (i, r) in spec.reactions.iter().enumerate() {
+            let loc = format!("reactions[{i}] '{}'", r.name);
+            let l = |f: &str| format!("{loc}.{f}");
+            let reaction = match r.kind.as_str() {
+                "zero_order" => Reaction::ZeroOrder { species: sp(&l("species"), &r.species)?, rate: param(&l("rate"), &r.rate, &production)? },
+                "first_order" => Reaction::FirstOrder { species: sp(&l("species"), &r.species)?, rate: param(&l("rate"), &r.rate, &[Dimension::RATE])? },
+                "clearance" => Reaction::Clearance { species: sp(&l("species"), &r.species)?, clearance: param(&l("clearance"), &r.clearance, &[Dimension::CLEARANCE])? },
+                "transfer" => Reaction::Transfer { from: sp(&l("from"), &r.from)?, to: sp(&l("to"), &r.to)?, rate: param(&l("rate"), &r.rate, &[Dimension::RATE])? },
+                "exchange" => Reaction::Exchange { a: sp(&l("a"), &r.a)?, b: sp(&l("b"), &r.b)?, clearance: param(&l("clearance"), &r.clearance, &[Dimension::CLEARANCE])? },
+                "binding" => Reaction::Binding {
+                    a: sp(&l("a"), &r.a)?,
+                    b: sp(&l("b"), &r.b)?,
+                    complex: sp(&l("complex"), &r.complex)?,
+                    kon: param(&l("kon"), &r.kon, &[Dimension::SECOND_ORDER_RATE])?,
+                    koff: param(&l("koff"), &r.koff, &[Dimension::RATE])?,
+                },
+                "conversion" => Reaction::Conversion {
+                    from: sp(&l("from"), &r.from)?,
+                    to: sp(&l("to"), &r.to)?,
+                    forward: param(&l("forward"), &r.forward, &[Dimension::RATE])?,
+                    reverse: param(&l("reverse"), &r.reverse, &[Dimension::RATE])?,
+                },
+                "signal_production" => Reaction::SignalProduction {
+                    species: sp(&l("species"), &r.species)?,
+                    rate: param(&l("rate"), &r.rate, &production)?,
+                    basal: param(&l("basal"), &r.basal, &[Dimension::NONE])?,
+                    gain: param(&l("gain"), &r.gain, &[Dimension::NONE])?,
+                    signal: signal_index(&l("signal"), &r.signal)?,
+                },
+                "driven_production" => Reaction::DrivenProduction {
+                    species: sp(&l("species"), &r.species)?,
+                    rate: param(&l("rate"), &r.rate, &production)?,
+                    driver: sp(&l("driver"), &r.driver)?,
+                    reference: param(&l("reference"), &r.reference, &[Dimension::CONCENTRATION])?,
+                    exponent: param(&l("exponent"), &r.exponent, &[Dimension::NONE])?,
+                },
+                other => {
+                    return Err(err(
+                        l("kind"),
+                        format!("'{other}' is not a reaction kind; allowed: zero_order, first_order, clearance, transfer, exchange, binding, conversion, signal_production, driven_production"),
+                    ))
+                }
+            };
+            // Structural checks: same-compartment binding, concentration species for clearance.
+            let comp = |s: usize| species[s].compartment;
+            match &reaction {
+                Reaction::Binding { a, b, complex, .. } => {
+                    if comp(*a) != comp(*b) || comp(*a) != comp(*complex) {
+                        return Err(err(loc, "binding partners and complex must share one compartment".into()));
+                    }
+                    for s in [a, b, complex] {
+                        touched[*s] = true;
+                    }
+                }
+                Reaction::Conversion { from, to, .. } => {
+                    if comp(*from) != comp(*to) {
+                        return Err(err(loc, "conversion must stay within one compartment".into()));
+                    }
+                    touched[*from] = true;
+                    touched[*to] = true;
+                }
+                Reaction::Clearance { species: s, .. } | Reaction::Exchange { a: s, .. } => {
+                    if compartments[comp(*s)].volume.is_none() {
+                        return Err(err(loc, format!("species '{}' is an amount (compartment without volume); clearance and exchange need concentrations", species[*s].name)));
+                    }
+                    touched[*s] = true;
+                    if let Reaction::Exchange { b, .. } = &reaction {
+                        if compartments[comp(*b)].volume.is_none() {
+                            return Err(err(loc, format!("species '{}' is an amount; exchange needs concentrations", species[*b].name)));
+                        }
+                        touched[*b] = true;
+                    }
+                }
+                Reaction::Transfer { from, to, .. } => {
+                    touched[*from] = true;
+                    touched[*to] = true;
+                }
+                Reaction::ZeroOrder { species: s, .. }
+                | Reaction::FirstOrder { species: s, .. }
+                | Reaction::SignalProduction { species: s, .. } => touched[*s] = true,
+                Reaction::DrivenProduction { species: s, driver, .. } => {
+                    touched[*s] = true;
+                    touched[*driver] = true;
+                }
+            }
+            reactions.push(reaction);
+        }
+        if let Some(i) = touched.iter().position(|t| !t) {
+            return Err(err(
+                format!("species[{i}] '{}'", species[i].name),
+                "dangling species: no reaction produces, removes or binds it".into(),
+            ));
+        }
+
+        // Drugs and routes.
+        let mut drugs = Vec::new();
+        for (i, d) in spec.drugs.iter().enumerate() {
+            let loc = format!("drugs[{i}] '{}'", d.name);
+            let molar_mass = param(&format!("{loc}.molar_mass"), &Some(d.molar_mass.clone()), &[Dimension::MOLAR_MASS])?;
+            if parameters[molar_mass].unit != "kDa" {
+                return Err(err(format!("{loc}.molar_mass"), "molar mass must be given in kDa".into()));
+            }
+            let mut routes = BTreeMap::new();
+            for (rname, r) in &d.routes {
+                let rloc = format!("{loc}.routes.{rname}");
+                let kind = RouteKind::parse(rname)
+                    .ok_or_else(|| err(rloc.clone(), format!("unknown route '{rname}'; allowed: sc, iv")))?;
+                let bioavailability = match &r.bioavailability {
+                    Some(_) => Some(param(&format!("{rloc}.bioavailability"), &r.bioavailability, &[Dimension::NONE])?),
+                    None => None,
+                };
+                let lag = match &r.lag {
+                    Some(_) => Some(param(&format!("{rloc}.lag"), &r.lag, &[Dimension::TIME])?),
+                    None => None,
+                };
+                routes.insert(kind, Route { target: sp(&format!("{rloc}.target"), &Some(r.target.clone()))?, bioavailability, lag });
+            }
+            drugs.push(Drug {
+                name: d.name.clone(),
+                molar_mass,
+                concentration_species: sp(&format!("{loc}.concentration_species"), &Some(d.concentration_species.clone()))?,
+                routes,
+            });
+        }
+
+        // Observables.
+        let mut observables = Vec::new();
+        for (i, o) in spec.observables.iter().enumerate() {
+            let loc = format!("observables[{i}] '{}'", o.name);
+            let kind = match o.kind.as_str() {
+                "concentration" => {
+                    let species_id = sp(&format!("{loc}.species"), &o.species)?;
+                    let molar_mass = match &o.molar_mass {
+                        Some(_) => Some(param(&format!("{loc}.molar_mass"), &o.molar_mass, &[Dimension::MOLAR_MASS])?),
+                        None => None,
+                    };
+                    let mw_probe = molar_mass.map(|_| 1.0);
+                    if crate::units::concentration_output_factor(&o.unit, mw_probe).is_none() {
+                        return Err(err(
+                            format!("{loc}.unit"),
+                            format!("'{}' is not a concentration unit this observable can report; allowed: nM, pM, and with molar_mass: ng/mL, pg/mL, mg/L, ug/mL, mg/dL", o.unit),
+                        ));
+                    }
+                    ObservableKind::Concentration { species: species_id, molar_mass }
+                }
+                "fraction" => {
+                    let list = |f: &str, v: &Option<Vec<String>>| -> Result<Vec<usize>, ModelError> {
+                        v.as_ref()
+                            .ok_or_else(|| err(format!("{loc}.{f}"), "missing".into()))?
+                            .iter()
+                            .map(|n| sp(&format!("{loc}.{f}"), &Some(n.clone())))
+                            .collect()
+                    };
+                    ObservableKind::Fraction { numerator: list("numerator", &o.numerator)?, denominator: list("denominator", &o.denominator)? }
+                }
+                "signal" => ObservableKind::Signal { signal: signal_index(&format!("{loc}.signal"), &o.signal)? },
+                "signal_relative" => ObservableKind::SignalRelative { signal: signal_index(&format!("{loc}.signal"), &o.signal)? },
+                other => {
+                    return Err(err(format!("{loc}.kind"), format!("'{other}' is not known; allowed: concentration, fraction, signal, signal_relative")))
+                }
+            };
+            observables.push(Observable { name: o.name.clone(), unit: o.unit.clone(), description: o.description.clone(), kind });
+        }
+
+        if let Some(i) = used.iter().position(|u| !u) {
+            return Err(err(
+                format!("parameters.{}", parameters[i].name),
+                "parameter is never used (by a reaction, signal, route, observable or derived parameter)".into(),
+            ));
+        }
+
+        // Disease overlays.
+        let mut diseases = BTreeMap::new();
+        for (dname, d) in &spec.diseases {
+            let mut overrides = Vec::new();
+            for (pname, p) in &d.parameters {
+                let loc = format!("diseases.{dname}.parameters.{pname}");
+                let id = *param_index
+                    .get(pname.as_str())
+                    .ok_or_else(|| err(loc.clone(), format!("unknown parameter '{pname}'")))?;
+                if parameters[id].expr.is_some() {
+                    return Err(err(loc, "a derived parameter cannot be overridden; override its inputs".into()));
+                }
+                let unit = parse_unit(&p.unit)
+                    .ok_or_else(|| err(format!("{loc}.unit"), format!("unknown unit '{}'", p.unit)))?;
+                if unit.dimension != parameters[id].dimension {
+                    return Err(err(format!("{loc}.unit"), format!("'{}' does not match the base unit '{}'", p.unit, parameters[id].unit)));
+                }
+                check_value(p.value).map_err(|m| err(format!("{loc}.value"), m))?;
+                if p.source.trim().is_empty() {
+                    return Err(err(format!("{loc}.source"), "every override needs a source".into()));
+                }
+                overrides.push((id, p.value * unit.to_canonical, p.source.clone()));
+            }
+            diseases.insert(dname.clone(), Disease { name: dname.clone(), description: d.description.clone(), overrides });
+        }
+        if !diseases.contains_key(&spec.model.default_disease) {
+            return Err(err("model.default_disease".into(), format!("'{}' is not a disease overlay of this model", spec.model.default_disease)));
+        }
+
+        Ok(Model {
+            name: spec.model.name,
+            description: spec.model.description,
+            default_disease: spec.model.default_disease,
+            compartments,
+            species,
+            parameters,
+            signals,
+            drugs,
+            observables,
+            diseases,
+            derived,
+            reactions,
+            param_index,
+            species_index,
+        })
+    }
+
+    pub fn parameter_id(&self, name: &str) -> Option<ParamId> {
+        self.param_index.get(name).copied()
+    }
+
+    pub fn species_id(&self, name: &str) -> Option<usize> {
+        self.species_index.get(name).copied()
+    }
+
+    pub fn drug(&self, name: &str) -> Option<&Drug> {
+        self.drugs.iter().find(|d| d.name == name)
+    }
+
+    pub fn disease_names(&self) -> Vec<String> {
+        self.diseases.keys().cloned().collect()
+    }
+
+    /// Resolve every parameter for one subject: base values, the disease overlay, explicit
+    /// overrides (canonical units, by name), then derived expressions in dependency order.
+    pub fn parameter_values(
+        &self,
+        disease: &str,
+        covariates: &Covariates,
+        overrides: &[(String, f64)],
+    ) -> Result<ParameterValues, ModelError> {
+        let overlay = self.diseases.get(disease).ok_or_else(|| {
+            ModelError::invalid(
+                "disease",
+                format!("'{disease}' is not a disease of model '{}'; allowed: {}", self.name, self.disease_names().join(", ")),
+            )
+        })?;
+        let mut values: Vec<f64> = self.parameters.iter().map(|p| p.value).collect();
+        for (id, v, _) in &overlay.overrides {
+            values[*id] = *v;
+        }
+        for (name, v) in overrides {
+            let id = self.parameter_id(name).ok_or_else(|| {
+                ModelError::invalid("parameter override", format!("unknown parameter '{name}'"))
+            })?;
+            if self.parameters[id].expr.is_some() {
+                return Err(ModelError::invalid("parameter override", format!("'{name}' is derived; override its inputs")));
+            }
+            check_value(*v).map_err(|m| ModelError::invalid(format!("parameter override {name}"), m))?;
+            values[id] = *v;
+        }
+        let cov = covariates.named();
+        for d in &self.derived {
+            // Expressions are written in the declared units of their inputs.
+            let args: Vec<f64> = d
+                .inputs
+                .iter()
+                .map(|inp| match inp {
+                    DerivedInput::Parameter(p) => values[*p] / self.parameters[*p].to_canonical,
+                    DerivedInput::Covariate(c) => cov[*c].1,
+                })
+                .collect();
+            let p = &self.parameters[d.id];
+            let v = d.expr.eval(&args).map_err(|e| {
+                ModelError::invalid(format!("derived.{}", p.name), format!("cannot evaluate: {e}"))
+            })?;
+            if !v.is_finite() || v < 0.0 {
+                return Err(ModelError::invalid(
+                    format!("derived.{}", p.name),
+                    format!(
+                        "evaluates to {v} {} for weight {} kg, age {} y, CrCl {} mL/min; must be finite and >= 0",
+                        p.unit, covariates.weight_kg, covariates.age_y, covariates.crcl_ml_min
+                    ),
+                ));
+            }
+            values[d.id] = v * p.to_canonical;
+        }
+        Ok(ParameterValues { values, disease: disease.to_string() })
+    }
+
+    /// Volume (L) of a species' compartment, or 1 for amount compartments.
+    pub fn species_volume(&self, species: usize, values: &ParameterValues) -> f64 {
+        match self.compartments[self.species[species].compartment].volume {
+            Some(p) => values.values[p],
+            None => 1.0,
+        }
+    }
+
+    /// Compile the reactions with one subject's numbers into the form the solver evaluates.
+    pub fn system(&self, pv: &ParameterValues) -> OdeSystem {
+        let v = &pv.values;
+        let n = self.species.len();
+        let mut vol: Vec<f64> = (0..n).map(|s| self.species_volume(s, pv)).collect();
+        // One auxiliary state per drug: the integral of its concentration (AUC, nM·h),
+        // integrated with the same error control as everything else.
+        vol.extend(std::iter::repeat_n(1.0, self.drugs.len()));
+        let mut sys = OdeSystem::new(n + self.drugs.len(), vol.clone());
+        for (k, d) in self.drugs.iter().enumerate() {
+            sys.add_linear(n + k, d.concentration_species, 1.0);
+        }
+        for r in &self.reactions {
+            match *r {
+                Reaction::ZeroOrder { species, rate } => {
+                    sys.constant[species] += production_per_volume(self, rate, v, vol[species]);
+                }
+                Reaction::FirstOrder { species, rate } => sys.add_linear(species, species, -v[rate]),
+                Reaction::Clearance { species, clearance } => {
+                    sys.add_linear(species, species, -v[clearance] / vol[species])
+                }
+                Reaction::Transfer { from, to, rate } => {
+                    sys.add_linear(from, from, -v[rate]);
+                    sys.add_linear(to, from, v[rate] * vol[from] / vol[to]);
+                }
+                Reaction::Exchange { a, b, clearance } => {
+                    let q = v[clearance];
+                    sys.add_linear(a, a, -q / vol[a]);
+                    sys.add_linear(a, b, q / vol[a]);
+                    sys.add_linear(b, a, q / vol[b]);
+                    sys.add_linear(b, b, -q / vol[b]);
+                }
+                Reaction::Binding { a, b, complex, kon, koff } => {
+                    sys.bilinear.push(Bilinear { a, b, complex, kon: v[kon] });
+                    sys.add_linear(complex, complex, -v[koff]);
+                    sys.add_linear(a, complex, v[koff]);
+                    sys.add_linear(b, complex, v[koff]);
+                }
+                Reaction::Conversion { from, to, forward, reverse } => {
+                    sys.add_linear(from, from, -v[forward]);
+                    sys.add_linear(to, from, v[forward]);
+                    sys.add_linear(to, to, -v[reverse]);
+                    sys.add_linear(from, to, v[reverse]);
+                }
+                Reaction::SignalProduction { species, rate, basal, gain, signal } => {
+                    let k = production_per_volume(self, rate, v, vol[species]);
+                    sys.signal_terms.push(SignalTerm { species, k_basal: k * v[basal], k_gain: k * v[gain], signal });
+                }
+                Reaction::DrivenProduction { species, rate, driver, reference, exponent } => {
+                    sys.power_terms.push(PowerTerm {
+                        species,
+                        driver,
+                        k: production_per_volume(self, rate, v, vol[species]),
+                        reference: v[reference],
+                        exponent: v[exponent],
+                    });
+                }
+            }
+        }
+        for s in &self.signals {
+            sys.signals.push(SignalDef {
+                species: s.species.clone(),
+                inv_receptor_total: 1.0 / v[s.receptor_total],
+                efficacy: v[s.efficacy],
+                slope: v[s.slope],
+            });
+        }
+        sys.finish();
+        sys
+    }
+
+    /// Evaluate an observable from a state, given the subject's untreated signal levels.
+    pub fn observe(&self, obs: &Observable, y: &[f64], sys: &OdeSystem, pv: &ParameterValues, baseline_signals: &[f64]) -> f64 {
+        match &obs.kind {
+            ObservableKind::Concentration { species, molar_mass } => {
+                let mw = molar_mass.map(|m| pv.values[m]);
+                crate::units::concentration_output_factor(&obs.unit, mw).unwrap_or(f64::NAN) * y[*species]
+            }
+            ObservableKind::Fraction { numerator, denominator } => {
+                let num: f64 = numerator.iter().map(|&i| y[i]).sum();
+                let den: f64 = denominator.iter().map(|&i| y[i]).sum();
+                if den > 0.0 { num / den } else { f64::NAN }
+            }
+            ObservableKind::Signal { signal } => sys.signal_value(*signal, y),
+            ObservableKind::SignalRelative { signal } => sys.signal_value(*signal, y) / baseline_signals[*signal],
+        }
+    }
+}
+
+/// A production rate in concentration per hour in the species' compartment.
+fn production_per_volume(model: &Model, rate: ParamId, v: &[f64], volume: f64) -> f64 {
+    if model.parameters[rate].dimension == Dimension::AMOUNT_RATE {
+        v[rate] / volume
+    } else {
+        v[rate]
+    }
+}
+
+fn check_value(v: f64) -> Result<(), String> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err(format!("{v} is not allowed; values must be finite and >= 0 (negative rates, volumes or concentrations have no meaning)"))
+    }
+}

@@ -1,0 +1,353 @@
+//! Integration with diffsol: one subject, one regimen. Integration stops exactly at every
+//! dose or infusion boundary, applies the jump, and restarts the multistep method.
+//!
+//! Two diffsol settings matter for repeated dosing (see docs/solver.md):
+//! `max_nonlinear_solver_failures` counts over the whole solve, not per step, so it is
+//! raised (each restart costs a few recovered Newton failures); and after a jump the
+//! solver state is cloned back in (`set_state`) so BDF rebuilds its history and Jacobian.
+
+use crate::dosing::{state_inputs, Regimen, StateInput};
+use crate::error::{SimError, SolveError};
+use crate::model::{Model, ParameterValues};
+use crate::patient::Patient;
+use crate::steady_state::{self, PeriodicSteadyState};
+use crate::system::OdeSystem;
+use diffsol::{NalgebraLU, NalgebraMat, OdeBuilder, OdeSolverMethod, OdeSolverStopReason, Vector};
+use std::cell::RefCell;
+
+type M = NalgebraMat<f64>;
+type LS = NalgebraLU<f64>;
+
+/// Integration method. BDF is the default (docs/solver.md has the accuracy study).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Bdf,
+    Esdirk34,
+    TrBdf2,
+}
+
+impl Method {
+    pub fn parse(text: &str) -> Option<Method> {
+        match text {
+            "bdf" => Some(Method::Bdf),
+            "esdirk34" => Some(Method::Esdirk34),
+            "tr_bdf2" | "trbdf2" => Some(Method::TrBdf2),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SolverOptions {
+    pub method: Method,
+    /// Relative tolerance.
+    pub rtol: f64,
+    /// Absolute tolerance as a fraction of each state's scale (its untreated value, or the
+    /// typical magnitude the model file declares for states that are zero untreated).
+    pub atol: f64,
+}
+
+impl SolverOptions {
+    /// Defaults chosen by the accuracy study in docs/solver.md.
+    pub const DEFAULT: SolverOptions = SolverOptions { method: Method::Bdf, rtol: 1e-6, atol: 1e-6 };
+    /// Tight settings used for references and for periodic steady-state Newton iterations.
+    pub const TIGHT: SolverOptions = SolverOptions { method: Method::Bdf, rtol: 1e-10, atol: 1e-10 };
+}
+
+impl Default for SolverOptions {
+    fn default() -> Self {
+        SolverOptions::DEFAULT
+    }
+}
+
+/// Hours of drug-free integration before the Newton polish of the untreated state
+/// (long against the slowest untreated process, CRP with t½ 19 h).
+const BASELINE_RUN_H: f64 = 24.0 * 100.0;
+
+/// States at output times (rows), all states (species then per-drug AUC).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trajectory {
+    pub times_h: Vec<f64>,
+    pub states: Vec<Vec<f64>>,
+}
+
+/// What an integration segment hands to the next one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentEnd {
+    pub state: Vec<f64>,
+    /// Zero-order input rates in force at the end (nmol/h per state).
+    pub rates: Vec<f64>,
+}
+
+/// One patient with resolved parameters, compiled system and untreated steady state.
+#[derive(Debug, Clone)]
+pub struct Subject<'m> {
+    pub model: &'m Model,
+    pub patient: Patient,
+    pub params: ParameterValues,
+    pub system: OdeSystem,
+    /// Untreated steady state (drug-free), all states.
+    pub baseline: Vec<f64>,
+    /// Value of each model signal in the untreated steady state.
+    pub baseline_signals: Vec<f64>,
+    pub options: SolverOptions,
+    scale: Vec<f64>,
+}
+
+impl<'m> Subject<'m> {
+    /// Resolve parameters for `patient` (with optional overrides by name, canonical units),
+    /// compile, and find the untreated steady state.
+    pub fn new(model: &'m Model, patient: &Patient, overrides: &[(String, f64)], options: SolverOptions) -> Result<Subject<'m>, SimError> {
+        patient.check(model, "patient")?;
+        let params = model.parameter_values(&patient.disease, &patient.covariates(), overrides)?;
+        let system = model.system(&params);
+        let n_species = model.species.len();
+        let mut scale: Vec<f64> = model.species.iter().map(|s| s.scale).collect();
+        for d in &model.drugs {
+            scale.push(model.species[d.concentration_species].scale * 24.0);
+        }
+        let mut y0: Vec<f64> = model.species.iter().map(|s| s.initial).collect();
+        y0.resize(system.n, 0.0);
+        let mut subject = Subject {
+            model,
+            patient: patient.clone(),
+            params,
+            system,
+            baseline: vec![],
+            baseline_signals: vec![],
+            options,
+            scale,
+        };
+        let rates = vec![0.0; subject.system.n];
+        let end = subject
+            .integrate(&y0, &rates, 0.0, BASELINE_RUN_H, &[], &[], &mut |_, _| {})
+            .map_err(|e| e.with_context("untreated baseline"))?;
+        let mut base = end.state;
+        let polished = steady_state::equilibrium(&subject.system, &base[..n_species], &subject.scale[..n_species])
+            .map_err(|m| SolveError { context: " (untreated baseline)".into(), time_h: BASELINE_RUN_H, message: m, state: subject.describe(&base) })?;
+        base[..n_species].copy_from_slice(&polished);
+        base[n_species..].iter_mut().for_each(|a| *a = 0.0);
+        // Tolerances scale with each state's untreated magnitude where it has one.
+        for (s, b) in subject.scale.iter_mut().zip(&base) {
+            *s = s.max(b.abs());
+        }
+        subject.baseline_signals = (0..subject.system.signals.len()).map(|i| subject.system.signal_value(i, &base)).collect();
+        subject.baseline = base;
+        Ok(subject)
+    }
+
+    /// `name=value` list of a state, for error messages.
+    pub fn describe(&self, y: &[f64]) -> String {
+        let mut names: Vec<String> = self.model.species.iter().map(|s| s.name.clone()).collect();
+        names.extend(self.model.drugs.iter().map(|d| format!("auc_{}", d.name)));
+        names.iter().zip(y).map(|(n, v)| format!("{n}={v:.6e}")).collect::<Vec<_>>().join(", ")
+    }
+
+    pub fn atol(&self, options: &SolverOptions) -> Vec<f64> {
+        self.scale.iter().map(|s| s * options.atol).collect()
+    }
+
+    /// Integrate from `t0` to `t_end` starting at `y0` with input `rates` in force, applying
+    /// `inputs` (sorted by time) and calling `observe(t, y)` at each of `output_times`
+    /// (sorted) inside (t0, t_end], plus t0 when listed. At an event time the observation
+    /// is taken before the event (trough semantics).
+    #[allow(clippy::too_many_arguments)]
+    pub fn integrate(
+        &self,
+        y0: &[f64],
+        rates: &[f64],
+        t0: f64,
+        t_end: f64,
+        inputs: &[StateInput],
+        output_times: &[f64],
+        observe: &mut dyn FnMut(f64, &[f64]),
+    ) -> Result<SegmentEnd, SolveError> {
+        self.integrate_with(&self.options, y0, rates, t0, t_end, inputs, output_times, observe)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn integrate_with(
+        &self,
+        options: &SolverOptions,
+        y0: &[f64],
+        rates: &[f64],
+        t0: f64,
+        t_end: f64,
+        inputs: &[StateInput],
+        output_times: &[f64],
+        observe: &mut dyn FnMut(f64, &[f64]),
+    ) -> Result<SegmentEnd, SolveError> {
+        let sys = &self.system;
+        let n = sys.n;
+        let current_rates = RefCell::new(rates.to_vec());
+        let fail = |t: f64, y: &[f64], message: String| SolveError {
+            context: String::new(),
+            time_h: t,
+            message,
+            state: self.describe(y),
+        };
+        let mut problem = OdeBuilder::<M>::new()
+            .t0(t0)
+            .rtol(options.rtol)
+            .atol(self.atol(options))
+            .rhs_implicit(
+                |x: &[f64], _p: &[f64], _t: f64, y: &mut [f64]| sys.rhs(x, &current_rates.borrow(), y),
+                |x: &[f64], _p: &[f64], _t: f64, v: &[f64], y: &mut [f64]| sys.jvp(x, v, y),
+            )
+            .init(|_p: &[f64], _t: f64, y: &mut [f64]| y.copy_from_slice(y0), n)
+            .build()
+            .map_err(|e| fail(t0, y0, format!("cannot set up the problem: {e}")))?;
+        // Cumulative over the whole solve in diffsol 0.18: raise it (rust-crates.md).
+        problem.ode_options.max_nonlinear_solver_failures = usize::MAX / 4;
+        match options.method {
+            Method::Bdf => {
+                let solver = problem.bdf::<LS>().map_err(|e| fail(t0, y0, e.to_string()))?;
+                drive(solver, sys, &current_rates, t0, t_end, inputs, output_times, observe, &fail)
+            }
+            Method::Esdirk34 => {
+                let solver = problem.esdirk34::<LS>().map_err(|e| fail(t0, y0, e.to_string()))?;
+                drive(solver, sys, &current_rates, t0, t_end, inputs, output_times, observe, &fail)
+            }
+            Method::TrBdf2 => {
+                let solver = problem.tr_bdf2::<LS>().map_err(|e| fail(t0, y0, e.to_string()))?;
+                drive(solver, sys, &current_rates, t0, t_end, inputs, output_times, observe, &fail)
+            }
+        }
+    }
+
+    /// State inputs of a regimen up to `horizon_h`.
+    pub fn regimen_inputs(&self, regimen: &Regimen, horizon_h: f64) -> Result<Vec<StateInput>, SimError> {
+        let drug = self.model.drug(&regimen.drug).ok_or_else(|| {
+            let names: Vec<&str> = self.model.drugs.iter().map(|d| d.name.as_str()).collect();
+            crate::error::InputError::new("drug", &regimen.drug, format!("allowed: {}", names.join(", ")))
+        })?;
+        let doses = regimen.dose_events(self.patient.weight_kg, horizon_h)?;
+        Ok(state_inputs(self.model, &self.params, drug, &doses)?)
+    }
+
+    /// Simulate a regimen from the untreated state (or from its periodic steady state when
+    /// the regimen asks for it) and record all states at `output_times`.
+    pub fn simulate(&self, regimen: &Regimen, horizon_h: f64, output_times: &[f64]) -> Result<(Trajectory, Option<PeriodicSteadyState>), SimError> {
+        let inputs = self.regimen_inputs(regimen, horizon_h)?;
+        let (y0, ss) = if regimen.steady_state {
+            let ss = steady_state::periodic(self, regimen)?;
+            (ss.state.clone(), Some(ss))
+        } else {
+            (self.baseline.clone(), None)
+        };
+        let mut traj = Trajectory { times_h: Vec::with_capacity(output_times.len()), states: Vec::with_capacity(output_times.len()) };
+        let rates = vec![0.0; self.system.n];
+        self.integrate(&y0, &rates, 0.0, horizon_h, &inputs, output_times, &mut |t, y| {
+            traj.times_h.push(t);
+            traj.states.push(y.to_vec());
+        })
+        .map_err(|e| e.with_context(format!("regimen '{}'", regimen.name)))?;
+        Ok((traj, ss))
+    }
+
+    /// Value of every observable of the model at one state.
+    pub fn observe(&self, y: &[f64]) -> Vec<f64> {
+        self.model
+            .observables
+            .iter()
+            .map(|o| self.model.observe(o, y, &self.system, &self.params, &self.baseline_signals))
+            .collect()
+    }
+}
+
+/// Equal within floating-point noise (event and output times are sums of user numbers).
+fn same_time(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn drive<'a, Eqn, S>(
+    mut solver: S,
+    sys: &OdeSystem,
+    rates: &RefCell<Vec<f64>>,
+    t0: f64,
+    t_end: f64,
+    inputs: &[StateInput],
+    output_times: &[f64],
+    observe: &mut dyn FnMut(f64, &[f64]),
+    fail: &dyn Fn(f64, &[f64], String) -> SolveError,
+) -> Result<SegmentEnd, SolveError>
+where
+    Eqn: diffsol::OdeEquations<T = f64, V = diffsol::NalgebraVec<f64>> + 'a,
+    S: OdeSolverMethod<'a, Eqn>,
+{
+    let n = sys.n;
+    let inputs: Vec<&StateInput> = inputs
+        .iter()
+        .filter(|i| i.time_h() >= t0 - 1e-12 && i.time_h() < t_end && !same_time(i.time_h(), t_end))
+        .collect();
+    let mut next_out = output_times.partition_point(|&t| t < t0 && !same_time(t, t0));
+    let mut next_in = 0usize;
+    let mut t = t0;
+    loop {
+        // Observations at the current time come before the events at that time.
+        let y_now = solver.state().y.clone_as_vec();
+        while next_out < output_times.len() && (output_times[next_out] <= t || same_time(output_times[next_out], t)) {
+            observe(output_times[next_out], &y_now);
+            next_out += 1;
+        }
+        if t >= t_end || same_time(t, t_end) {
+            return Ok(SegmentEnd { state: y_now, rates: rates.borrow().clone() });
+        }
+        let mut jumped = false;
+        while next_in < inputs.len() && (inputs[next_in].time_h() <= t || same_time(inputs[next_in].time_h(), t)) {
+            match *inputs[next_in] {
+                StateInput::Bolus { species, amount_nmol, .. } => {
+                    let st = solver.state_mut();
+                    st.y[species] += amount_nmol / sys.volume[species];
+                }
+                StateInput::RateStep { species, delta_nmol_per_h, .. } => {
+                    let mut r = rates.borrow_mut();
+                    r[species] += delta_nmol_per_h;
+                    // Switching an infusion off must leave exactly zero, not rounding noise.
+                    if r[species].abs() < 1e-12 * delta_nmol_per_h.abs() {
+                        r[species] = 0.0;
+                    }
+                }
+            }
+            jumped = true;
+            next_in += 1;
+        }
+        if jumped {
+            let y = solver.state().y.clone_as_vec();
+            let mut dy = vec![0.0; n];
+            sys.rhs(&y, &rates.borrow(), &mut dy);
+            {
+                let st = solver.state_mut();
+                for (i, v) in dy.iter().enumerate() {
+                    st.dy[i] = *v;
+                }
+            }
+            let state = solver.state_clone();
+            solver.set_state(state);
+        }
+        let t_next = if next_in < inputs.len() { inputs[next_in].time_h().min(t_end) } else { t_end };
+        solver
+            .set_stop_time(t_next)
+            .map_err(|e| fail(t, &solver.state().y.clone_as_vec(), e.to_string()))?;
+        loop {
+            let reason = solver.step().map_err(|e| {
+                let st = solver.state();
+                fail(st.t, &st.y.clone_as_vec(), e.to_string())
+            })?;
+            let tc = solver.state().t;
+            while next_out < output_times.len() && output_times[next_out] <= tc && output_times[next_out] < t_next && !same_time(output_times[next_out], t_next) {
+                let ot = output_times[next_out];
+                let yv = solver
+                    .interpolate(ot)
+                    .map_err(|e| fail(ot, &solver.state().y.clone_as_vec(), e.to_string()))?;
+                observe(ot, &yv.clone_as_vec());
+                next_out += 1;
+            }
+            if let OdeSolverStopReason::TstopReached = reason {
+                break;
+            }
+        }
+        t = t_next;
+    }
+}

@@ -1,0 +1,139 @@
+//! Steady states by Newton's method: the untreated equilibrium f(y) = 0 (exact Jacobian),
+//! and the periodic steady state of a dosing regimen, the fixed point of the map Φ that
+//! advances the whole nonlinear system over one dosing interval, Φ(y) = y. Repeating
+//! doses until troughs settle under-converges for slowly accumulating nonlinear systems
+//! (ferx-core #867), so the fixed point is solved for directly and its residual reported.
+
+use crate::dosing::{Administration, Regimen, Repeat};
+use crate::error::{InputError, SimError, SolveError};
+use crate::solve::{SolverOptions, Subject};
+use crate::system::OdeSystem;
+use nalgebra::{DMatrix, DVector};
+
+/// Newton tolerance on the scaled residual max_i |r_i| / scale_i.
+pub const NEWTON_TOL: f64 = 1e-8;
+pub const NEWTON_MAX_ITER: usize = 50;
+
+/// Solve f(y) = 0 for the species part of the system (no inputs), starting at `y0`.
+pub fn equilibrium(sys: &OdeSystem, y0: &[f64], scale: &[f64]) -> Result<Vec<f64>, String> {
+    let n = y0.len();
+    let mut y = y0.to_vec();
+    let mut full = vec![0.0; sys.n];
+    let zero = vec![0.0; sys.n];
+    let mut f = vec![0.0; sys.n];
+    for iter in 0..NEWTON_MAX_ITER {
+        full[..n].copy_from_slice(&y);
+        sys.rhs(&full, &zero, &mut f);
+        let res = (0..n).map(|i| f[i].abs() / scale[i].max(y[i].abs())).fold(0.0, f64::max);
+        if res < NEWTON_TOL * 1e-2 {
+            return Ok(y);
+        }
+        let j = sys.jacobian(&full).view((0, 0), (n, n)).into_owned();
+        let rhs = DVector::from_iterator(n, f[..n].iter().map(|v| -v));
+        let dx = j.lu().solve(&rhs).ok_or_else(|| format!("singular Jacobian at Newton iteration {iter}"))?;
+        // Damping keeps concentrations non-negative.
+        let mut lambda: f64 = 1.0;
+        for i in 0..n {
+            if y[i] + lambda * dx[i] < 0.0 {
+                lambda = lambda.min(0.5 * y[i] / -dx[i]);
+            }
+        }
+        for i in 0..n {
+            y[i] += lambda * dx[i];
+        }
+    }
+    Err(format!("untreated steady state: Newton did not converge in {NEWTON_MAX_ITER} iterations"))
+}
+
+/// The periodic steady state of a regimen and how well it was solved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeriodicSteadyState {
+    /// State just before a dose (all states; AUCs reset to 0).
+    pub state: Vec<f64>,
+    pub iterations: usize,
+    /// max_i |Φ(y)_i − y_i| / scale_i at the solution.
+    pub residual: f64,
+}
+
+/// Newton on Φ(y) − y = 0 with a finite-difference Jacobian of Φ (tight tolerances).
+pub fn periodic(subject: &Subject, regimen: &Regimen) -> Result<PeriodicSteadyState, SimError> {
+    let tau = regimen.interval_h;
+    if let Administration::IvInfusion { duration_h } = regimen.administration {
+        if duration_h > tau {
+            return Err(InputError::new("steady_state", format!("infusion of {duration_h} h every {tau} h"), "a steady state needs infusions no longer than the dosing interval").into());
+        }
+    }
+    // One interval of the maintenance dose, starting at 0.
+    let mut one = regimen.clone();
+    one.start_h = 0.0;
+    one.repeat = Repeat::Single;
+    one.loading_dose = None;
+    one.missed_days.clear();
+    one.late_doses.clear();
+    one.extra_doses.clear();
+    one.stop_day = None;
+    one.steady_state = false;
+    let inputs = subject.regimen_inputs(&one, tau)?;
+    if inputs.iter().any(|i| i.time_h() >= tau) {
+        return Err(InputError::new("steady_state", regimen.name.clone(), "the dose lag must be shorter than the dosing interval").into());
+    }
+    let n_species = subject.model.species.len();
+    let n = subject.system.n;
+    let opts = SolverOptions { method: subject.options.method, ..SolverOptions::TIGHT };
+    let scale: Vec<f64> = subject.atol(&SolverOptions { atol: 1.0, ..opts });
+    let map = |y: &[f64]| -> Result<Vec<f64>, SolveError> {
+        let mut full = y.to_vec();
+        full.resize(n, 0.0);
+        let end = subject.integrate_with(&opts, &full, &vec![0.0; n], 0.0, tau, &inputs, &[], &mut |_, _| {})?;
+        Ok(end.state[..n_species].to_vec())
+    };
+    let ctx = |e: SolveError| e.with_context(format!("periodic steady state of regimen '{}'", regimen.name));
+    // Start from a few intervals of ordinary dosing.
+    let mut y = subject.baseline[..n_species].to_vec();
+    for _ in 0..3 {
+        y = map(&y).map_err(ctx)?;
+    }
+    for iter in 1..=NEWTON_MAX_ITER {
+        let phi = map(&y).map_err(ctx)?;
+        let r: Vec<f64> = (0..n_species).map(|i| phi[i] - y[i]).collect();
+        let res = (0..n_species).map(|i| r[i].abs() / scale[i]).fold(0.0, f64::max);
+        if res < NEWTON_TOL {
+            let mut state = y.clone();
+            state.resize(n, 0.0);
+            return Ok(PeriodicSteadyState { state, iterations: iter - 1, residual: res });
+        }
+        let mut jac = DMatrix::<f64>::zeros(n_species, n_species);
+        for c in 0..n_species {
+            let h = 1e-6 * scale[c].max(y[c].abs());
+            let mut yp = y.clone();
+            yp[c] += h;
+            let pp = map(&yp).map_err(ctx)?;
+            for i in 0..n_species {
+                jac[(i, c)] = (pp[i] - yp[i] - r[i]) / h;
+            }
+        }
+        let rhs = DVector::from_iterator(n_species, r.iter().map(|v| -v));
+        let dx = jac.lu().solve(&rhs).ok_or_else(|| SolveError {
+            context: format!(" (periodic steady state of regimen '{}')", regimen.name),
+            time_h: 0.0,
+            message: format!("singular interval-map Jacobian at Newton iteration {iter}"),
+            state: subject.describe(&y),
+        })?;
+        let mut lambda: f64 = 1.0;
+        for i in 0..n_species {
+            if y[i] + lambda * dx[i] < 0.0 {
+                lambda = lambda.min(0.5 * y[i] / -dx[i]);
+            }
+        }
+        for i in 0..n_species {
+            y[i] += lambda * dx[i];
+        }
+    }
+    Err(SolveError {
+        context: format!(" (periodic steady state of regimen '{}')", regimen.name),
+        time_h: 0.0,
+        message: format!("Newton did not converge in {NEWTON_MAX_ITER} iterations"),
+        state: subject.describe(&y),
+    }
+    .into())
+}
