@@ -28,6 +28,14 @@ impl DoseAmount {
         }
     }
 
+    pub fn label(&self) -> String {
+        match *self {
+            DoseAmount::Mg(mg) => format!("{mg} mg"),
+            DoseAmount::MgPerKg { mg_per_kg, max_mg: Some(m) } => format!("{mg_per_kg} mg/kg (max {m} mg)"),
+            DoseAmount::MgPerKg { mg_per_kg, max_mg: None } => format!("{mg_per_kg} mg/kg"),
+        }
+    }
+
     fn check(&self, field: &str) -> Result<(), InputError> {
         let (v, what) = match *self {
             DoseAmount::Mg(mg) => (mg, "mg"),

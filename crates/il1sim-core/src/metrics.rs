@@ -1,1 +1,171 @@
-pub fn _p(){}
+//! Summary figures of one regimen: exposure over the last dosing interval (Cmax, Tmax,
+//! trough, AUC, average concentration), receptor occupancy and IL-1 signal at trough, and
+//! CRP on chosen days. Every figure carries its unit.
+
+use crate::dosing::{Regimen, Repeat, HOURS_PER_DAY};
+use crate::error::SimError;
+use crate::solve::{Subject, Trajectory};
+use crate::steady_state::PeriodicSteadyState;
+use serde::Serialize;
+
+/// Time step of the dense grid on which Cmax and Tmax are read (h).
+pub const PEAK_GRID_H: f64 = 0.01;
+
+/// A named number with its unit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Figure {
+    pub name: String,
+    pub value: f64,
+    pub unit: String,
+}
+
+impl Figure {
+    fn new(name: impl Into<String>, value: f64, unit: &str) -> Figure {
+        Figure { name: name.into(), value, unit: unit.into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RegimenSummary {
+    pub regimen: String,
+    pub description: String,
+    /// Start and end of the dosing interval the exposure figures describe (h).
+    pub interval_start_h: f64,
+    pub interval_end_h: f64,
+    pub figures: Vec<Figure>,
+    /// Periodic steady state: Newton iterations and residual, when the regimen used it.
+    pub steady_state: Option<SteadyStateReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SteadyStateReport {
+    pub newton_iterations: usize,
+    pub scaled_residual: f64,
+}
+
+impl RegimenSummary {
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.figures.iter().find(|f| f.name == name).map(|f| f.value)
+    }
+}
+
+/// Days on which CRP is reported (plus the end of the simulation).
+pub const CRP_REPORT_DAYS: [u32; 3] = [1, 7, 14];
+
+/// Index of an observable by name; the summary needs these from the model.
+fn observable_index(subject: &Subject, name: &str) -> Result<usize, SimError> {
+    subject.model.observables.iter().position(|o| o.name == name).ok_or_else(|| {
+        crate::error::ModelError::invalid(format!("model '{}'", subject.model.name), format!("the summary needs an observable named '{name}'")).into()
+    })
+}
+
+/// Simulate a regimen, returning the trajectory on `grid` and the summary figures.
+/// One integration serves both: the dense peak grid and report days are merged into the
+/// output times and split off afterwards.
+pub fn simulate_and_summarise(subject: &Subject, regimen: &Regimen, horizon_h: f64, grid: &[f64]) -> Result<(Trajectory, RegimenSummary), SimError> {
+    let doses = regimen.dose_events(subject.patient.weight_kg, horizon_h)?;
+    let last_dose = doses.last().map(|d| d.time_h).unwrap_or(0.0);
+    let interval = match regimen.repeat {
+        Repeat::Single if doses.len() <= 1 => horizon_h - last_dose,
+        _ => regimen.interval_h,
+    };
+    let w0 = last_dose;
+    let w1 = (last_dose + interval).min(horizon_h);
+    let n_fine = ((w1 - w0) / PEAK_GRID_H).round() as usize;
+    let mut times: Vec<f64> = grid.to_vec();
+    times.extend((0..=n_fine).map(|k| w0 + (w1 - w0) * k as f64 / n_fine.max(1) as f64));
+    let report_times: Vec<f64> = CRP_REPORT_DAYS.iter().map(|d| *d as f64 * HOURS_PER_DAY).filter(|t| *t <= horizon_h).chain(std::iter::once(horizon_h)).collect();
+    times.extend(report_times.iter().copied());
+    times.sort_by(|a, b| a.total_cmp(b));
+    times.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
+    let (all, ss) = subject.simulate(regimen, horizon_h, &times)?;
+
+    let at = |t: f64| -> Option<&Vec<f64>> {
+        let i = all.times_h.partition_point(|&x| x < t - 1e-9);
+        all.states.get(i).filter(|_| (all.times_h[i] - t).abs() < 1e-9)
+    };
+    let drug = subject.model.drug(&regimen.drug).expect("checked by simulate");
+    let drug_k = subject.model.drugs.iter().position(|d| d.name == regimen.drug).expect("drug exists");
+    let auc_state = subject.model.species.len() + drug_k;
+    let mw = subject.params.values[drug.molar_mass];
+    let conc_ng_ml = |y: &Vec<f64>| y[drug.concentration_species] * mw;
+    let i_occ = observable_index(subject, "receptor_occupancy_antagonist")?;
+    let i_sig = observable_index(subject, "il1_signal_relative")?;
+    let i_crp = observable_index(subject, "crp")?;
+
+    let (mut cmax, mut tmax) = (f64::NEG_INFINITY, 0.0);
+    for (t, y) in all.times_h.iter().zip(&all.states) {
+        if *t >= w0 - 1e-9 && *t <= w1 + 1e-9 {
+            let c = conc_ng_ml(y);
+            if c > cmax {
+                cmax = c;
+                tmax = *t - w0;
+            }
+        }
+    }
+    let y_start = at(w0).expect("window start is an output time");
+    let y_end = at(w1).expect("window end is an output time");
+    let auc_ng_h_ml = (y_end[auc_state] - y_start[auc_state]) * mw;
+    let obs_end = subject.observe(y_end);
+    let mut figures = vec![
+        Figure::new("cmax", cmax, "ng/mL"),
+        Figure::new("tmax", tmax, "h after last dose"),
+        Figure::new("trough", conc_ng_ml(y_end), "ng/mL"),
+        Figure::new("auc_tau", auc_ng_h_ml, "ng·h/mL"),
+        Figure::new("c_average", if w1 > w0 { auc_ng_h_ml / (w1 - w0) } else { f64::NAN }, "ng/mL"),
+        Figure::new("occupancy_antagonist_trough", obs_end[i_occ], "fraction"),
+        Figure::new("il1_signal_relative_trough", obs_end[i_sig], "ratio to untreated"),
+        Figure::new("crp_untreated", subject.observe(&subject.baseline)[i_crp], "mg/L"),
+    ];
+    for d in CRP_REPORT_DAYS {
+        let t = d as f64 * HOURS_PER_DAY;
+        if let Some(y) = at(t) {
+            figures.push(Figure::new(format!("crp_day_{d}"), subject.observe(y)[i_crp], "mg/L"));
+        }
+    }
+    if let Some(y) = at(horizon_h) {
+        figures.push(Figure::new("crp_end", subject.observe(y)[i_crp], "mg/L"));
+    }
+
+    // Split the requested grid back out.
+    let mut traj = Trajectory { times_h: Vec::with_capacity(grid.len()), states: Vec::with_capacity(grid.len()) };
+    for &t in grid {
+        if let Some(y) = at(t) {
+            traj.times_h.push(t);
+            traj.states.push(y.clone());
+        }
+    }
+    let summary = RegimenSummary {
+        regimen: regimen.name.clone(),
+        description: describe(regimen),
+        interval_start_h: w0,
+        interval_end_h: w1,
+        figures,
+        steady_state: ss.map(|s: PeriodicSteadyState| SteadyStateReport { newton_iterations: s.iterations, scaled_residual: s.residual }),
+    };
+    Ok((traj, summary))
+}
+
+/// One line a clinician can read: "100 mg SC every 24 h, 28 doses".
+pub fn describe(r: &Regimen) -> String {
+    let dose = r.dose.label();
+    let repeat = match r.repeat {
+        Repeat::Single => "single dose".to_string(),
+        Repeat::Count(n) => format!("every {} h, {n} doses", r.interval_h),
+        Repeat::UntilDay(d) => format!("every {} h until day {d}", r.interval_h),
+    };
+    let mut s = format!("{} {dose} {}, {repeat}", r.drug, r.administration.label());
+    if let Some(l) = r.loading_dose {
+        s.push_str(&format!(", loading dose {}", l.label()));
+    }
+    if !r.missed_days.is_empty() {
+        s.push_str(&format!(", missed day(s) {:?}", r.missed_days));
+    }
+    if let Some(d) = r.stop_day {
+        s.push_str(&format!(", last dose day {d}"));
+    }
+    if r.steady_state {
+        s.push_str(", from steady state");
+    }
+    s
+}

@@ -1,1 +1,390 @@
-pub fn _p(){}
+//! Scenario files: a patient, one or more regimens to compare, duration and output grid.
+//! Parsing keeps the byte span of every value so that an out-of-range value is reported
+//! with its file, line and key, the value, and what is allowed.
+
+use crate::dosing::{Administration, DoseAmount, ExtraDose, LateDose, Regimen, Repeat, HOURS_PER_DAY};
+use crate::error::InputError;
+use crate::model::Model;
+use crate::patient::{Patient, Sex};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Range;
+use toml::Spanned;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub duration_h: f64,
+    pub output_interval_h: f64,
+    pub patient: Patient,
+    pub regimens: Vec<Regimen>,
+}
+
+impl Scenario {
+    /// Output times: every `output_interval_h` from 0 to the end, the end included.
+    pub fn output_grid(&self) -> Vec<f64> {
+        let n = (self.duration_h / self.output_interval_h).floor() as usize;
+        let mut g: Vec<f64> = (0..=n).map(|k| k as f64 * self.output_interval_h).collect();
+        if (g[n] - self.duration_h).abs() > 1e-9 {
+            g.push(self.duration_h);
+        }
+        g
+    }
+}
+
+/// An error in a scenario file, with its place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioError {
+    pub origin: String,
+    pub line: Option<usize>,
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{}: {}: {}", self.origin, l, self.key, self.message),
+            None => write!(f, "{}: {}: {}", self.origin, self.key, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScenarioFile {
+    scenario: ScenarioHeader,
+    patient: PatientSpec,
+    regimens: Vec<RegimenSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScenarioHeader {
+    name: String,
+    description: String,
+    duration_days: Spanned<f64>,
+    #[serde(default)]
+    output_interval_h: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatientSpec {
+    weight_kg: Spanned<f64>,
+    age_y: Spanned<f64>,
+    sex: Spanned<String>,
+    crcl_ml_min: Spanned<f64>,
+    disease: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegimenSpec {
+    name: String,
+    #[serde(default = "default_drug")]
+    drug: String,
+    route: Spanned<String>,
+    dose_mg: Option<Spanned<f64>>,
+    dose_mg_per_kg: Option<Spanned<f64>>,
+    max_dose_mg: Option<Spanned<f64>>,
+    interval_h: Option<Spanned<f64>>,
+    doses: Option<Spanned<i64>>,
+    until_day: Option<Spanned<i64>>,
+    start_h: Option<Spanned<f64>>,
+    infusion_hours: Option<Spanned<f64>>,
+    loading_dose_mg: Option<Spanned<f64>>,
+    #[serde(default)]
+    missed_days: Option<Spanned<Vec<i64>>>,
+    #[serde(default)]
+    late_doses: Vec<Spanned<LateDoseSpec>>,
+    #[serde(default)]
+    extra_doses: Vec<Spanned<ExtraDoseSpec>>,
+    stop_day: Option<Spanned<i64>>,
+    #[serde(default)]
+    steady_state: bool,
+}
+
+fn default_drug() -> String {
+    "anakinra".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LateDoseSpec {
+    day: i64,
+    delay_h: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExtraDoseSpec {
+    time_h: f64,
+    dose_mg: f64,
+}
+
+fn line_of(text: &str, span: &Range<usize>) -> usize {
+    text[..span.start.min(text.len())].matches('\n').count() + 1
+}
+
+/// Parse, check against the model, and convert a scenario file's text.
+pub fn parse_scenario(text: &str, origin: &str, model: &Model) -> Result<Scenario, ScenarioError> {
+    let file: ScenarioFile = toml::from_str(text).map_err(|e| ScenarioError {
+        origin: origin.into(),
+        line: e.span().map(|s| line_of(text, &s)),
+        key: "syntax".into(),
+        message: e.message().to_string(),
+    })?;
+    // Logical field name → span, for errors raised by the core checks.
+    let mut spans: HashMap<String, Range<usize>> = HashMap::new();
+    let at = |spans: &HashMap<String, Range<usize>>, e: InputError| ScenarioError {
+        origin: origin.into(),
+        line: spans.get(&e.field).map(|s| line_of(text, s)),
+        key: e.field.clone(),
+        message: format!("{} is not allowed; {}", e.value, e.allowed),
+    };
+    let bad = |span: &Range<usize>, key: &str, message: String| ScenarioError {
+        origin: origin.into(),
+        line: Some(line_of(text, span)),
+        key: key.into(),
+        message,
+    };
+
+    let h = &file.scenario;
+    let duration_days = *h.duration_days.get_ref();
+    if !(duration_days.is_finite() && duration_days > 0.0 && duration_days <= 3650.0) {
+        return Err(bad(&h.duration_days.span(), "scenario.duration_days", format!("{duration_days} is not allowed; must be > 0 and <= 3650 days")));
+    }
+    let output_interval_h = match &h.output_interval_h {
+        Some(s) => {
+            let v = *s.get_ref();
+            if !(v.is_finite() && v > 0.0 && v <= duration_days * HOURS_PER_DAY) {
+                return Err(bad(&s.span(), "scenario.output_interval_h", format!("{v} h is not allowed; must be > 0 and at most the duration")));
+            }
+            v
+        }
+        None => 1.0,
+    };
+
+    let p = &file.patient;
+    for (k, s) in [("patient.weight", p.weight_kg.span()), ("patient.age", p.age_y.span()), ("patient.crcl", p.crcl_ml_min.span()), ("patient.disease", p.disease.span())] {
+        spans.insert(k.into(), s);
+    }
+    let sex = Sex::parse(p.sex.get_ref()).ok_or_else(|| bad(&p.sex.span(), "patient.sex", format!("'{}' is not allowed; allowed: female, male", p.sex.get_ref())))?;
+    let patient = Patient {
+        weight_kg: *p.weight_kg.get_ref(),
+        age_y: *p.age_y.get_ref(),
+        sex,
+        crcl_ml_min: *p.crcl_ml_min.get_ref(),
+        disease: p.disease.get_ref().clone(),
+    };
+    patient.check(model, "patient").map_err(|e| at(&spans, e))?;
+
+    if file.regimens.is_empty() {
+        return Err(ScenarioError { origin: origin.into(), line: None, key: "regimens".into(), message: "at least one [[regimens]] entry is needed".into() });
+    }
+    let mut regimens = Vec::new();
+    for (i, r) in file.regimens.iter().enumerate() {
+        let f = format!("regimens[{i}]");
+        let key = |k: &str| format!("{f}.{k}");
+        if model.drug(&r.drug).is_none() {
+            let names: Vec<&str> = model.drugs.iter().map(|d| d.name.as_str()).collect();
+            return Err(ScenarioError { origin: origin.into(), line: None, key: key("drug"), message: format!("'{}' is not allowed; allowed: {}", r.drug, names.join(", ")) });
+        }
+        let dose = match (&r.dose_mg, &r.dose_mg_per_kg) {
+            (Some(mg), None) => {
+                spans.insert(key("dose"), mg.span());
+                DoseAmount::Mg(*mg.get_ref())
+            }
+            (None, Some(pk)) => {
+                spans.insert(key("dose"), pk.span());
+                if let Some(m) = &r.max_dose_mg {
+                    spans.insert(key("dose maximum"), m.span());
+                }
+                DoseAmount::MgPerKg { mg_per_kg: *pk.get_ref(), max_mg: r.max_dose_mg.as_ref().map(|m| *m.get_ref()) }
+            }
+            _ => {
+                return Err(ScenarioError { origin: origin.into(), line: None, key: key("dose_mg"), message: "give exactly one of dose_mg and dose_mg_per_kg".into() });
+            }
+        };
+        if r.max_dose_mg.is_some() && r.dose_mg.is_some() {
+            return Err(bad(&r.max_dose_mg.as_ref().unwrap().span(), &key("max_dose_mg"), "only meaningful with dose_mg_per_kg".into()));
+        }
+        let administration = match (r.route.get_ref().as_str(), &r.infusion_hours) {
+            ("sc", None) => Administration::Subcutaneous,
+            ("iv", None) => Administration::IvBolus,
+            ("iv", Some(d)) => {
+                spans.insert(key("infusion_hours"), d.span());
+                Administration::IvInfusion { duration_h: *d.get_ref() }
+            }
+            ("sc", Some(d)) => return Err(bad(&d.span(), &key("infusion_hours"), "infusions need route = \"iv\"".into())),
+            (other, _) => return Err(bad(&r.route.span(), &key("route"), format!("'{other}' is not allowed; allowed: sc, iv (with infusion_hours for an infusion)"))),
+        };
+        let interval_h = match &r.interval_h {
+            Some(s) => {
+                spans.insert(key("interval"), s.span());
+                *s.get_ref()
+            }
+            None => HOURS_PER_DAY,
+        };
+        let day = |s: &Spanned<i64>, k: &str| -> Result<u32, ScenarioError> {
+            let v = *s.get_ref();
+            u32::try_from(v).ok().filter(|d| *d >= 1).ok_or_else(|| bad(&s.span(), &key(k), format!("{v} is not allowed; days are whole numbers from 1")))
+        };
+        let repeat = match (&r.doses, &r.until_day) {
+            (Some(n), None) => {
+                let v = *n.get_ref();
+                Repeat::Count(u32::try_from(v).ok().filter(|n| *n >= 1).ok_or_else(|| bad(&n.span(), &key("doses"), format!("{v} is not allowed; at least 1 dose")))?)
+            }
+            (None, Some(d)) => Repeat::UntilDay(day(d, "until_day")?),
+            (None, None) if r.interval_h.is_none() => Repeat::Single,
+            (None, None) => return Err(ScenarioError { origin: origin.into(), line: None, key: key("doses"), message: "a regimen with interval_h needs doses or until_day".into() }),
+            (Some(_), Some(_)) => return Err(ScenarioError { origin: origin.into(), line: None, key: key("doses"), message: "give doses or until_day, not both".into() }),
+        };
+        let start_h = match &r.start_h {
+            Some(s) => {
+                spans.insert(key("start"), s.span());
+                *s.get_ref()
+            }
+            None => 0.0,
+        };
+        let loading_dose = r.loading_dose_mg.as_ref().map(|l| {
+            spans.insert(key("loading_dose"), l.span());
+            DoseAmount::Mg(*l.get_ref())
+        });
+        let missed_days = match &r.missed_days {
+            Some(s) => s
+                .get_ref()
+                .iter()
+                .map(|&d| u32::try_from(d).ok().filter(|d| *d >= 1).ok_or_else(|| bad(&s.span(), &key("missed_days"), format!("{d} is not allowed; days are whole numbers from 1"))))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => vec![],
+        };
+        let late_doses = r
+            .late_doses
+            .iter()
+            .map(|s| {
+                spans.insert(key("late_doses"), s.span());
+                let l = s.get_ref();
+                u32::try_from(l.day).map(|day| LateDose { day, delay_h: l.delay_h }).map_err(|_| bad(&s.span(), &key("late_doses"), format!("day {} is not allowed; days are whole numbers from 1", l.day)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let extra_doses: Vec<ExtraDose> = r
+            .extra_doses
+            .iter()
+            .map(|s| {
+                spans.insert(key("extra_doses"), s.span());
+                spans.insert(key("extra_doses.time"), s.span());
+                ExtraDose { time_h: s.get_ref().time_h, dose: DoseAmount::Mg(s.get_ref().dose_mg) }
+            })
+            .collect();
+        let stop_day = match &r.stop_day {
+            Some(s) => Some(day(s, "stop_day")?),
+            None => None,
+        };
+        let regimen = Regimen {
+            name: r.name.clone(),
+            drug: r.drug.clone(),
+            dose,
+            administration,
+            start_h,
+            interval_h,
+            repeat,
+            loading_dose,
+            missed_days,
+            late_doses,
+            extra_doses,
+            stop_day,
+            steady_state: r.steady_state,
+        };
+        regimen.check(&f).map_err(|e| at(&spans, e))?;
+        let route = administration.route();
+        if !model.drug(&r.drug).is_some_and(|d| d.routes.contains_key(&route)) {
+            return Err(bad(&r.route.span(), &key("route"), format!("drug '{}' has no {} route in this model", r.drug, route.label())));
+        }
+        regimens.push(regimen);
+    }
+    let names: Vec<&String> = regimens.iter().map(|r| &r.name).collect();
+    for (i, n) in names.iter().enumerate() {
+        if names[..i].contains(n) {
+            return Err(ScenarioError { origin: origin.into(), line: None, key: format!("regimens[{i}].name"), message: format!("'{n}' is used twice; regimen names must differ") });
+        }
+    }
+    Ok(Scenario {
+        name: h.name.clone(),
+        description: h.description.clone(),
+        duration_h: duration_days * HOURS_PER_DAY,
+        output_interval_h,
+        patient,
+        regimens,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OK: &str = r#"
+[scenario]
+name = "t"
+description = "test"
+duration_days = 2
+
+[patient]
+weight_kg = 70
+age_y = 40
+sex = "female"
+crcl_ml_min = 100
+disease = "ra"
+
+[[regimens]]
+name = "daily"
+route = "sc"
+dose_mg = 100
+interval_h = 24
+doses = 2
+"#;
+
+    #[test]
+    fn parses_a_valid_scenario() {
+        let m = crate::il1_model();
+        let s = parse_scenario(OK, "ok.toml", &m).unwrap();
+        assert_eq!(s.regimens.len(), 1);
+        assert_eq!(s.output_grid().len(), 49);
+    }
+
+    #[test]
+    fn out_of_range_values_name_file_line_key_value() {
+        let m = crate::il1_model();
+        let cases = [
+            ("dose_mg = 100", "dose_mg = 0", 17, "regimens[0].dose", "0 mg"),
+            ("weight_kg = 70", "weight_kg = -3", 8, "patient.weight", "-3 kg"),
+            ("crcl_ml_min = 100", "crcl_ml_min = -1", 11, "patient.crcl", "-1 mL/min"),
+            ("interval_h = 24", "interval_h = 0", 18, "regimens[0].interval", "0 h"),
+        ];
+        for (from, to, line, key, value) in cases {
+            let text = OK.replace(from, to);
+            let e = parse_scenario(&text, "bad.toml", &m).unwrap_err();
+            assert_eq!(e.line, Some(line), "{e}");
+            assert_eq!(e.key, key, "{e}");
+            let msg = e.to_string();
+            assert!(msg.starts_with(&format!("bad.toml:{line}: {key}: {value}")), "{msg}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_are_reported_with_line() {
+        let m = crate::il1_model();
+        let e = parse_scenario(&OK.replace("doses = 2", "doses = 2\nfrequency = 3"), "u.toml", &m).unwrap_err();
+        assert_eq!(e.line, Some(20), "{e}");
+        assert!(e.message.contains("frequency"), "{e}");
+        let e = parse_scenario(&OK.replace("age_y = 40", "age_y = \"forty\""), "w.toml", &m).unwrap_err();
+        assert_eq!(e.line, Some(9), "{e}");
+        let e = parse_scenario(&OK.replace("disease = \"ra\"", "disease = \"gout\""), "d.toml", &m).unwrap_err();
+        assert!(e.to_string().contains("allowed: caps, dira, healthy, nomid, ra"), "{e}");
+    }
+}

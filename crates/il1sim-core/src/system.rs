@@ -72,6 +72,8 @@ pub struct OdeSystem {
     pub signals: Vec<SignalDef>,
     pub signal_terms: Vec<SignalTerm>,
     pub power_terms: Vec<PowerTerm>,
+    /// States held constant (in-vitro clamps); empty for ordinary simulations.
+    pub frozen: Vec<usize>,
 }
 
 impl OdeSystem {
@@ -85,7 +87,16 @@ impl OdeSystem {
             signals: Vec::new(),
             signal_terms: Vec::new(),
             power_terms: Vec::new(),
+            frozen: Vec::new(),
         }
+    }
+
+    /// The same system with some states held at their current value (dy/dt = 0), as when a
+    /// ligand concentration is fixed in a culture well.
+    pub fn clamped(&self, states: &[usize]) -> OdeSystem {
+        let mut s = self.clone();
+        s.frozen = states.to_vec();
+        s
     }
 
     pub fn add_linear(&mut self, row: usize, col: usize, coef: f64) {
@@ -133,6 +144,9 @@ impl OdeSystem {
             let x = (y[p.driver] / p.reference).max(0.0);
             dy[p.species] += p.k * x.powf(p.exponent);
         }
+        for &i in &self.frozen {
+            dy[i] = 0.0;
+        }
     }
 
     /// Exact Jacobian-vector product J(y)·v.
@@ -163,6 +177,9 @@ impl OdeSystem {
                 0.0
             };
             out[p.species] += d * v[p.driver];
+        }
+        for &i in &self.frozen {
+            out[i] = 0.0;
         }
     }
 
