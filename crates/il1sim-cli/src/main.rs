@@ -1,1 +1,55 @@
-fn main() {}
+//! `il1sim`: the command-line front end. It reads files, calls il1sim-core, and writes
+//! results atomically; all science lives in the core library.
+
+mod output;
+mod plot;
+mod quick;
+mod simulate;
+mod validate;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "il1sim", version, about = "Mechanistic simulation of the IL-1 system and its blockade by anakinra", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Simulate a scenario file, or one regimen given on the command line (quick form).
+    Simulate(simulate::SimulateArgs),
+    /// Run the validation targets (published figures) and print model vs published.
+    Validate(validate::ValidateArgs),
+    /// List the model's parameters with values, units and sources.
+    Parameters(validate::ParametersArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Simulate(args) => simulate::run(args),
+        Command::Validate(args) => validate::run(args),
+        Command::Parameters(args) => validate::parameters(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Load the bundled model, or a model file given with `--model`.
+pub fn load_model(path: Option<&std::path::Path>) -> Result<il1sim_core::model::Model, String> {
+    match path {
+        None => il1sim_core::model::Model::from_toml(il1sim_core::IL1_MODEL_TOML, "models/il1.toml (bundled)").map_err(|e| e.to_string()),
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read model file {}: {e}", p.display()))?;
+            il1sim_core::model::Model::from_toml(&text, &p.display().to_string()).map_err(|e| e.to_string())
+        }
+    }
+}

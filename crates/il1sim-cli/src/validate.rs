@@ -1,0 +1,130 @@
+//! `il1sim validate`: the validation targets as a table (quantity, published, model,
+//! pass/fail, source); exit code 1 when any target fails. `il1sim parameters` lists the
+//! model's parameters with their sources.
+
+use crate::output::{csv_text, write_atomic};
+use il1sim_core::validation::{fmt_num, load_targets, run_target, Outcome, TARGETS_TOML};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct ValidateArgs {
+    /// Targets file [default: the bundled validation/targets.toml]
+    #[arg(long, value_name = "FILE")]
+    pub targets: Option<PathBuf>,
+    /// Model file [default: the bundled models/il1.toml]
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Only targets of this role: engine, calibration or prediction
+    #[arg(long, value_name = "ROLE")]
+    pub role: Option<String>,
+    /// Also write the table as CSV to this file
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ParametersArgs {
+    /// Model file [default: the bundled models/il1.toml]
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Show the parameters of this disease overlay (values replaced by the overlay)
+    #[arg(long, value_name = "DISEASE")]
+    pub disease: Option<String>,
+}
+
+pub fn run(args: ValidateArgs) -> Result<ExitCode, String> {
+    let model = crate::load_model(args.model.as_deref())?;
+    let (text, origin) = match &args.targets {
+        Some(p) => (std::fs::read_to_string(p).map_err(|e| format!("cannot read targets {}: {e}", p.display()))?, p.display().to_string()),
+        None => (TARGETS_TOML.to_string(), "validation/targets.toml (bundled)".to_string()),
+    };
+    let mut targets = load_targets(&text, &origin).map_err(|e| e.to_string())?;
+    if let Some(role) = &args.role {
+        if !["engine", "calibration", "prediction"].contains(&role.as_str()) {
+            return Err(format!("--role '{role}': allowed: engine, calibration, prediction"));
+        }
+        targets.retain(|t| &t.role == role);
+    }
+    let outcomes: Vec<Outcome> = targets.iter().map(|t| run_target(&model, t)).collect();
+    print_table(&outcomes);
+    if let Some(path) = &args.csv {
+        let header: Vec<String> = ["id", "group", "role", "quantity", "published", "unit", "model", "pass", "source", "tolerance_basis"].iter().map(|s| s.to_string()).collect();
+        let rows: Vec<Vec<String>> = outcomes
+            .iter()
+            .map(|o| {
+                let t = &o.target;
+                vec![
+                    t.id.clone(),
+                    t.group.clone(),
+                    t.role.clone(),
+                    t.quantity.clone(),
+                    t.check.describe(),
+                    t.unit.clone(),
+                    o.model_value.as_ref().map(|v| format!("{v}")).unwrap_or_else(|e| format!("error: {e}")),
+                    if o.passed { "pass".into() } else { "FAIL".into() },
+                    t.source.clone(),
+                    t.tolerance_basis.clone(),
+                ]
+            })
+            .collect();
+        write_atomic(path, &csv_text(&header, &rows)?)?;
+    }
+    let failed = outcomes.iter().filter(|o| !o.passed).count();
+    let by_role = |r: &str| outcomes.iter().filter(|o| o.target.role == r).count();
+    println!(
+        "\n{} passed, {} failed ({} engine, {} calibration, {} prediction targets)",
+        outcomes.len() - failed,
+        failed,
+        by_role("engine"),
+        by_role("calibration"),
+        by_role("prediction")
+    );
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn print_table(outcomes: &[Outcome]) {
+    let mut group = String::new();
+    for o in outcomes {
+        let t = &o.target;
+        if t.group != group {
+            group = t.group.clone();
+            println!("\n== {group}");
+            println!("   {:<62} {:<22} {:<12} {:<5} {:<11} source", "quantity", "published", "model", "", "role");
+        }
+        let model = match &o.model_value {
+            Ok(v) => fmt_num(*v),
+            Err(e) => format!("error: {e}"),
+        };
+        let published = format!("{} {}", t.check.describe(), t.unit);
+        println!(
+            "   {:<62.62} {:<22.22} {:<12} {:<5} {:<11} {}",
+            t.quantity,
+            published,
+            model,
+            if o.passed { "pass" } else { "FAIL" },
+            t.role,
+            t.source
+        );
+    }
+}
+
+pub fn parameters(args: ParametersArgs) -> Result<ExitCode, String> {
+    let model = crate::load_model(args.model.as_deref())?;
+    let overlay = match &args.disease {
+        Some(d) => Some(model.diseases.get(d).ok_or_else(|| format!("--disease '{d}': allowed: {}", model.disease_names().join(", ")))?),
+        None => None,
+    };
+    println!("model '{}': {}", model.name, model.description);
+    println!("{} species, {} parameters, diseases: {}\n", model.species.len(), model.parameters.len(), model.disease_names().join(", "));
+    for (i, p) in model.parameters.iter().enumerate() {
+        let over = overlay.and_then(|d| d.overrides.iter().find(|(id, _, _)| *id == i));
+        let (value, source) = match (over, &p.expr) {
+            (Some((_, v, s)), _) => (format!("{} {} (overlay)", fmt_num(v / p.to_canonical), p.unit), s.clone()),
+            (None, Some(expr)) => (format!("= {expr} [{}]", p.unit), p.source.clone()),
+            (None, None) => (format!("{} {}", fmt_num(p.value / p.to_canonical), p.unit), p.source.clone()),
+        };
+        println!("{:<24} {}\n{:<24}   source: {}", p.name, value, "", source);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,74 @@
+//! The published figures of validation/targets.toml, checked as tests: the same list the
+//! `il1sim validate` command prints. One test per group so failures point at a topic.
+
+use il1sim_core::validation::{load_targets, run_target, TARGETS_TOML};
+
+fn check_group(prefix: &str) {
+    let model = il1sim_core::il1_model();
+    let targets = load_targets(TARGETS_TOML, "validation/targets.toml").expect("targets file parses");
+    let mine: Vec<_> = targets.iter().filter(|t| t.id.starts_with(prefix)).collect();
+    assert!(!mine.is_empty(), "no targets with prefix {prefix}");
+    let mut failures = Vec::new();
+    for t in mine {
+        let o = run_target(&model, t);
+        if !o.passed {
+            failures.push(format!("{}: published {} {}, model {:?} ({})", t.id, t.check.describe(), t.unit, o.model_value, t.source));
+        }
+    }
+    assert!(failures.is_empty(), "failed targets:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn engine_matches_closed_forms() {
+    check_group("engine-");
+}
+
+#[test]
+fn adult_label_pk() {
+    check_group("pk-");
+}
+
+#[test]
+fn renal_impairment() {
+    check_group("renal-");
+}
+
+#[test]
+fn children() {
+    check_group("paed-");
+}
+
+#[test]
+fn molar_excess_in_vitro() {
+    check_group("molar-");
+}
+
+#[test]
+fn crp_and_healthy_baseline() {
+    check_group("crp-");
+    check_group("healthy-");
+}
+
+#[test]
+fn rheumatoid_arthritis() {
+    check_group("ra-");
+}
+
+#[test]
+fn nomid() {
+    check_group("nomid-");
+}
+
+#[test]
+fn dira() {
+    check_group("dira-");
+}
+
+#[test]
+fn every_target_belongs_to_a_tested_group() {
+    let targets = load_targets(TARGETS_TOML, "validation/targets.toml").unwrap();
+    let prefixes = ["engine-", "pk-", "renal-", "paed-", "molar-", "crp-", "healthy-", "ra-", "nomid-", "dira-"];
+    for t in targets {
+        assert!(prefixes.iter().any(|p| t.id.starts_with(p)), "target {} is not covered by a test group", t.id);
+    }
+}
