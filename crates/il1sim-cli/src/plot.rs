@@ -7,9 +7,11 @@
 //! serves all panels.
 //!
 //! Text is emitted as SVG `<text>` elements, so no font files are needed at
-//! render time.
+//! render time (plotters' `ttf` feature is not required).
 
-use plotters::coord::ranged1d::{AsRangedCoord, DefaultFormatting, Ranged, ValueFormatter};
+use std::ops::Range;
+
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -20,22 +22,48 @@ const WIDTH: u32 = 1200;
 const PANEL_HEIGHT: u32 = 300;
 /// Height of the strip holding the overall figure title.
 const TITLE_HEIGHT: u32 = 44;
-/// Height of one row of legend entries.
-const LEGEND_ROW_HEIGHT: u32 = 24;
 /// Number of panel columns.
 const COLUMNS: usize = 2;
+/// About how many labelled ticks the time axis gets.
+const X_TICKS: u32 = 10;
+/// About how many labelled ticks a linear y axis gets.
+const Y_TICKS: u32 = 7;
 /// Font family used for every piece of text.
 const FONT: &str = "sans-serif";
-/// Rough average glyph width, relative to the font size, used to lay out the
-/// legend (the real width depends on the SVG viewer's font).
-const GLYPH_WIDTH: f64 = 0.6;
-/// Values whose magnitude exceeds this are treated like non-finite values:
-/// they cannot be padded or tick-marked without overflowing.
+
+/// Values (and times) whose magnitude exceeds this are treated like
+/// non-finite values: they could not be padded or tick-marked without
+/// overflowing.
 const MAX_ABS: f64 = 1e200;
+/// On a logarithmic panel, values more than this many decades below the
+/// panel's maximum are skipped, so that the axis range stays representable.
+const LOG_MAX_DECADES: i32 = 250;
+/// On a logarithmic panel, values below this are skipped (see
+/// [`LOG_MAX_DECADES`]); keeps the padded range clear of subnormal numbers.
+const LOG_MIN_VALUE: f64 = 1e-290;
+
 /// Fraction of the plot height taken by all dose-mark rows together.
 const DOSE_BAND_TOTAL: f64 = 0.2;
 /// Maximum fraction of the plot height taken by one regimen's dose marks.
 const DOSE_BAND_MAX: f64 = 0.05;
+
+/// Legend font size in pixels.
+const LEGEND_FONT: u32 = 15;
+/// Height of one row of legend entries.
+const LEGEND_ROW_HEIGHT: u32 = 24;
+/// Extra height below the legend.
+const LEGEND_PADDING: u32 = 8;
+/// Width of the line sample in front of a legend label.
+const LEGEND_SWATCH: i32 = 28;
+/// Horizontal gap between legend items.
+const LEGEND_GAP: i32 = 26;
+/// Left / right margin of the legend.
+const LEGEND_MARGIN: i32 = 16;
+/// Rough average glyph width relative to the font size, used to lay out the
+/// legend (the real width depends on the SVG viewer's font).
+const GLYPH_WIDTH: f64 = 0.5;
+/// Legend note explaining the dose marks, shown when there are any.
+const DOSE_NOTE: &str = "short ticks at the bottom of each panel: dose times";
 
 /// Line colours (matplotlib's "tab10" palette), assigned by series index and
 /// reused cyclically.
@@ -57,8 +85,8 @@ const PALETTE: [RGBColor; 10] = [
 pub struct Series {
     /// Regimen name, shown in the legend.
     pub label: String,
-    /// `(time in days, value)` pairs, in time order. Non-finite values break
-    /// the line; so do non-positive values on a logarithmic panel.
+    /// `(time in days, value)` pairs, in time order. Points that cannot be
+    /// drawn (see [`timecourse_svg`]) break the line.
     pub points: Vec<(f64, f64)>,
 }
 
@@ -90,52 +118,60 @@ pub struct DoseMarks {
 /// Render a multi-panel figure as an SVG document string.
 ///
 /// Panels are laid out in a grid of two columns (one column when there is a
-/// single panel) with as many rows as needed, each row about 300 px high in a
+/// single panel) with as many rows as needed, each row 300 px high in a
 /// 1200 px wide figure. The overall `title` sits at the top, followed by one
-/// legend naming the regimens in their colours.
+/// legend naming the regimens in their colours (wrapped onto several lines
+/// when needed).
 ///
 /// Every panel shows its title, its y-axis label and the x-axis label
 /// `"time (days)"`. All panels share the time axis, from 0 (or the earliest
 /// negative time) to the latest time of any series. The y axis spans the
-/// panel's data with 5 % padding; a flat series gets a symmetric range around
-/// its value. On a logarithmic axis the padding is applied in log space and
-/// the range is widened to the enclosing powers of ten when it would
-/// otherwise contain none (so that there are tick labels).
+/// panel's data with 5 % padding; a flat series gets a range of ±10 % around
+/// its value (±1 around zero); a flat series on a logarithmic axis gets a
+/// factor of two each way, and the padding is applied in log space.
 ///
-/// Series `i` of every panel is drawn in colour `i`; `doses[i]` is drawn in
-/// the same colour `i`, as short vertical ticks stacked in a band at the
-/// bottom of every panel (one row of ticks per regimen).
+/// Series `i` of every panel is drawn in colour `i`. `doses[i]` is drawn in
+/// the same colour `i` (matched by position, not by label), as short
+/// vertical ticks in a band at the bottom of every panel, one row of ticks
+/// per regimen so that simultaneous doses of different regimens stay
+/// visible. Dose times outside the time axis are not drawn.
 ///
-/// NaN, infinite or absurdly large values (|v| > 1e200) are skipped, as are
-/// zero and negative values on a logarithmic panel; a skipped point breaks
-/// the line. A series with a single usable point is drawn as a dot.
+/// Points with a NaN or infinite coordinate, or with a magnitude above
+/// 1e200, are skipped; so are zero and negative values on a logarithmic
+/// panel (and positive values more than 250 decades below the panel's
+/// maximum). A skipped point breaks the line; an isolated point is drawn as a
+/// dot.
 ///
 /// # Errors
 ///
-/// Returns the rendering error message if plotters fails to draw.
-pub fn timecourse_svg(title: &str, panels: &[Panel], doses: &[DoseMarks]) -> Result<String, String> {
-    let legend = legend_entries(panels, doses);
-    let legend_rows = layout_legend(&legend, !doses.is_empty());
-    let legend_height = legend_rows_height(&legend_rows);
+/// Returns a message if plotters fails to render the figure, or if the
+/// figure would be too tall for plotters' `i32` pixel coordinates (millions
+/// of panels).
+pub fn timecourse_svg(
+    title: &str,
+    panels: &[Panel],
+    doses: &[DoseMarks],
+) -> Result<String, String> {
+    let legend_rows = layout_legend(legend_entries(panels, doses), !doses.is_empty());
     let columns = panels.len().clamp(1, COLUMNS);
     let rows = panels.len().div_ceil(columns);
-    let height = TITLE_HEIGHT + legend_height + PANEL_HEIGHT * rows as u32;
-    let x_range = time_range(panels, doses);
+    let (legend_height, height) = figure_heights(legend_rows.len(), rows)
+        .ok_or_else(|| format!("figure too tall ({} panels)", panels.len()))?;
+    let (x0, x1) = time_range(panels, doses);
+    let x_axis = Axis::linear(x0, x1, X_TICKS);
 
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-
         let (title_area, rest) = root.split_vertically(TITLE_HEIGHT);
         let (legend_area, grid_area) = rest.split_vertically(legend_height);
         draw_title(&title_area, title)?;
         draw_legend(&legend_area, &legend_rows)?;
-
         if rows > 0 {
             let cells = grid_area.split_evenly((rows, columns));
-            for (panel, cell) in panels.iter().zip(cells.iter()) {
-                draw_panel(cell, panel, x_range, doses)?;
+            for (panel, cell) in panels.iter().zip(&cells) {
+                draw_panel(cell, panel, &x_axis, doses)?;
             }
         }
         root.present().map_err(err)?;
@@ -143,9 +179,22 @@ pub fn timecourse_svg(title: &str, panels: &[Panel], doses: &[DoseMarks]) -> Res
     Ok(svg)
 }
 
-/// Convert any plotters error into the `String` error of this module.
+/// Convert a plotters error into the `String` error of this module.
 fn err<E: std::fmt::Display>(e: E) -> String {
     format!("plot rendering failed: {e}")
+}
+
+/// Heights in pixels of the legend strip and of the whole figure, or `None`
+/// if the figure would not fit plotters' `i32` pixel coordinates.
+fn figure_heights(legend_rows: usize, panel_rows: usize) -> Option<(u32, u32)> {
+    let legend = u32::try_from(legend_rows)
+        .ok()?
+        .checked_mul(LEGEND_ROW_HEIGHT)?
+        .checked_add(LEGEND_PADDING)?;
+    let panels = u32::try_from(panel_rows).ok()?.checked_mul(PANEL_HEIGHT)?;
+    let total = TITLE_HEIGHT.checked_add(legend)?.checked_add(panels)?;
+    i32::try_from(total).ok()?;
+    Some((legend, total))
 }
 
 /// Colour of series / regimen `i`.
@@ -153,21 +202,23 @@ fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
+// ---------------------------------------------------------------------------
+// Data ranges
+// ---------------------------------------------------------------------------
+
 /// Whether a point can be drawn (and counts towards the axis ranges).
-fn usable(x: f64, y: f64, log_y: bool) -> bool {
-    x.is_finite()
-        && y.is_finite()
-        && x.abs() <= MAX_ABS
-        && y.abs() <= MAX_ABS
-        && (!log_y || y > 0.0)
+/// `y_floor` is the smallest drawable y value: `-MAX_ABS` on a linear axis,
+/// a positive bound on a logarithmic one.
+fn usable(x: f64, y: f64, y_floor: f64) -> bool {
+    x.is_finite() && y.is_finite() && x.abs() <= MAX_ABS && y <= MAX_ABS && y >= y_floor
 }
 
 /// Split a series into runs of consecutive usable points.
-fn segments(points: &[(f64, f64)], log_y: bool) -> Vec<Vec<(f64, f64)>> {
+fn segments(points: &[(f64, f64)], y_floor: f64) -> Vec<Vec<(f64, f64)>> {
     let mut out = Vec::new();
     let mut current = Vec::new();
     for &(x, y) in points {
-        if usable(x, y, log_y) {
+        if usable(x, y, y_floor) {
             current.push((x, y));
         } else if !current.is_empty() {
             out.push(std::mem::take(&mut current));
@@ -179,16 +230,24 @@ fn segments(points: &[(f64, f64)], log_y: bool) -> Vec<Vec<(f64, f64)>> {
     out
 }
 
-/// Shared time axis: from `min(0, earliest time)` to the latest time of any
-/// series (or of any dose when there is no data at all).
+/// Minimum and maximum of some values.
+fn min_max(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    values.fold(None, |acc, v| match acc {
+        None => Some((v, v)),
+        Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+    })
+}
+
+/// The shared time axis: from `min(0, earliest time)` to the latest time of
+/// any series (or of any dose when no series has a positive time).
 fn time_range(panels: &[Panel], doses: &[DoseMarks]) -> (f64, f64) {
     let data_times = panels
         .iter()
-        .flat_map(|p| p.series.iter())
-        .flat_map(|s| s.points.iter())
-        .filter(|&&(x, y)| usable(x, y, false))
+        .flat_map(|p| &p.series)
+        .flat_map(|s| &s.points)
+        .filter(|&&(x, y)| usable(x, y, -MAX_ABS))
         .map(|&(x, _)| x);
-    let (mut lo, mut hi) = min_max(data_times).unwrap_or((0.0, 0.0));
+    let (lo, mut hi) = min_max(data_times).unwrap_or((0.0, 0.0));
     if hi <= 0.0 {
         let dose_times = doses
             .iter()
@@ -198,48 +257,43 @@ fn time_range(panels: &[Panel], doses: &[DoseMarks]) -> (f64, f64) {
             hi = hi.max(dose_hi);
         }
     }
-    lo = lo.min(0.0);
-    if hi - lo <= 1e-9 * lo.abs().max(hi.abs()) || hi <= lo {
+    let lo = lo.min(0.0);
+    if hi - lo <= 1e-9 * lo.abs().max(hi.abs()) {
         hi = lo + 1.0;
     }
     (lo, hi)
 }
 
-/// Minimum and maximum of an iterator of (finite) values.
-fn min_max(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
-    values.fold(None, |acc, v| match acc {
-        None => Some((v, v)),
-        Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-    })
-}
-
-/// Y values of a panel that will be drawn.
-fn panel_y_values(panel: &Panel, log_y: bool) -> impl Iterator<Item = f64> + '_ {
+/// The y values of a panel that will be drawn with the given floor.
+fn panel_y_values(panel: &Panel, y_floor: f64) -> impl Iterator<Item = f64> + '_ {
     panel
         .series
         .iter()
-        .flat_map(|s| s.points.iter())
-        .filter(move |&&(x, y)| usable(x, y, log_y))
+        .flat_map(|s| &s.points)
+        .filter(move |&&(x, y)| usable(x, y, y_floor))
         .map(|&(_, y)| y)
 }
 
-/// Linear y range with 5 % padding; a (near-)flat range is widened by 10 %
-/// of its value (or by 1 around zero).
+/// Linear y range with 5 % padding; a (near-)flat range becomes ±10 % of its
+/// value, or ±1 around zero.
 fn linear_y_range(lo: f64, hi: f64) -> (f64, f64) {
     let span = hi - lo;
-    if span <= 1e-9 * lo.abs().max(hi.abs()) || span <= 0.0 {
+    if span <= 1e-9 * lo.abs().max(hi.abs()) {
         let mid = 0.5 * (lo + hi);
-        let half = if mid.abs() > 1e-200 { 0.1 * mid.abs() } else { 1.0 };
+        let half = if mid.abs() > 1e-200 {
+            0.1 * mid.abs()
+        } else {
+            1.0
+        };
         (mid - half, mid + half)
     } else {
         (lo - 0.05 * span, hi + 0.05 * span)
     }
 }
 
-/// Logarithmic y range (both ends positive) with 5 % padding in log space;
-/// a flat range is widened by a factor of two each way. If no power of ten
-/// falls inside the result it is widened to the enclosing decades so that
-/// the axis gets tick labels.
+/// Logarithmic y range for positive `lo <= hi`, padded by 5 % in log space;
+/// a flat range is widened by a factor of two each way. The result lies
+/// within 1e-300..1e300.
 fn log_y_range(lo: f64, hi: f64) -> (f64, f64) {
     let (a, b) = (lo.log10(), hi.log10());
     let (a, b) = if b - a < 1e-9 {
@@ -248,73 +302,263 @@ fn log_y_range(lo: f64, hi: f64) -> (f64, f64) {
         let pad = 0.05 * (b - a);
         (a - pad, b + pad)
     };
-    if a.ceil() > b.floor() {
-        // Both ends are within ±210 decades, so the casts cannot overflow.
-        (10f64.powi(a.floor() as i32), 10f64.powi(b.ceil() as i32))
-    } else {
-        (10f64.powf(a), 10f64.powf(b))
-    }
+    (10f64.powf(a.max(-300.0)), 10f64.powf(b.min(300.0)))
 }
 
-/// Tick label for a value: a few significant digits, scientific notation for
-/// very large or very small magnitudes.
-fn format_tick(v: f64) -> String {
-    let a = v.abs();
-    if a == 0.0 {
-        return "0".to_owned();
+// ---------------------------------------------------------------------------
+// Axes and tick labels
+// ---------------------------------------------------------------------------
+
+/// A linear or logarithmic axis with precomputed tick positions.
+///
+/// plotters' own logarithmic axis only labels powers of ten (so a range
+/// within one decade gets no label at all), and its linear axis does not
+/// tell the label formatter the tick spacing; this type does both.
+#[derive(Debug, Clone)]
+struct Axis {
+    lo: f64,
+    hi: f64,
+    log: bool,
+    /// Labelled ticks (bold grid lines).
+    ticks: Vec<f64>,
+    /// Light grid lines.
+    minor: Vec<f64>,
+    /// How tick values are written.
+    format: TickFormat,
+}
+
+/// How the tick labels of an [`Axis`] are written.
+#[derive(Debug, Clone, Copy)]
+enum TickFormat {
+    /// Ticks are multiples of `step` (a power of ten times 1, 2 or 5): show
+    /// as many digits as the spacing needs, in scientific notation if asked.
+    Step { step: f64, scientific: bool },
+    /// Ticks are 1, 2, 3 or 5 times a power of ten: write each one on its own.
+    Mantissa,
+}
+
+impl Axis {
+    /// Linear axis over `lo..hi` with about `target` labelled ticks.
+    fn linear(lo: f64, hi: f64, target: u32) -> Self {
+        Self::stepped(lo, hi, target, false)
     }
-    if !(1e-3..1e5).contains(&a) {
-        let s = format!("{v:.2e}");
-        // "1.50e3" -> "1.5e3", "1.00e3" -> "1e3"
-        return match s.split_once('e') {
-            Some((mantissa, exp)) => format!("{}e{exp}", trim_zeros(mantissa)),
-            None => s,
+
+    /// Axis over `lo..hi` with about `target` labelled ticks at round linear
+    /// steps, mapped linearly or logarithmically.
+    fn stepped(lo: f64, hi: f64, target: u32, log: bool) -> Self {
+        let step = nice_step((hi - lo) / f64::from(target));
+        // Scientific notation for tiny steps and for long labels.
+        let scientific = !plain_magnitude(step) || lo.abs().max(hi.abs()) >= 1e6;
+        Axis {
+            lo,
+            hi,
+            log,
+            ticks: multiples(lo, hi, step),
+            minor: multiples(lo, hi, step / 2.0),
+            format: TickFormat::Step { step, scientific },
+        }
+    }
+
+    /// Logarithmic axis over `lo..hi` (both positive): ticks at 1, 2, 3, 5
+    /// times powers of ten (fewer as the range grows), or at round linear
+    /// steps when the range is within one decade.
+    fn log(lo: f64, hi: f64) -> Self {
+        let decades = (hi / lo).log10();
+        if decades < 1.0 {
+            return Self::stepped(lo, hi, 5, true);
+        }
+        let (mantissas, stride): (&[f64], i32) = if decades <= 1.5 {
+            (&[1.0, 2.0, 3.0, 5.0], 1)
+        } else if decades <= 3.0 {
+            (&[1.0, 2.0, 5.0], 1)
+        } else {
+            (&[1.0], (decades / 8.0).ceil() as i32)
         };
+        let all_mantissas: &[f64] = if decades <= 6.0 {
+            &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]
+        } else {
+            &[1.0]
+        };
+        // The range lies within 1e-300..1e300 (see `log_y_range`), so the
+        // exponents fit an i32 comfortably.
+        let exponents = lo.log10().floor() as i32..=hi.log10().ceil() as i32;
+        let in_range = |v: &f64| (lo..=hi).contains(v);
+        let ticks = exponents
+            .clone()
+            .filter(|e| e.rem_euclid(stride) == 0)
+            .flat_map(|e| mantissas.iter().map(move |m| m * 10f64.powi(e)))
+            .filter(in_range)
+            .collect();
+        let minor = exponents
+            .flat_map(|e| all_mantissas.iter().map(move |m| m * 10f64.powi(e)))
+            .filter(in_range)
+            .collect();
+        Axis {
+            lo,
+            hi,
+            log: true,
+            ticks,
+            minor,
+            format: TickFormat::Mantissa,
+        }
     }
-    // Four significant digits: enough to tell apart the ticks plotters
-    // chooses on any range that is not vanishingly narrow.
-    let decimals = (3 - a.log10().floor() as i32).clamp(0, 8) as usize;
-    trim_zeros(&format!("{v:.decimals$}")).to_owned()
+
+    /// Position of `v` as a fraction of the axis length (0 at `lo`).
+    fn fraction(&self, v: f64) -> f64 {
+        if self.log {
+            (v / self.lo).ln() / (self.hi / self.lo).ln()
+        } else {
+            (v - self.lo) / (self.hi - self.lo)
+        }
+    }
+
+    /// The value at fraction `f` of the axis length (0 at `lo`).
+    fn value_at(&self, f: f64) -> f64 {
+        if self.log {
+            self.lo * (self.hi / self.lo).powf(f)
+        } else {
+            self.lo + (self.hi - self.lo) * f
+        }
+    }
 }
 
-/// Strip trailing zeros (and a then-trailing decimal point) after a decimal
-/// point.
-fn trim_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
+impl Ranged for Axis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        let f = self.fraction(*value);
+        // Everything drawn lies on the axis; keep stray values near it so
+        // that the pixel arithmetic cannot overflow.
+        let f = if f.is_nan() { 0.0 } else { f.clamp(-1.0, 2.0) };
+        let length = f64::from(limit.1) - f64::from(limit.0);
+        limit.0.saturating_add((length * f + 1e-3).floor() as i32)
+    }
+
+    fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            self.minor.clone()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> Range<f64> {
+        self.lo..self.hi
+    }
+}
+
+impl TickFormat {
+    /// The label of tick value `v`.
+    fn label(self, v: f64) -> String {
+        match self {
+            TickFormat::Step { step, scientific } => {
+                let step_exp = exponent(step);
+                if !scientific {
+                    let decimals = (-step_exp).clamp(0, 12) as usize;
+                    format!("{v:.decimals$}")
+                } else if v == 0.0 {
+                    "0".to_owned()
+                } else {
+                    let digits = (exponent(v) - step_exp).clamp(0, 12) as usize;
+                    scientific_label(v, digits)
+                }
+            }
+            TickFormat::Mantissa => {
+                if plain_magnitude(v) {
+                    let decimals = (-exponent(v)).clamp(0, 12) as usize;
+                    format!("{v:.decimals$}")
+                } else {
+                    scientific_label(v, 0)
+                }
+            }
+        }
+    }
+}
+
+/// Whether `v` is written without an exponent.
+fn plain_magnitude(v: f64) -> bool {
+    (1e-3..1e5).contains(&v.abs())
+}
+
+/// Decimal exponent of `v`: 0 for 1..10, -1 for 0.1..1 (robust to `log10`
+/// rounding just below an integer); 0 for zero and non-finite values.
+fn exponent(v: f64) -> i32 {
+    let e = (v.abs().log10() + 1e-9).floor();
+    if e.is_finite() {
+        e.clamp(-400.0, 400.0) as i32
     } else {
-        s
+        0
     }
 }
 
-/// One legend entry.
+/// The smallest power of ten times 1, 2 or 5 that is at least `raw`.
+fn nice_step(raw: f64) -> f64 {
+    let base = 10f64.powi(exponent(raw));
+    let m = raw / base;
+    let factor = if m <= 1.0 + 1e-9 {
+        1.0
+    } else if m <= 2.0 + 1e-9 {
+        2.0
+    } else if m <= 5.0 + 1e-9 {
+        5.0
+    } else {
+        10.0
+    };
+    factor * base
+}
+
+/// The multiples of `step` within `lo..=hi`, give or take rounding (none if
+/// there would be unreasonably many, or `step` is degenerate).
+fn multiples(lo: f64, hi: f64, step: f64) -> Vec<f64> {
+    let (first, last) = ((lo / step - 1e-9).ceil(), (hi / step + 1e-9).floor());
+    if !(first.is_finite() && last.is_finite()) || last - first > 1000.0 {
+        return Vec::new();
+    }
+    // The casts saturate (the axis ranges built here keep |first| far below
+    // 2^63 anyway), and the check above bounds the count.
+    (first as i64..=last as i64)
+        .map(|k| k as f64 * step)
+        .collect()
+}
+
+/// `v` in scientific notation with at most `digits` decimals in the
+/// mantissa, trailing zeros removed: `1.50e3` becomes `1.5e3`.
+fn scientific_label(v: f64, digits: usize) -> String {
+    let s = format!("{v:.digits$e}");
+    match s.split_once('e') {
+        Some((mantissa, exp)) if mantissa.contains('.') => {
+            let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+            format!("{mantissa}e{exp}")
+        }
+        _ => s,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Title and legend
+// ---------------------------------------------------------------------------
+
+/// One regimen in the legend.
 struct LegendEntry {
     label: String,
     colour: RGBColor,
 }
 
-/// An item in a legend row, with its x offset in pixels.
+/// Something shown in the legend.
 enum LegendItem {
     /// A coloured line sample and its label.
     Entry(LegendEntry),
     /// A grey explanatory note.
-    Note(String),
+    Note(&'static str),
 }
 
-/// Legend font size in pixels.
-const LEGEND_FONT: u32 = 15;
-/// Width of the line sample in front of a legend label.
-const LEGEND_SWATCH: i32 = 28;
-/// Horizontal gap between legend items.
-const LEGEND_GAP: i32 = 26;
-/// Left / right margin of the legend.
-const LEGEND_MARGIN: i32 = 16;
-
-/// Note explaining the dose ticks.
-const DOSE_NOTE: &str = "short ticks at the bottom of each panel: dose times";
+/// One legend line: items with their x offsets in pixels.
+type LegendRow = Vec<(i32, LegendItem)>;
 
 /// Legend entries: one per series index (labelled by the first non-empty
-/// series label at that index) and per dose regimen.
+/// series label at that index, else by the dose regimen's label) and per dose
+/// regimen.
 fn legend_entries(panels: &[Panel], doses: &[DoseMarks]) -> Vec<LegendEntry> {
     let n = panels
         .iter()
@@ -349,7 +593,7 @@ fn text_width(text: &str) -> i32 {
     (text.chars().count() as f64 * f64::from(LEGEND_FONT) * GLYPH_WIDTH).ceil() as i32
 }
 
-/// Width of one legend item.
+/// Estimated width in pixels of one legend item.
 fn item_width(item: &LegendItem) -> i32 {
     match item {
         LegendItem::Entry(e) => LEGEND_SWATCH + 6 + text_width(&e.label),
@@ -358,45 +602,26 @@ fn item_width(item: &LegendItem) -> i32 {
 }
 
 /// Wrap the legend items into rows that fit the figure width.
-fn layout_legend(entries: &[LegendEntry], dose_note: bool) -> Vec<Vec<(i32, LegendItem)>> {
-    let mut items: Vec<LegendItem> = entries
-        .iter()
-        .map(|e| {
-            LegendItem::Entry(LegendEntry {
-                label: e.label.clone(),
-                colour: e.colour,
-            })
-        })
-        .collect();
-    if dose_note {
-        items.push(LegendItem::Note(DOSE_NOTE.to_owned()));
-    }
+fn layout_legend(entries: Vec<LegendEntry>, dose_note: bool) -> Vec<LegendRow> {
+    let notes = dose_note.then_some(LegendItem::Note(DOSE_NOTE));
+    let items = entries.into_iter().map(LegendItem::Entry).chain(notes);
     let max_x = WIDTH as i32 - LEGEND_MARGIN;
-    let mut rows: Vec<Vec<(i32, LegendItem)>> = Vec::new();
-    let mut row: Vec<(i32, LegendItem)> = Vec::new();
+    let mut rows = Vec::new();
+    let mut row = LegendRow::new();
     let mut x = LEGEND_MARGIN;
     for item in items {
-        let w = item_width(&item);
-        if !row.is_empty() && x + w > max_x {
+        let width = item_width(&item);
+        if !row.is_empty() && x + width > max_x {
             rows.push(std::mem::take(&mut row));
             x = LEGEND_MARGIN;
         }
         row.push((x, item));
-        x += w + LEGEND_GAP;
+        x += width + LEGEND_GAP;
     }
     if !row.is_empty() {
         rows.push(row);
     }
     rows
-}
-
-/// Height of the legend strip (zero when there is nothing to show).
-fn legend_rows_height(rows: &[Vec<(i32, LegendItem)>]) -> u32 {
-    if rows.is_empty() {
-        0
-    } else {
-        LEGEND_ROW_HEIGHT * rows.len() as u32 + 8
-    }
 }
 
 /// Draw the figure title centred in its strip.
@@ -408,18 +633,14 @@ fn draw_title(area: &DrawingArea<SVGBackend<'_>, Shift>, title: &str) -> Result<
         .color(&BLACK)
         .pos(Pos::new(HPos::Center, VPos::Center));
     let (w, h) = area.dim_in_pixel();
-    area.draw(&Text::new(
-        title.to_owned(),
-        (w as i32 / 2, h as i32 / 2 + 2),
-        style,
-    ))
-    .map_err(err)
+    let centre = (w as i32 / 2, h as i32 / 2 + 2);
+    area.draw(&Text::new(title, centre, style)).map_err(err)
 }
 
 /// Draw the legend rows.
 fn draw_legend(
     area: &DrawingArea<SVGBackend<'_>, Shift>,
-    rows: &[Vec<(i32, LegendItem)>],
+    rows: &[LegendRow],
 ) -> Result<(), String> {
     let label_style = TextStyle::from((FONT, LEGEND_FONT).into_font())
         .color(&BLACK)
@@ -427,25 +648,21 @@ fn draw_legend(
     let note_style = TextStyle::from((FONT, LEGEND_FONT - 2).into_font().style(FontStyle::Italic))
         .color(&RGBColor(90, 90, 90))
         .pos(Pos::new(HPos::Left, VPos::Center));
+    let row_height = LEGEND_ROW_HEIGHT as i32;
     for (r, row) in rows.iter().enumerate() {
-        let y = (LEGEND_ROW_HEIGHT as i32) * r as i32 + LEGEND_ROW_HEIGHT as i32 / 2 + 4;
-        for (x, item) in row {
+        let y = row_height * r as i32 + row_height / 2 + 4;
+        for &(x, ref item) in row {
             match item {
                 LegendItem::Entry(e) => {
-                    area.draw(&PathElement::new(
-                        vec![(*x, y), (*x + LEGEND_SWATCH, y)],
-                        e.colour.stroke_width(3),
-                    ))
-                    .map_err(err)?;
-                    area.draw(&Text::new(
-                        e.label.clone(),
-                        (*x + LEGEND_SWATCH + 6, y),
-                        label_style.clone(),
-                    ))
-                    .map_err(err)?;
+                    let swatch = vec![(x, y), (x + LEGEND_SWATCH, y)];
+                    area.draw(&PathElement::new(swatch, e.colour.stroke_width(3)))
+                        .map_err(err)?;
+                    let at = (x + LEGEND_SWATCH + 6, y);
+                    area.draw(&Text::new(e.label.as_str(), at, label_style.clone()))
+                        .map_err(err)?;
                 }
                 LegendItem::Note(note) => {
-                    area.draw(&Text::new(note.clone(), (*x, y), note_style.clone()))
+                    area.draw(&Text::new(*note, (x, y), note_style.clone()))
                         .map_err(err)?;
                 }
             }
@@ -454,90 +671,84 @@ fn draw_legend(
     Ok(())
 }
 
-/// Draw one panel, choosing a linear or logarithmic y axis.
+// ---------------------------------------------------------------------------
+// Panels
+// ---------------------------------------------------------------------------
+
+/// Draw one panel, on a logarithmic y axis if asked for and possible.
 fn draw_panel(
     area: &DrawingArea<SVGBackend<'_>, Shift>,
     panel: &Panel,
-    x_range: (f64, f64),
+    x_axis: &Axis,
     doses: &[DoseMarks],
 ) -> Result<(), String> {
-    let log_y = panel.log_y && panel_y_values(panel, true).next().is_some();
-    if log_y {
-        let (lo, hi) = min_max(panel_y_values(panel, true)).unwrap_or((1.0, 1.0));
-        let (lo, hi) = log_y_range(lo, hi);
-        // Height fraction f of the plot -> data value, in log space.
-        let at = move |f: f64| lo * (hi / lo).powf(f);
-        draw_chart(area, panel, true, x_range, (lo..hi).log_scale(), &at, doses)
-    } else {
-        let (lo, hi) = min_max(panel_y_values(panel, false)).unwrap_or((0.0, 1.0));
-        let (lo, hi) = linear_y_range(lo, hi);
-        let at = move |f: f64| lo + (hi - lo) * f;
-        draw_chart(area, panel, false, x_range, lo..hi, &at, doses)
-    }
-}
+    let positive_max = panel_y_values(panel, LOG_MIN_VALUE).reduce(f64::max);
+    let (y_axis, y_floor) = match positive_max {
+        Some(max) if panel.log_y => {
+            let y_floor = (max * 10f64.powi(-LOG_MAX_DECADES)).max(LOG_MIN_VALUE);
+            let (lo, hi) = min_max(panel_y_values(panel, y_floor)).unwrap_or((max, max));
+            let (lo, hi) = log_y_range(lo, hi);
+            (Axis::log(lo, hi), y_floor)
+        }
+        _ => {
+            let (lo, hi) = min_max(panel_y_values(panel, -MAX_ABS)).unwrap_or((0.0, 1.0));
+            let (lo, hi) = linear_y_range(lo, hi);
+            (Axis::linear(lo, hi, Y_TICKS), -MAX_ABS)
+        }
+    };
+    let (x_format, y_format) = (x_axis.format, y_axis.format);
+    let (x0, x1) = (x_axis.lo, x_axis.hi);
+    // Dose-mark rows, from the bottom: a fraction of the plot height each.
+    let dose_row = (DOSE_BAND_TOTAL / doses.len().max(1) as f64).min(DOSE_BAND_MAX);
+    let dose_rows: Vec<(f64, f64)> = (0..doses.len())
+        .map(|k| {
+            let k = k as f64;
+            (
+                y_axis.value_at(dose_row * k),
+                y_axis.value_at(dose_row * (k + 0.85)),
+            )
+        })
+        .collect();
 
-/// Draw the axes, series and dose marks of one panel. `y_at` maps a fraction
-/// of the plot height (0 = bottom) to a y value.
-fn draw_chart<Y>(
-    area: &DrawingArea<SVGBackend<'_>, Shift>,
-    panel: &Panel,
-    log_y: bool,
-    x_range: (f64, f64),
-    y_spec: Y,
-    y_at: &dyn Fn(f64) -> f64,
-    doses: &[DoseMarks],
-) -> Result<(), String>
-where
-    Y: AsRangedCoord<Value = f64>,
-    Y::CoordDescType: Ranged<ValueType = f64, FormatOption = DefaultFormatting> + ValueFormatter<f64>,
-{
     let mut chart = ChartBuilder::on(area)
         .caption(&panel.title, (FONT, 17))
         .margin(8)
         .margin_right(22)
         .x_label_area_size(40)
         .y_label_area_size(74)
-        .build_cartesian_2d(x_range.0..x_range.1, y_spec)
+        .build_cartesian_2d(x_axis.clone(), y_axis)
         .map_err(err)?;
 
     chart
         .configure_mesh()
         .x_desc("time (days)")
         .y_desc(panel.y_label.as_str())
-        .x_labels(10)
-        .y_labels(6)
-        .x_label_formatter(&|v| format_tick(*v))
-        .y_label_formatter(&|v| format_tick(*v))
+        .x_label_formatter(&|v| x_format.label(*v))
+        .y_label_formatter(&|v| y_format.label(*v))
         .label_style((FONT, 12))
         .axis_desc_style((FONT, 14))
-        .bold_line_style(RGBColor(220, 220, 220))
-        .light_line_style(RGBColor(243, 243, 243))
+        .bold_line_style(RGBColor(215, 215, 215))
+        .light_line_style(RGBColor(240, 240, 240))
         .draw()
         .map_err(err)?;
 
-    // Dose marks: one row of short ticks per regimen, stacked from the bottom.
-    if !doses.is_empty() {
-        let band = (DOSE_BAND_TOTAL / doses.len() as f64).min(DOSE_BAND_MAX);
-        for (k, dose) in doses.iter().enumerate() {
-            let (y0, y1) = (y_at(band * k as f64), y_at(band * (k as f64 + 0.85)));
-            let style = colour(k).stroke_width(2);
-            let marks = dose
-                .times_days
-                .iter()
-                .copied()
-                .filter(|t| t.is_finite() && *t >= x_range.0 && *t <= x_range.1)
-                .map(|t| PathElement::new(vec![(t, y0), (t, y1)], style));
-            chart.draw_series(marks).map_err(err)?;
-        }
+    for (k, (dose, &(bottom, top))) in doses.iter().zip(&dose_rows).enumerate() {
+        let style = colour(k).stroke_width(2);
+        let marks = dose
+            .times_days
+            .iter()
+            .copied()
+            .filter(|t| (x0..=x1).contains(t))
+            .map(|t| PathElement::new(vec![(t, bottom), (t, top)], style));
+        chart.draw_series(marks).map_err(err)?;
     }
 
     for (i, series) in panel.series.iter().enumerate() {
         let style = colour(i).stroke_width(2);
-        for segment in segments(&series.points, log_y) {
-            if segment.len() == 1 {
-                chart
-                    .draw_series(std::iter::once(Circle::new(segment[0], 3, style.filled())))
-                    .map_err(err)?;
+        for segment in segments(&series.points, y_floor) {
+            if let [point] = segment[..] {
+                let dot = Circle::new(point, 3, style.filled());
+                chart.draw_series(std::iter::once(dot)).map_err(err)?;
             } else {
                 chart
                     .draw_series(LineSeries::new(segment, style))
@@ -639,7 +850,10 @@ mod tests {
             let RGBColor(r, g, b) = colour(i);
             let hex = format!("#{r:02X}{g:02X}{b:02X}");
             // Legend swatch, two panels' lines and the dose ticks at least.
-            assert!(svg.matches(&hex).count() >= 4, "colour {hex} used too little");
+            assert!(
+                svg.matches(&hex).count() >= 4,
+                "colour {hex} used too little"
+            );
         }
     }
 
@@ -679,7 +893,10 @@ mod tests {
         };
         let svg = timecourse_svg("t", &[empty, empty_series], &[]).unwrap();
         assert!(svg.contains("empty series"));
-        assert!(svg.contains("series 1"), "unlabelled series gets a default label");
+        assert!(
+            svg.contains("series 1"),
+            "unlabelled series gets a default label"
+        );
     }
 
     #[test]
@@ -730,6 +947,7 @@ mod tests {
                         (3.0, 2.0),
                         (4.0, f64::NEG_INFINITY),
                         (5.0, 1e300),
+                        (6.0, -1e300),
                     ],
                 ),
                 series("all nan", vec![(f64::NAN, f64::NAN); 3]),
@@ -739,7 +957,10 @@ mod tests {
         let log_zero = Panel {
             title: "log with zeros".into(),
             y_label: "y".into(),
-            series: vec![series("a", vec![(0.0, 0.0), (1.0, 10.0), (2.0, -1.0), (3.0, 100.0)])],
+            series: vec![series(
+                "a",
+                vec![(0.0, 0.0), (1.0, 10.0), (2.0, -1.0), (3.0, 100.0)],
+            )],
             log_y: true,
         };
         let log_nothing_positive = Panel {
@@ -752,27 +973,27 @@ mod tests {
             label: "d".into(),
             times_days: vec![f64::NAN, -1.0, 0.0, 1.0, 1e9, f64::INFINITY],
         }];
-        let svg = timecourse_svg(
-            "t",
-            &[nan_panel, log_zero, log_nothing_positive],
-            &doses,
-        )
-        .unwrap();
+        let svg =
+            timecourse_svg("t", &[nan_panel, log_zero, log_nothing_positive], &doses).unwrap();
         assert!(!svg.contains("NaN"));
         assert!(!svg.contains("inf"));
     }
 
     #[test]
     fn extreme_magnitudes_do_not_error() {
-        let cases: [(f64, f64, bool); 8] = [
+        let cases = [
             (1e-300, 2e-300, false),
             (1e-300, 2e-300, true),
+            (5e-324, 1e-320, false),
+            (5e-324, 1e-320, true),
             (1e150, 1e150, false),
             (1e16, 1e16 + 2.0, false),
             (1.0, 1.0 + 1e-15, false),
             (1.0, 1.0 + 1e-15, true),
-            (-1e150, 1e150, false),
+            (-1e200, 1e200, false),
             (1e-150, 1e150, true),
+            (1e-300, 1e200, true),
+            (f64::MIN_POSITIVE, f64::MAX, true),
         ];
         for (a, b, log_y) in cases {
             let panel = Panel {
@@ -809,8 +1030,8 @@ mod tests {
         assert_eq!(linear_y_range(0.0, 0.0), (-1.0, 1.0));
         let (lo, hi) = linear_y_range(5.0, 5.0);
         assert!((lo - 4.5).abs() < 1e-12 && (hi - 5.5).abs() < 1e-12);
-        let (lo, hi) = log_y_range(2.0, 8.0);
-        assert_eq!((lo, hi), (1.0, 10.0));
+        let (lo, hi) = log_y_range(10.0, 10.0);
+        assert!((lo - 5.0).abs() < 1e-9 && (hi - 20.0).abs() < 1e-9);
         let (lo, hi) = log_y_range(1e-2, 1e2);
         assert!(lo < 1e-2 && lo > 1e-3 && hi > 1e2 && hi < 1e3);
         let panels = [Panel {
@@ -823,15 +1044,69 @@ mod tests {
         assert_eq!(time_range(&[], &[]), (0.0, 1.0));
     }
 
+    fn labels(axis: &Axis) -> Vec<String> {
+        axis.ticks.iter().map(|&v| axis.format.label(v)).collect()
+    }
+
     #[test]
-    fn tick_format() {
-        assert_eq!(format_tick(0.0), "0");
-        assert_eq!(format_tick(10.0), "10");
-        assert_eq!(format_tick(2.5), "2.5");
-        assert_eq!(format_tick(0.30000000000000004), "0.3");
-        assert_eq!(format_tick(1e6), "1e6");
-        assert_eq!(format_tick(1.5e-4), "1.5e-4");
-        assert_eq!(format_tick(-1234.5), "-1234.5");
+    fn linear_ticks() {
+        assert_eq!(
+            labels(&Axis::linear(0.0, 28.0, 10)),
+            ["0", "5", "10", "15", "20", "25"]
+        );
+        assert_eq!(
+            labels(&Axis::linear(-0.1, 2.1, 6)),
+            ["0.0", "0.5", "1.0", "1.5", "2.0"]
+        );
+        assert_eq!(
+            labels(&Axis::linear(2.7, 3.3, 6)),
+            ["2.7", "2.8", "2.9", "3.0", "3.1", "3.2", "3.3"]
+        );
+        assert_eq!(
+            labels(&Axis::linear(-1.0, 1.05e6, 6)),
+            ["0", "2e5", "4e5", "6e5", "8e5", "1e6"]
+        );
+        assert_eq!(labels(&Axis::linear(1234.0, 1234.5, 6))[1], "1234.1");
+        assert_eq!(
+            labels(&Axis::linear(0.0, 5e5, 6)),
+            ["0", "1e5", "2e5", "3e5", "4e5", "5e5"]
+        );
+        assert_eq!(labels(&Axis::linear(1e7, 1.0005e7, 5))[1], "1.0001e7");
+        assert_eq!(labels(&Axis::linear(0.0, 3e4, 6))[1], "5000");
+        assert_eq!(labels(&Axis::linear(0.0, 3e-4, 6))[3], "1.5e-4");
+        assert_eq!(
+            labels(&Axis::linear(100.0, 900.0, 6)),
+            ["200", "400", "600", "800"]
+        );
+        let axis = Axis::linear(0.0, 10.0, 5);
+        assert_eq!(axis.map(&5.0, (0, 100)), 50);
+        assert_eq!(axis.map(&f64::NAN, (0, 100)), 0);
+        assert_eq!(axis.map(&1e300, (0, 100)), 200);
+        assert!((axis.value_at(0.25) - 2.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn log_ticks() {
+        assert_eq!(
+            labels(&Axis::log(0.9, 600.0)),
+            ["1", "2", "5", "10", "20", "50", "100", "200", "500"]
+        );
+        assert_eq!(
+            labels(&Axis::log(0.04, 0.6)),
+            ["0.05", "0.1", "0.2", "0.3", "0.5"]
+        );
+        // Within one decade: round linear steps.
+        assert_eq!(labels(&Axis::log(2.0, 8.0)), ["2", "4", "6", "8"]);
+        assert_eq!(labels(&Axis::log(2.1e-6, 2.9e-6))[0], "2.2e-6");
+        // Many decades: every other power of ten.
+        assert_eq!(
+            labels(&Axis::log(1e-6, 2e6)),
+            ["1e-6", "1e-4", "0.01", "1", "100", "10000", "1e6"]
+        );
+        let axis = Axis::log(1.0, 100.0);
+        assert_eq!(axis.map(&10.0, (100, 0)), 50);
+        assert_eq!(axis.map(&0.0, (100, 0)), 200);
+        assert!((axis.value_at(0.5) - 10.0).abs() < 1e-9);
     }
 
     /// Writes the example figure to `$PLOT_EXAMPLE_SVG` when that variable is

@@ -30,13 +30,13 @@ pub struct QuickArgs {
     #[arg(long)]
     pub iv: bool,
     /// Duration of each IV infusion in hours (h)
-    #[arg(long, value_name = "HOURS")]
+    #[arg(long, value_name = "HOURS", allow_negative_numbers = true)]
     pub infusion_hours: Option<f64>,
     /// Dosing interval with unit: h, d or min (e.g. 24h, 2d) [default: 24h]
     #[arg(long, value_name = "DURATION")]
     pub every: Option<String>,
     /// Simulated duration in days; doses are given on every interval within it [default: 28]
-    #[arg(long, value_name = "DAYS")]
+    #[arg(long, value_name = "DAYS", allow_negative_numbers = true)]
     pub days: Option<f64>,
     /// Number of doses (default: every interval within --days)
     #[arg(long, value_name = "N")]
@@ -51,16 +51,16 @@ pub struct QuickArgs {
     #[arg(long, value_name = "DAY")]
     pub stop_day: Option<u32>,
     /// Body weight in kg [default: 70]
-    #[arg(long, value_name = "KG")]
+    #[arg(long, value_name = "KG", allow_negative_numbers = true)]
     pub weight: Option<f64>,
     /// Age in years (below 18 the paediatric clearance model applies) [default: 50]
-    #[arg(long, value_name = "YEARS")]
+    #[arg(long, value_name = "YEARS", allow_negative_numbers = true)]
     pub age: Option<f64>,
     /// Sex: female or male [default: female]
     #[arg(long, value_name = "SEX")]
     pub sex: Option<String>,
     /// Creatinine clearance in mL/min (children: mL/min/1.73 m²) [default: 100]
-    #[arg(long, value_name = "ML_MIN")]
+    #[arg(long, value_name = "ML_MIN", allow_negative_numbers = true)]
     pub crcl: Option<f64>,
     /// Disease overlay: healthy, ra, caps, nomid or dira [default: healthy]
     #[arg(long, value_name = "DISEASE")]

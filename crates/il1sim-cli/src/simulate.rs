@@ -118,7 +118,7 @@ fn print_summary(model: &Model, scenario: &Scenario, subject: &Subject, runs: &[
     println!();
     let names: Vec<&str> = runs.iter().map(|(_, s)| s.regimen.as_str()).collect();
     let w = names.iter().map(|n| n.len()).max().unwrap_or(10).clamp(12, 36);
-    print!("{:<34}{:<20}", "figure", "unit");
+    print!("{:<42}{:<20}", "figure", "unit");
     for n in &names {
         print!("{:>w$}  ", n, w = w);
     }
@@ -140,7 +140,7 @@ fn print_summary(model: &Model, scenario: &Scenario, subject: &Subject, runs: &[
     for (key, label) in labels {
         let unit = runs.first().and_then(|(_, s)| s.figures.iter().find(|f| f.name == *key)).map(|f| f.unit.clone());
         let Some(unit) = unit else { continue };
-        print!("{:<34.34}{:<20.20}", label, unit);
+        print!("{:<42.42}{:<20.20}", label, unit);
         for (_, s) in runs {
             print!("{:>w$}  ", s.get(key).map(fmt_num).unwrap_or_else(|| "-".into()), w = w);
         }

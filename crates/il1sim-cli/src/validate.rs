@@ -90,7 +90,7 @@ fn print_table(outcomes: &[Outcome]) {
         if t.group != group {
             group = t.group.clone();
             println!("\n== {group}");
-            println!("   {:<62} {:<22} {:<12} {:<5} {:<11} source", "quantity", "published", "model", "", "role");
+            println!("   {:<62} {:<26} {:<12} {:<5} {:<11} source", "quantity", "published", "model", "", "role");
         }
         let model = match &o.model_value {
             Ok(v) => fmt_num(*v),
@@ -98,7 +98,7 @@ fn print_table(outcomes: &[Outcome]) {
         };
         let published = format!("{} {}", t.check.describe(), t.unit);
         println!(
-            "   {:<62.62} {:<22.22} {:<12} {:<5} {:<11} {}",
+            "   {:<62.62} {:<26.26} {:<12} {:<5} {:<11} {}",
             t.quantity,
             published,
             model,

@@ -1,1 +1,28 @@
-fn main(){}
+//! Cost of one virtual subject of the full mechanistic model: CAPS adult, 100 mg SC daily
+//! for 28 days, hourly outputs, default solver settings (BDF, rtol = atol = 1e-6).
+//!   cargo bench -p il1sim-core --bench subject
+use criterion::{criterion_group, criterion_main, Criterion};
+use il1sim_core::dosing::{Administration, DoseAmount, Regimen};
+use il1sim_core::patient::{Patient, Sex};
+use il1sim_core::solve::{SolverOptions, Subject};
+use std::hint::black_box;
+
+fn bench(c: &mut Criterion) {
+    let model = il1sim_core::il1_model();
+    let p = Patient { weight_kg: 70.0, age_y: 30.0, sex: Sex::Male, crcl_ml_min: 100.0, disease: "caps".into() };
+    let r = Regimen::repeated("r", "anakinra", DoseAmount::Mg(100.0), Administration::Subcutaneous, 24.0, 28);
+    let times: Vec<f64> = (0..=672).map(|h| h as f64).collect();
+    let mut g = c.benchmark_group("full model, 28 days, hourly output");
+    g.bench_function("subject incl. untreated baseline", |b| {
+        b.iter(|| {
+            let s = Subject::new(&model, black_box(&p), &[], SolverOptions::default()).unwrap();
+            s.simulate(&r, 672.0, &times).unwrap()
+        })
+    });
+    let s = Subject::new(&model, &p, &[], SolverOptions::default()).unwrap();
+    g.bench_function("simulate only", |b| b.iter(|| s.simulate(black_box(&r), 672.0, &times).unwrap()));
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -211,8 +211,8 @@ pub fn parse_scenario(text: &str, origin: &str, model: &Model) -> Result<Scenari
                 return Err(ScenarioError { origin: origin.into(), line: None, key: key("dose_mg"), message: "give exactly one of dose_mg and dose_mg_per_kg".into() });
             }
         };
-        if r.max_dose_mg.is_some() && r.dose_mg.is_some() {
-            return Err(bad(&r.max_dose_mg.as_ref().unwrap().span(), &key("max_dose_mg"), "only meaningful with dose_mg_per_kg".into()));
+        if let (Some(m), Some(_)) = (&r.max_dose_mg, &r.dose_mg) {
+            return Err(bad(&m.span(), &key("max_dose_mg"), "only meaningful with dose_mg_per_kg".into()));
         }
         let administration = match (r.route.get_ref().as_str(), &r.infusion_hours) {
             ("sc", None) => Administration::Subcutaneous,
