@@ -20,7 +20,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Simulate a scenario file, or one regimen given on the command line (quick form).
-    Simulate(simulate::SimulateArgs),
+    Simulate(Box<simulate::SimulateArgs>),
     /// Run the validation targets (published figures) and print model vs published.
     Validate(validate::ValidateArgs),
     /// List the model's parameters with values, units and sources.
@@ -30,7 +30,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Simulate(args) => simulate::run(args),
+        Command::Simulate(args) => simulate::run(*args),
         Command::Validate(args) => validate::run(args),
         Command::Parameters(args) => validate::parameters(args),
     };
@@ -46,10 +46,16 @@ fn main() -> ExitCode {
 /// Load the bundled model, or a model file given with `--model`.
 pub fn load_model(path: Option<&std::path::Path>) -> Result<il1sim_core::model::Model, String> {
     match path {
-        None => il1sim_core::model::Model::from_toml(il1sim_core::IL1_MODEL_TOML, "models/il1.toml (bundled)").map_err(|e| e.to_string()),
+        None => il1sim_core::model::Model::from_toml(
+            il1sim_core::IL1_MODEL_TOML,
+            "models/il1.toml (bundled)",
+        )
+        .map_err(|e| e.to_string()),
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read model file {}: {e}", p.display()))?;
-            il1sim_core::model::Model::from_toml(&text, &p.display().to_string()).map_err(|e| e.to_string())
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read model file {}: {e}", p.display()))?;
+            il1sim_core::model::Model::from_toml(&text, &p.display().to_string())
+                .map_err(|e| e.to_string())
         }
     }
 }

@@ -7,8 +7,14 @@ use std::path::{Path, PathBuf};
 
 /// Write `bytes` to `path` atomically (temporary file + rename on the same file system).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| format!("{} is not a file path", path.display()))?.to_string_lossy();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| format!("{} is not a file path", path.display()))?
+        .to_string_lossy();
     let tmp: PathBuf = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut f = fs::File::create(&tmp)?;
@@ -24,7 +30,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
 
 /// Create the output directory (and parents) if needed.
 pub fn ensure_dir(dir: &Path) -> Result<(), String> {
-    fs::create_dir_all(dir).map_err(|e| format!("cannot create output directory {}: {e}", dir.display()))
+    fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create output directory {}: {e}", dir.display()))
 }
 
 /// CSV text from a header and rows, through the csv crate (quoting handled there).
@@ -53,7 +60,11 @@ mod tests {
         let p = dir.join("a.csv");
         write_atomic(&p, b"x,y\n1,2\n").unwrap();
         assert_eq!(fs::read_to_string(&p).unwrap(), "x,y\n1,2\n");
-        let leftovers: Vec<_> = fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".tmp-")).collect();
+        let leftovers: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+            .collect();
         assert!(leftovers.is_empty());
         fs::remove_dir_all(&dir).unwrap();
     }

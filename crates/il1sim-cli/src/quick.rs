@@ -113,13 +113,22 @@ pub fn parse_amount(flag: &str, text: &str) -> Result<DoseAmount, String> {
     let t = text.trim().replace(' ', "");
     let allowed = "allowed: a number with mg, g or mg/kg, e.g. 100mg or 2mg/kg";
     let (number, unit) = split_unit(&t);
-    let value: f64 = number.parse().map_err(|_| format!("{flag} '{text}': not a dose; {allowed}"))?;
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{flag} '{text}': not a dose; {allowed}"))?;
     let amount = match unit {
         "mg" => DoseAmount::Mg(value),
         "g" => DoseAmount::Mg(value * 1000.0),
-        "mg/kg" => DoseAmount::MgPerKg { mg_per_kg: value, max_mg: None },
+        "mg/kg" => DoseAmount::MgPerKg {
+            mg_per_kg: value,
+            max_mg: None,
+        },
         "" => return Err(format!("{flag} '{text}': a unit is needed; {allowed}")),
-        other => return Err(format!("{flag} '{text}': unknown unit '{other}'; {allowed}")),
+        other => {
+            return Err(format!(
+                "{flag} '{text}': unknown unit '{other}'; {allowed}"
+            ))
+        }
     };
     if !(value.is_finite() && value > 0.0) {
         return Err(format!("{flag} '{text}': a dose must be > 0"));
@@ -132,13 +141,19 @@ pub fn parse_duration(flag: &str, text: &str) -> Result<f64, String> {
     let t = text.trim().replace(' ', "");
     let allowed = "allowed: a number with h, d or min, e.g. 24h, 2d, 30min";
     let (number, unit) = split_unit(&t);
-    let value: f64 = number.parse().map_err(|_| format!("{flag} '{text}': not a duration; {allowed}"))?;
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{flag} '{text}': not a duration; {allowed}"))?;
     let hours = match unit {
         "h" => value,
         "d" => value * HOURS_PER_DAY,
         "min" => value / 60.0,
         "" => return Err(format!("{flag} '{text}': a unit is needed; {allowed}")),
-        other => return Err(format!("{flag} '{text}': unknown unit '{other}'; {allowed}")),
+        other => {
+            return Err(format!(
+                "{flag} '{text}': unknown unit '{other}'; {allowed}"
+            ))
+        }
     };
     if !(hours.is_finite() && hours > 0.0) {
         return Err(format!("{flag} '{text}': must be > 0"));
@@ -147,21 +162,33 @@ pub fn parse_duration(flag: &str, text: &str) -> Result<f64, String> {
 }
 
 fn split_unit(t: &str) -> (&str, &str) {
-    let i = t.find(|c: char| c.is_ascii_alphabetic() || c == '/').unwrap_or(t.len());
+    let i = t
+        .find(|c: char| c.is_ascii_alphabetic() || c == '/')
+        .unwrap_or(t.len());
     (&t[..i], &t[i..])
 }
 
 /// Build the scenario the quick-form options describe.
 pub fn scenario(q: &QuickArgs, model: &Model) -> Result<Scenario, String> {
-    let dose_text = q.dose.as_deref().ok_or("the quick form needs --dose (e.g. --dose 100mg), or give a scenario file")?;
+    let dose_text = q
+        .dose
+        .as_deref()
+        .ok_or("the quick form needs --dose (e.g. --dose 100mg), or give a scenario file")?;
     let mut dose = parse_amount("--dose", dose_text)?;
     if let Some(m) = &q.max_dose {
         let cap = match parse_amount("--max-dose", m)? {
             DoseAmount::Mg(mg) => mg,
-            DoseAmount::MgPerKg { .. } => return Err(format!("--max-dose '{m}': give the cap in mg, e.g. 100mg")),
+            DoseAmount::MgPerKg { .. } => {
+                return Err(format!("--max-dose '{m}': give the cap in mg, e.g. 100mg"))
+            }
         };
         match dose {
-            DoseAmount::MgPerKg { mg_per_kg, .. } => dose = DoseAmount::MgPerKg { mg_per_kg, max_mg: Some(cap) },
+            DoseAmount::MgPerKg { mg_per_kg, .. } => {
+                dose = DoseAmount::MgPerKg {
+                    mg_per_kg,
+                    max_mg: Some(cap),
+                }
+            }
             DoseAmount::Mg(_) => return Err("--max-dose only applies to mg/kg doses".into()),
         }
     }
@@ -199,17 +226,31 @@ pub fn scenario(q: &QuickArgs, model: &Model) -> Result<Scenario, String> {
         age_y: q.age.unwrap_or(DEFAULT_AGE_Y),
         sex,
         crcl_ml_min: q.crcl.unwrap_or(DEFAULT_CRCL_ML_MIN),
-        disease: q.disease.clone().unwrap_or_else(|| model.default_disease.clone()),
+        disease: q
+            .disease
+            .clone()
+            .unwrap_or_else(|| model.default_disease.clone()),
     };
-    patient.check(model, "patient").map_err(|e| flagify(&e.to_string()))?;
-    let loading_dose = q.loading_dose.as_deref().map(|l| parse_amount("--loading-dose", l)).transpose()?;
+    patient
+        .check(model, "patient")
+        .map_err(|e| flagify(&e.to_string()))?;
+    let loading_dose = q
+        .loading_dose
+        .as_deref()
+        .map(|l| parse_amount("--loading-dose", l))
+        .transpose()?;
     let drug = q.drug.clone().unwrap_or_else(|| "anakinra".into());
     if model.drug(&drug).is_none() {
         let names: Vec<&str> = model.drugs.iter().map(|d| d.name.as_str()).collect();
         return Err(format!("--drug '{drug}': allowed: {}", names.join(", ")));
     }
     let regimen = Regimen {
-        name: format!("{} {} {}", dose_label(&dose), administration.label(), every_label(interval_h)),
+        name: format!(
+            "{} {} {}",
+            dose_label(&dose),
+            administration.label(),
+            every_label(interval_h)
+        ),
         drug,
         dose,
         administration,
@@ -223,7 +264,9 @@ pub fn scenario(q: &QuickArgs, model: &Model) -> Result<Scenario, String> {
         stop_day: q.stop_day,
         steady_state: q.steady_state,
     };
-    regimen.check("regimen").map_err(|e| flagify(&e.to_string()))?;
+    regimen
+        .check("regimen")
+        .map_err(|e| flagify(&e.to_string()))?;
     let output_interval_h = match &q.output_interval {
         Some(o) => parse_duration("--output-interval", o)?,
         None => 1.0,
@@ -272,25 +315,51 @@ mod tests {
 
     #[test]
     fn amounts_and_durations_need_units() {
-        assert_eq!(parse_amount("--dose", "100mg").unwrap(), DoseAmount::Mg(100.0));
-        assert_eq!(parse_amount("--dose", "2 mg/kg").unwrap(), DoseAmount::MgPerKg { mg_per_kg: 2.0, max_mg: None });
-        assert!(parse_amount("--dose", "100").unwrap_err().contains("a unit is needed"));
+        assert_eq!(
+            parse_amount("--dose", "100mg").unwrap(),
+            DoseAmount::Mg(100.0)
+        );
+        assert_eq!(
+            parse_amount("--dose", "2 mg/kg").unwrap(),
+            DoseAmount::MgPerKg {
+                mg_per_kg: 2.0,
+                max_mg: None
+            }
+        );
+        assert!(parse_amount("--dose", "100")
+            .unwrap_err()
+            .contains("a unit is needed"));
         assert!(parse_amount("--dose", "0mg").unwrap_err().contains("> 0"));
         assert_eq!(parse_duration("--every", "2d").unwrap(), 48.0);
         assert!(parse_duration("--every", "24").is_err());
-        assert!(parse_duration("--every", "24 fortnights").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("--every", "24 fortnights")
+            .unwrap_err()
+            .contains("unknown unit"));
     }
 
     #[test]
     fn quick_form_builds_daily_regimen_over_days() {
         let m = il1sim_core::il1_model();
-        let q = QuickArgs { dose: Some("100mg".into()), days: Some(28.0), disease: Some("ra".into()), ..Default::default() };
+        let q = QuickArgs {
+            dose: Some("100mg".into()),
+            days: Some(28.0),
+            disease: Some("ra".into()),
+            ..Default::default()
+        };
         let s = scenario(&q, &m).unwrap();
         assert_eq!(s.regimens[0].repeat, Repeat::Count(28));
-        let q = QuickArgs { dose: Some("100mg".into()), crcl: Some(-5.0), ..Default::default() };
+        let q = QuickArgs {
+            dose: Some("100mg".into()),
+            crcl: Some(-5.0),
+            ..Default::default()
+        };
         let e = scenario(&q, &m).unwrap_err();
         assert!(e.contains("--crcl = -5 mL/min"), "{e}");
-        let q = QuickArgs { dose: Some("100mg".into()), disease: Some("gout".into()), ..Default::default() };
+        let q = QuickArgs {
+            dose: Some("100mg".into()),
+            disease: Some("gout".into()),
+            ..Default::default()
+        };
         assert!(scenario(&q, &m).unwrap_err().contains("--disease"));
     }
 }

@@ -50,9 +50,13 @@ impl SolverArgs {
     pub fn options(&self) -> Result<SolverOptions, String> {
         let mut o = SolverOptions::DEFAULT;
         if let Some(m) = &self.method {
-            o.method = Method::parse(m).ok_or_else(|| format!("--method '{m}': allowed: bdf, esdirk34, tr_bdf2"))?;
+            o.method = Method::parse(m)
+                .ok_or_else(|| format!("--method '{m}': allowed: bdf, esdirk34, tr_bdf2"))?;
         }
-        for (flag, v, slot) in [("--rtol", self.rtol, &mut o.rtol), ("--atol", self.atol, &mut o.atol)] {
+        for (flag, v, slot) in [
+            ("--rtol", self.rtol, &mut o.rtol),
+            ("--atol", self.atol, &mut o.atol),
+        ] {
             if let Some(v) = v {
                 if !(v.is_finite() && v > 0.0 && v < 1.0) {
                     return Err(format!("{flag} {v}: allowed: > 0 and < 1"));
@@ -70,19 +74,26 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode, String> {
         Some(path) => {
             let given = args.quick.given();
             if !given.is_empty() {
-                return Err(format!("{} cannot be combined with a scenario file; edit {} instead", given.join(", "), path.display()));
+                return Err(format!(
+                    "{} cannot be combined with a scenario file; edit {} instead",
+                    given.join(", "),
+                    path.display()
+                ));
             }
-            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read scenario {}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read scenario {}: {e}", path.display()))?;
             parse_scenario(&text, &path.display().to_string(), &model).map_err(|e| e.to_string())?
         }
         None => crate::quick::scenario(&args.quick, &model)?,
     };
     let options = args.solver.options()?;
-    let subject = Subject::new(&model, &scenario.patient, &[], options).map_err(|e| format!("scenario '{}': {e}", scenario.name))?;
+    let subject = Subject::new(&model, &scenario.patient, &[], options)
+        .map_err(|e| format!("scenario '{}': {e}", scenario.name))?;
     let grid = scenario.output_grid();
     let mut runs: Vec<(Trajectory, RegimenSummary)> = Vec::new();
     for r in &scenario.regimens {
-        let run = simulate_and_summarise(&subject, r, scenario.duration_h, &grid).map_err(|e| format!("scenario '{}', regimen '{}': {e}", scenario.name, r.name))?;
+        let run = simulate_and_summarise(&subject, r, scenario.duration_h, &grid)
+            .map_err(|e| format!("scenario '{}', regimen '{}': {e}", scenario.name, r.name))?;
         runs.push(run);
     }
     print_summary(&model, &scenario, &subject, &runs);
@@ -92,7 +103,19 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode, String> {
     if !args.no_plot {
         write_plot(&model, &subject, &scenario, &runs, &args.out)?;
     }
-    println!("\nwrote {}", ["timecourse.csv", "summary.json", if args.no_plot { "" } else { "timecourse.svg" }].iter().filter(|s| !s.is_empty()).map(|f| args.out.join(f).display().to_string()).collect::<Vec<_>>().join(", "));
+    println!(
+        "\nwrote {}",
+        [
+            "timecourse.csv",
+            "summary.json",
+            if args.no_plot { "" } else { "timecourse.svg" }
+        ]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .map(|f| args.out.join(f).display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -100,9 +123,19 @@ fn derived(model: &Model, subject: &Subject, name: &str) -> Option<f64> {
     model.parameter_id(name).map(|i| subject.params.values[i])
 }
 
-fn print_summary(model: &Model, scenario: &Scenario, subject: &Subject, runs: &[(Trajectory, RegimenSummary)]) {
+fn print_summary(
+    model: &Model,
+    scenario: &Scenario,
+    subject: &Subject,
+    runs: &[(Trajectory, RegimenSummary)],
+) {
     let p = &scenario.patient;
-    println!("il1sim {} — scenario '{}': {}", env!("CARGO_PKG_VERSION"), scenario.name, scenario.description);
+    println!(
+        "il1sim {} — scenario '{}': {}",
+        env!("CARGO_PKG_VERSION"),
+        scenario.name,
+        scenario.description
+    );
     println!(
         "patient: {} kg, {} years, {}, CrCl {} mL/min, disease {}; {} days",
         p.weight_kg,
@@ -112,12 +145,25 @@ fn print_summary(model: &Model, scenario: &Scenario, subject: &Subject, runs: &[
         p.disease,
         scenario.duration_h / HOURS_PER_DAY
     );
-    if let (Some(cl), Some(v)) = (derived(model, subject, "CL_anakinra"), derived(model, subject, "V_central")) {
-        println!("anakinra PK for this patient: CL {:.2} L/h (CL/F {:.2} L/h), V {:.1} L", cl, cl / derived(model, subject, "F_anakinra_sc").unwrap_or(1.0), v);
+    if let (Some(cl), Some(v)) = (
+        derived(model, subject, "CL_anakinra"),
+        derived(model, subject, "V_central"),
+    ) {
+        println!(
+            "anakinra PK for this patient: CL {:.2} L/h (CL/F {:.2} L/h), V {:.1} L",
+            cl,
+            cl / derived(model, subject, "F_anakinra_sc").unwrap_or(1.0),
+            v
+        );
     }
     println!();
     let names: Vec<&str> = runs.iter().map(|(_, s)| s.regimen.as_str()).collect();
-    let w = names.iter().map(|n| n.len()).max().unwrap_or(10).clamp(12, 36);
+    let w = names
+        .iter()
+        .map(|n| n.len())
+        .max()
+        .unwrap_or(10)
+        .clamp(12, 36);
     print!("{:<42}{:<20}", "figure", "unit");
     for n in &names {
         print!("{:>w$}  ", n, w = w);
@@ -129,7 +175,10 @@ fn print_summary(model: &Model, scenario: &Scenario, subject: &Subject, runs: &[
         ("trough", "trough"),
         ("auc_tau", "AUC over last interval"),
         ("c_average", "average concentration"),
-        ("occupancy_antagonist_trough", "IL-1RI occupancy by antagonist, trough"),
+        (
+            "occupancy_antagonist_trough",
+            "IL-1RI occupancy by antagonist, trough",
+        ),
         ("il1_signal_relative_trough", "IL-1 signal at trough"),
         ("crp_untreated", "CRP untreated"),
         ("crp_day_1", "CRP day 1"),
@@ -138,11 +187,18 @@ fn print_summary(model: &Model, scenario: &Scenario, subject: &Subject, runs: &[
         ("crp_end", "CRP at end"),
     ];
     for (key, label) in labels {
-        let unit = runs.first().and_then(|(_, s)| s.figures.iter().find(|f| f.name == *key)).map(|f| f.unit.clone());
+        let unit = runs
+            .first()
+            .and_then(|(_, s)| s.figures.iter().find(|f| f.name == *key))
+            .map(|f| f.unit.clone());
         let Some(unit) = unit else { continue };
         print!("{:<42.42}{:<20.20}", label, unit);
         for (_, s) in runs {
-            print!("{:>w$}  ", s.get(key).map(fmt_num).unwrap_or_else(|| "-".into()), w = w);
+            print!(
+                "{:>w$}  ",
+                s.get(key).map(fmt_num).unwrap_or_else(|| "-".into()),
+                w = w
+            );
         }
         println!();
     }
@@ -153,7 +209,13 @@ fn print_summary(model: &Model, scenario: &Scenario, subject: &Subject, runs: &[
     }
 }
 
-fn write_timecourse(model: &Model, subject: &Subject, scenario: &Scenario, runs: &[(Trajectory, RegimenSummary)], out: &std::path::Path) -> Result<(), String> {
+fn write_timecourse(
+    model: &Model,
+    subject: &Subject,
+    scenario: &Scenario,
+    runs: &[(Trajectory, RegimenSummary)],
+    out: &std::path::Path,
+) -> Result<(), String> {
     let mut header = vec!["time_h".to_string()];
     header.extend(model.observables.iter().map(|o| o.column()));
     header.push("regimen".into());
@@ -170,7 +232,14 @@ fn write_timecourse(model: &Model, subject: &Subject, scenario: &Scenario, runs:
     write_atomic(&out.join("timecourse.csv"), &csv_text(&header, &rows)?)
 }
 
-fn write_summary_json(model: &Model, scenario: &Scenario, subject: &Subject, options: &SolverOptions, runs: &[(Trajectory, RegimenSummary)], out: &std::path::Path) -> Result<(), String> {
+fn write_summary_json(
+    model: &Model,
+    scenario: &Scenario,
+    subject: &Subject,
+    options: &SolverOptions,
+    runs: &[(Trajectory, RegimenSummary)],
+    out: &std::path::Path,
+) -> Result<(), String> {
     let p = &scenario.patient;
     let value = json!({
         "il1sim_version": env!("CARGO_PKG_VERSION"),
@@ -196,7 +265,13 @@ fn write_summary_json(model: &Model, scenario: &Scenario, subject: &Subject, opt
     write_atomic(&out.join("summary.json"), text.as_bytes())
 }
 
-fn write_plot(model: &Model, subject: &Subject, scenario: &Scenario, runs: &[(Trajectory, RegimenSummary)], out: &std::path::Path) -> Result<(), String> {
+fn write_plot(
+    model: &Model,
+    subject: &Subject,
+    scenario: &Scenario,
+    runs: &[(Trajectory, RegimenSummary)],
+    out: &std::path::Path,
+) -> Result<(), String> {
     let panels: Vec<Panel> = model
         .observables
         .iter()
@@ -206,17 +281,36 @@ fn write_plot(model: &Model, subject: &Subject, scenario: &Scenario, runs: &[(Tr
             y_label: format!("{} ({})", o.name, o.unit),
             series: runs
                 .iter()
-                .map(|(traj, s)| Series { label: s.regimen.clone(), points: traj.times_h.iter().zip(&traj.states).map(|(t, y)| (t / HOURS_PER_DAY, subject.observe(y)[k])).collect() })
+                .map(|(traj, s)| Series {
+                    label: s.regimen.clone(),
+                    points: traj
+                        .times_h
+                        .iter()
+                        .zip(&traj.states)
+                        .map(|(t, y)| (t / HOURS_PER_DAY, subject.observe(y)[k]))
+                        .collect(),
+                })
                 .collect(),
             log_y: false,
         })
         .collect();
     let mut doses = Vec::new();
     for r in &scenario.regimens {
-        let ev = r.dose_events(scenario.patient.weight_kg, scenario.duration_h).map_err(|e| e.to_string())?;
-        doses.push(DoseMarks { label: r.name.clone(), times_days: ev.iter().map(|e| e.time_h / HOURS_PER_DAY).collect() });
+        let ev = r
+            .dose_events(scenario.patient.weight_kg, scenario.duration_h)
+            .map_err(|e| e.to_string())?;
+        doses.push(DoseMarks {
+            label: r.name.clone(),
+            times_days: ev.iter().map(|e| e.time_h / HOURS_PER_DAY).collect(),
+        });
     }
-    let title = format!("{} — {} kg, {}, CrCl {} mL/min", scenario.name, scenario.patient.weight_kg, scenario.patient.disease, scenario.patient.crcl_ml_min);
+    let title = format!(
+        "{} — {} kg, {}, CrCl {} mL/min",
+        scenario.name,
+        scenario.patient.weight_kg,
+        scenario.patient.disease,
+        scenario.patient.crcl_ml_min
+    );
     let svg = timecourse_svg(&title, &panels, &doses)?;
     write_atomic(&out.join("timecourse.svg"), svg.as_bytes())
 }

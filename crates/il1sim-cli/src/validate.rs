@@ -36,20 +36,43 @@ pub struct ParametersArgs {
 pub fn run(args: ValidateArgs) -> Result<ExitCode, String> {
     let model = crate::load_model(args.model.as_deref())?;
     let (text, origin) = match &args.targets {
-        Some(p) => (std::fs::read_to_string(p).map_err(|e| format!("cannot read targets {}: {e}", p.display()))?, p.display().to_string()),
-        None => (TARGETS_TOML.to_string(), "validation/targets.toml (bundled)".to_string()),
+        Some(p) => (
+            std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read targets {}: {e}", p.display()))?,
+            p.display().to_string(),
+        ),
+        None => (
+            TARGETS_TOML.to_string(),
+            "validation/targets.toml (bundled)".to_string(),
+        ),
     };
     let mut targets = load_targets(&text, &origin).map_err(|e| e.to_string())?;
     if let Some(role) = &args.role {
         if !["engine", "calibration", "prediction"].contains(&role.as_str()) {
-            return Err(format!("--role '{role}': allowed: engine, calibration, prediction"));
+            return Err(format!(
+                "--role '{role}': allowed: engine, calibration, prediction"
+            ));
         }
         targets.retain(|t| &t.role == role);
     }
     let outcomes: Vec<Outcome> = targets.iter().map(|t| run_target(&model, t)).collect();
     print_table(&outcomes);
     if let Some(path) = &args.csv {
-        let header: Vec<String> = ["id", "group", "role", "quantity", "published", "unit", "model", "pass", "source", "tolerance_basis"].iter().map(|s| s.to_string()).collect();
+        let header: Vec<String> = [
+            "id",
+            "group",
+            "role",
+            "quantity",
+            "published",
+            "unit",
+            "model",
+            "pass",
+            "source",
+            "tolerance_basis",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let rows: Vec<Vec<String>> = outcomes
             .iter()
             .map(|o| {
@@ -61,8 +84,15 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode, String> {
                     t.quantity.clone(),
                     t.check.describe(),
                     t.unit.clone(),
-                    o.model_value.as_ref().map(|v| format!("{v}")).unwrap_or_else(|e| format!("error: {e}")),
-                    if o.passed { "pass".into() } else { "FAIL".into() },
+                    o.model_value
+                        .as_ref()
+                        .map(|v| format!("{v}"))
+                        .unwrap_or_else(|e| format!("error: {e}")),
+                    if o.passed {
+                        "pass".into()
+                    } else {
+                        "FAIL".into()
+                    },
                     t.source.clone(),
                     t.tolerance_basis.clone(),
                 ]
@@ -80,7 +110,11 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode, String> {
         by_role("calibration"),
         by_role("prediction")
     );
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn print_table(outcomes: &[Outcome]) {
@@ -90,7 +124,10 @@ fn print_table(outcomes: &[Outcome]) {
         if t.group != group {
             group = t.group.clone();
             println!("\n== {group}");
-            println!("   {:<62} {:<26} {:<12} {:<5} {:<11} source", "quantity", "published", "model", "", "role");
+            println!(
+                "   {:<62} {:<26} {:<12} {:<5} {:<11} source",
+                "quantity", "published", "model", "", "role"
+            );
         }
         let model = match &o.model_value {
             Ok(v) => fmt_num(*v),
@@ -112,17 +149,33 @@ fn print_table(outcomes: &[Outcome]) {
 pub fn parameters(args: ParametersArgs) -> Result<ExitCode, String> {
     let model = crate::load_model(args.model.as_deref())?;
     let overlay = match &args.disease {
-        Some(d) => Some(model.diseases.get(d).ok_or_else(|| format!("--disease '{d}': allowed: {}", model.disease_names().join(", ")))?),
+        Some(d) => Some(model.diseases.get(d).ok_or_else(|| {
+            format!(
+                "--disease '{d}': allowed: {}",
+                model.disease_names().join(", ")
+            )
+        })?),
         None => None,
     };
     println!("model '{}': {}", model.name, model.description);
-    println!("{} species, {} parameters, diseases: {}\n", model.species.len(), model.parameters.len(), model.disease_names().join(", "));
+    println!(
+        "{} species, {} parameters, diseases: {}\n",
+        model.species.len(),
+        model.parameters.len(),
+        model.disease_names().join(", ")
+    );
     for (i, p) in model.parameters.iter().enumerate() {
         let over = overlay.and_then(|d| d.overrides.iter().find(|(id, _, _)| *id == i));
         let (value, source) = match (over, &p.expr) {
-            (Some((_, v, s)), _) => (format!("{} {} (overlay)", fmt_num(v / p.to_canonical), p.unit), s.clone()),
+            (Some((_, v, s)), _) => (
+                format!("{} {} (overlay)", fmt_num(v / p.to_canonical), p.unit),
+                s.clone(),
+            ),
             (None, Some(expr)) => (format!("= {expr} [{}]", p.unit), p.source.clone()),
-            (None, None) => (format!("{} {}", fmt_num(p.value / p.to_canonical), p.unit), p.source.clone()),
+            (None, None) => (
+                format!("{} {}", fmt_num(p.value / p.to_canonical), p.unit),
+                p.source.clone(),
+            ),
         };
         println!("{:<24} {}\n{:<24}   source: {}", p.name, value, "", source);
     }

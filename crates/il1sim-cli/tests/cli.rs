@@ -8,7 +8,9 @@ fn il1sim() -> Command {
 }
 
 fn repo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
 }
 
 fn tmp(name: &str) -> PathBuf {
@@ -20,20 +22,47 @@ fn tmp(name: &str) -> PathBuf {
 #[test]
 fn readme_example_writes_csv_json_and_svg() {
     let out = tmp("ra");
-    let o = il1sim().args(["simulate"]).arg(repo("scenarios/ra-100mg-daily.toml")).arg("--out").arg(&out).output().unwrap();
+    let o = il1sim()
+        .args(["simulate"])
+        .arg(repo("scenarios/ra-100mg-daily.toml"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
-    for needle in ["Cmax", "Tmax", "trough", "AUC", "average concentration", "occupancy", "IL-1 signal", "CRP day 1", "CRP day 7", "CRP day 14", "CRP at end"] {
+    for needle in [
+        "Cmax",
+        "Tmax",
+        "trough",
+        "AUC",
+        "average concentration",
+        "occupancy",
+        "IL-1 signal",
+        "CRP day 1",
+        "CRP day 7",
+        "CRP day 14",
+        "CRP at end",
+    ] {
         assert!(stdout.contains(needle), "summary lacks {needle}:\n{stdout}");
     }
     let csv = std::fs::read_to_string(out.join("timecourse.csv")).unwrap();
     let header = csv.lines().next().unwrap();
-    assert!(header.starts_with("time_h,anakinra_plasma_ng_per_mL,il1b_free_plasma_pg_per_mL"), "{header}");
-    for col in ["receptor_occupancy_antagonist_fraction", "il1_signal_relative_ratio", "il6_plasma_pg_per_mL", "crp_mg_per_L"] {
+    assert!(
+        header.starts_with("time_h,anakinra_plasma_ng_per_mL,il1b_free_plasma_pg_per_mL"),
+        "{header}"
+    );
+    for col in [
+        "receptor_occupancy_antagonist_fraction",
+        "il1_signal_relative_ratio",
+        "il6_plasma_pg_per_mL",
+        "crp_mg_per_L",
+    ] {
         assert!(header.contains(col), "{header}");
     }
     assert_eq!(csv.lines().count(), 1 + 28 * 24 + 1);
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let figures = json["regimens"][0]["figures"].as_array().unwrap();
     let cavg = figures.iter().find(|f| f["name"] == "c_average").unwrap();
     assert_eq!(cavg["unit"], "ng/mL");
@@ -47,7 +76,31 @@ fn readme_example_writes_csv_json_and_svg() {
 fn quick_form_with_what_if_options() {
     let out = tmp("quick");
     let o = il1sim()
-        .args(["simulate", "--drug", "anakinra", "--dose", "100mg", "--route", "sc", "--every", "24h", "--days", "14", "--weight", "70", "--crcl", "100", "--disease", "ra", "--missed-dose", "5", "--loading-dose", "200mg", "--no-plot", "--out"])
+        .args([
+            "simulate",
+            "--drug",
+            "anakinra",
+            "--dose",
+            "100mg",
+            "--route",
+            "sc",
+            "--every",
+            "24h",
+            "--days",
+            "14",
+            "--weight",
+            "70",
+            "--crcl",
+            "100",
+            "--disease",
+            "ra",
+            "--missed-dose",
+            "5",
+            "--loading-dose",
+            "200mg",
+            "--no-plot",
+            "--out",
+        ])
         .arg(&out)
         .output()
         .unwrap();
@@ -63,22 +116,42 @@ fn bad_input_is_a_clear_error_with_exit_code_2() {
         (&["--dose", "100"], "a unit is needed"),
         (&["--dose", "100mg", "--weight", "-70"], "--weight = -70 kg"),
         (&["--dose", "100mg", "--every", "0h"], "must be > 0"),
-        (&["--dose", "100mg", "--disease", "gout"], "allowed: caps, dira, healthy, nomid, ra"),
+        (
+            &["--dose", "100mg", "--disease", "gout"],
+            "allowed: caps, dira, healthy, nomid, ra",
+        ),
         (&["--dose", "100mg", "--route", "im"], "allowed: sc, iv"),
     ];
     for (args, needle) in cases {
-        let o = il1sim().arg("simulate").args(*args).arg("--out").arg(&out).output().unwrap();
+        let o = il1sim()
+            .arg("simulate")
+            .args(*args)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(needle), "{args:?}: {err}");
     }
     let scenario = tmp("bad-scenario.toml");
-    let text = std::fs::read_to_string(repo("scenarios/ra-100mg-daily.toml")).unwrap().replace("dose_mg = 100", "dose_mg = -100");
+    let text = std::fs::read_to_string(repo("scenarios/ra-100mg-daily.toml"))
+        .unwrap()
+        .replace("dose_mg = 100", "dose_mg = -100");
     std::fs::write(&scenario, text).unwrap();
-    let o = il1sim().arg("simulate").arg(&scenario).arg("--out").arg(&out).output().unwrap();
+    let o = il1sim()
+        .arg("simulate")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2));
-    assert!(err.contains(":19: regimens[0].dose: -100 mg is not allowed; a dose must be > 0"), "{err}");
+    assert!(
+        err.contains(":19: regimens[0].dose: -100 mg is not allowed; a dose must be > 0"),
+        "{err}"
+    );
     assert!(!out.exists(), "no output directory on input errors");
     std::fs::remove_file(&scenario).unwrap();
 }
@@ -86,21 +159,38 @@ fn bad_input_is_a_clear_error_with_exit_code_2() {
 #[test]
 fn validate_passes_and_writes_csv() {
     let csv = tmp("validation.csv");
-    let o = il1sim().args(["validate", "--csv"]).arg(&csv).output().unwrap();
+    let o = il1sim()
+        .args(["validate", "--csv"])
+        .arg(&csv)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{stdout}");
     assert!(stdout.contains("0 failed"), "{stdout}");
     let text = std::fs::read_to_string(&csv).unwrap();
-    assert!(text.lines().next().unwrap().starts_with("id,group,role,quantity,published"));
+    assert!(text
+        .lines()
+        .next()
+        .unwrap()
+        .starts_with("id,group,role,quantity,published"));
     std::fs::remove_file(&csv).unwrap();
 }
 
 #[test]
 fn validate_exits_1_when_a_target_fails() {
     let targets = tmp("targets.toml");
-    let text = std::fs::read_to_string(repo("validation/targets.toml")).unwrap().replace("value = 0.8, tolerance = 0.02", "value = 8.0, tolerance = 0.02");
+    let text = std::fs::read_to_string(repo("validation/targets.toml"))
+        .unwrap()
+        .replace(
+            "value = 0.8, tolerance = 0.02",
+            "value = 8.0, tolerance = 0.02",
+        );
     std::fs::write(&targets, text).unwrap();
-    let o = il1sim().args(["validate", "--role", "calibration", "--targets"]).arg(&targets).output().unwrap();
+    let o = il1sim()
+        .args(["validate", "--role", "calibration", "--targets"])
+        .arg(&targets)
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stdout).contains("FAIL"));
     std::fs::remove_file(&targets).unwrap();

@@ -9,8 +9,21 @@ use std::hint::black_box;
 
 fn bench(c: &mut Criterion) {
     let model = il1sim_core::il1_model();
-    let p = Patient { weight_kg: 70.0, age_y: 30.0, sex: Sex::Male, crcl_ml_min: 100.0, disease: "caps".into() };
-    let r = Regimen::repeated("r", "anakinra", DoseAmount::Mg(100.0), Administration::Subcutaneous, 24.0, 28);
+    let p = Patient {
+        weight_kg: 70.0,
+        age_y: 30.0,
+        sex: Sex::Male,
+        crcl_ml_min: 100.0,
+        disease: "caps".into(),
+    };
+    let r = Regimen::repeated(
+        "r",
+        "anakinra",
+        DoseAmount::Mg(100.0),
+        Administration::Subcutaneous,
+        24.0,
+        28,
+    );
     let times: Vec<f64> = (0..=672).map(|h| h as f64).collect();
     let mut g = c.benchmark_group("full model, 28 days, hourly output");
     g.bench_function("subject incl. untreated baseline", |b| {
@@ -20,7 +33,9 @@ fn bench(c: &mut Criterion) {
         })
     });
     let s = Subject::new(&model, &p, &[], SolverOptions::default()).unwrap();
-    g.bench_function("simulate only", |b| b.iter(|| s.simulate(black_box(&r), 672.0, &times).unwrap()));
+    g.bench_function("simulate only", |b| {
+        b.iter(|| s.simulate(black_box(&r), 672.0, &times).unwrap())
+    });
     g.finish();
 }
 

@@ -14,7 +14,10 @@ pub const HOURS_PER_DAY: f64 = 24.0;
 pub enum DoseAmount {
     Mg(f64),
     /// Weight-based dose, optionally capped (for example 2 mg/kg, at most 100 mg).
-    MgPerKg { mg_per_kg: f64, max_mg: Option<f64> },
+    MgPerKg {
+        mg_per_kg: f64,
+        max_mg: Option<f64>,
+    },
 }
 
 impl DoseAmount {
@@ -31,8 +34,14 @@ impl DoseAmount {
     pub fn label(&self) -> String {
         match *self {
             DoseAmount::Mg(mg) => format!("{mg} mg"),
-            DoseAmount::MgPerKg { mg_per_kg, max_mg: Some(m) } => format!("{mg_per_kg} mg/kg (max {m} mg)"),
-            DoseAmount::MgPerKg { mg_per_kg, max_mg: None } => format!("{mg_per_kg} mg/kg"),
+            DoseAmount::MgPerKg {
+                mg_per_kg,
+                max_mg: Some(m),
+            } => format!("{mg_per_kg} mg/kg (max {m} mg)"),
+            DoseAmount::MgPerKg {
+                mg_per_kg,
+                max_mg: None,
+            } => format!("{mg_per_kg} mg/kg"),
         }
     }
 
@@ -42,11 +51,22 @@ impl DoseAmount {
             DoseAmount::MgPerKg { mg_per_kg, .. } => (mg_per_kg, "mg/kg"),
         };
         if !(v.is_finite() && v > 0.0) {
-            return Err(InputError::new(field, format!("{v} {what}"), "a dose must be > 0"));
+            return Err(InputError::new(
+                field,
+                format!("{v} {what}"),
+                "a dose must be > 0",
+            ));
         }
-        if let DoseAmount::MgPerKg { max_mg: Some(m), .. } = *self {
+        if let DoseAmount::MgPerKg {
+            max_mg: Some(m), ..
+        } = *self
+        {
             if !(m.is_finite() && m > 0.0) {
-                return Err(InputError::new(format!("{field} maximum"), format!("{m} mg"), "a maximum dose must be > 0"));
+                return Err(InputError::new(
+                    format!("{field} maximum"),
+                    format!("{m} mg"),
+                    "a maximum dose must be > 0",
+                ));
             }
         }
         Ok(())
@@ -121,7 +141,14 @@ pub struct Regimen {
 
 impl Regimen {
     /// A regimen of `dose` every `interval_h` for `count` doses, starting at 0 h.
-    pub fn repeated(name: &str, drug: &str, dose: DoseAmount, administration: Administration, interval_h: f64, count: u32) -> Regimen {
+    pub fn repeated(
+        name: &str,
+        drug: &str,
+        dose: DoseAmount,
+        administration: Administration,
+        interval_h: f64,
+        count: u32,
+    ) -> Regimen {
         Regimen {
             name: name.into(),
             drug: drug.into(),
@@ -146,38 +173,78 @@ impl Regimen {
             l.check(&format!("{field}.loading_dose"))?;
         }
         if !(self.interval_h.is_finite() && self.interval_h > 0.0) {
-            return Err(InputError::new(format!("{field}.interval"), format!("{} h", self.interval_h), "the dosing interval must be > 0"));
+            return Err(InputError::new(
+                format!("{field}.interval"),
+                format!("{} h", self.interval_h),
+                "the dosing interval must be > 0",
+            ));
         }
         if !(self.start_h.is_finite() && self.start_h >= 0.0) {
-            return Err(InputError::new(format!("{field}.start"), format!("{} h", self.start_h), "the start time must be >= 0"));
+            return Err(InputError::new(
+                format!("{field}.start"),
+                format!("{} h", self.start_h),
+                "the start time must be >= 0",
+            ));
         }
         if let Administration::IvInfusion { duration_h } = self.administration {
             if !(duration_h.is_finite() && duration_h > 0.0) {
-                return Err(InputError::new(format!("{field}.infusion_hours"), duration_h, "an infusion must last > 0 h"));
+                return Err(InputError::new(
+                    format!("{field}.infusion_hours"),
+                    duration_h,
+                    "an infusion must last > 0 h",
+                ));
             }
         }
         match self.repeat {
-            Repeat::Count(0) => return Err(InputError::new(format!("{field}.doses"), 0, "at least 1 dose")),
-            Repeat::UntilDay(0) => return Err(InputError::new(format!("{field}.until_day"), 0, "days are numbered from 1")),
+            Repeat::Count(0) => {
+                return Err(InputError::new(
+                    format!("{field}.doses"),
+                    0,
+                    "at least 1 dose",
+                ))
+            }
+            Repeat::UntilDay(0) => {
+                return Err(InputError::new(
+                    format!("{field}.until_day"),
+                    0,
+                    "days are numbered from 1",
+                ))
+            }
             _ => {}
         }
         for &d in &self.missed_days {
             if d == 0 {
-                return Err(InputError::new(format!("{field}.missed_days"), d, "days are numbered from 1"));
+                return Err(InputError::new(
+                    format!("{field}.missed_days"),
+                    d,
+                    "days are numbered from 1",
+                ));
             }
         }
         if self.stop_day == Some(0) {
-            return Err(InputError::new(format!("{field}.stop_day"), 0, "days are numbered from 1"));
+            return Err(InputError::new(
+                format!("{field}.stop_day"),
+                0,
+                "days are numbered from 1",
+            ));
         }
         for l in &self.late_doses {
             if l.day == 0 || !(l.delay_h.is_finite() && l.delay_h > 0.0) {
-                return Err(InputError::new(format!("{field}.late_doses"), format!("day {} delay {} h", l.day, l.delay_h), "day >= 1 and delay > 0 h"));
+                return Err(InputError::new(
+                    format!("{field}.late_doses"),
+                    format!("day {} delay {} h", l.day, l.delay_h),
+                    "day >= 1 and delay > 0 h",
+                ));
             }
         }
         for e in &self.extra_doses {
             e.dose.check(&format!("{field}.extra_doses"))?;
             if !(e.time_h.is_finite() && e.time_h >= 0.0) {
-                return Err(InputError::new(format!("{field}.extra_doses.time"), e.time_h, "a time >= 0 h"));
+                return Err(InputError::new(
+                    format!("{field}.extra_doses.time"),
+                    e.time_h,
+                    "a time >= 0 h",
+                ));
             }
         }
         Ok(())
@@ -204,7 +271,11 @@ impl Regimen {
     }
 
     /// Expand into dose events up to `horizon_h` for a patient of `weight_kg`.
-    pub fn dose_events(&self, weight_kg: f64, horizon_h: f64) -> Result<Vec<DoseEvent>, InputError> {
+    pub fn dose_events(
+        &self,
+        weight_kg: f64,
+        horizon_h: f64,
+    ) -> Result<Vec<DoseEvent>, InputError> {
         self.check("regimen")?;
         let day_of = |t: f64| (t / HOURS_PER_DAY).floor() as u32 + 1;
         let mut events = Vec::new();
@@ -218,16 +289,29 @@ impl Regimen {
                     continue;
                 }
             }
-            let delay = self.late_doses.iter().filter(|l| l.day == day).map(|l| l.delay_h).sum::<f64>();
+            let delay = self
+                .late_doses
+                .iter()
+                .filter(|l| l.day == day)
+                .map(|l| l.delay_h)
+                .sum::<f64>();
             let amount = match (k, &self.loading_dose) {
                 (0, Some(l)) => l.mg(weight_kg),
                 _ => self.dose.mg(weight_kg),
             };
-            events.push(DoseEvent { time_h: t + delay, amount_mg: amount, administration: self.administration });
+            events.push(DoseEvent {
+                time_h: t + delay,
+                amount_mg: amount,
+                administration: self.administration,
+            });
         }
         for e in &self.extra_doses {
             if e.time_h <= horizon_h {
-                events.push(DoseEvent { time_h: e.time_h, amount_mg: e.dose.mg(weight_kg), administration: self.administration });
+                events.push(DoseEvent {
+                    time_h: e.time_h,
+                    amount_mg: e.dose.mg(weight_kg),
+                    administration: self.administration,
+                });
             }
         }
         events.sort_by(|a, b| a.time_h.total_cmp(&b.time_h));
@@ -247,8 +331,16 @@ pub struct DoseEvent {
 /// zero-order input rate (infusion start and end).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum StateInput {
-    Bolus { time_h: f64, species: usize, amount_nmol: f64 },
-    RateStep { time_h: f64, species: usize, delta_nmol_per_h: f64 },
+    Bolus {
+        time_h: f64,
+        species: usize,
+        amount_nmol: f64,
+    },
+    RateStep {
+        time_h: f64,
+        species: usize,
+        delta_nmol_per_h: f64,
+    },
 }
 
 impl StateInput {
@@ -265,14 +357,28 @@ pub fn mg_to_nmol(mg: f64, molar_mass_kda: f64) -> f64 {
 }
 
 /// Turn dose events into state inputs for `drug`, applying the route's bioavailability and lag.
-pub fn state_inputs(model: &Model, pv: &ParameterValues, drug: &Drug, doses: &[DoseEvent]) -> Result<Vec<StateInput>, InputError> {
+pub fn state_inputs(
+    model: &Model,
+    pv: &ParameterValues,
+    drug: &Drug,
+    doses: &[DoseEvent],
+) -> Result<Vec<StateInput>, InputError> {
     let mw = pv.values[drug.molar_mass];
     let mut inputs = Vec::new();
     for d in doses {
         let route_kind = d.administration.route();
         let route = drug.routes.get(&route_kind).ok_or_else(|| {
             let allowed: Vec<&str> = drug.routes.keys().map(|r| r.label()).collect();
-            InputError::new("route", route_kind.label(), format!("drug '{}' in model '{}' has routes: {}", drug.name, model.name, allowed.join(", ")))
+            InputError::new(
+                "route",
+                route_kind.label(),
+                format!(
+                    "drug '{}' in model '{}' has routes: {}",
+                    drug.name,
+                    model.name,
+                    allowed.join(", ")
+                ),
+            )
         })?;
         let f = route.bioavailability.map_or(1.0, |p| pv.values[p]);
         let lag = route.lag.map_or(0.0, |p| pv.values[p]);
@@ -280,12 +386,24 @@ pub fn state_inputs(model: &Model, pv: &ParameterValues, drug: &Drug, doses: &[D
         let t = d.time_h + lag;
         match d.administration {
             Administration::Subcutaneous | Administration::IvBolus => {
-                inputs.push(StateInput::Bolus { time_h: t, species: route.target, amount_nmol: amount })
+                inputs.push(StateInput::Bolus {
+                    time_h: t,
+                    species: route.target,
+                    amount_nmol: amount,
+                })
             }
             Administration::IvInfusion { duration_h } => {
                 let rate = amount / duration_h;
-                inputs.push(StateInput::RateStep { time_h: t, species: route.target, delta_nmol_per_h: rate });
-                inputs.push(StateInput::RateStep { time_h: t + duration_h, species: route.target, delta_nmol_per_h: -rate });
+                inputs.push(StateInput::RateStep {
+                    time_h: t,
+                    species: route.target,
+                    delta_nmol_per_h: rate,
+                });
+                inputs.push(StateInput::RateStep {
+                    time_h: t + duration_h,
+                    species: route.target,
+                    delta_nmol_per_h: -rate,
+                });
             }
         }
     }
@@ -298,18 +416,31 @@ mod tests {
     use super::*;
 
     fn daily() -> Regimen {
-        Regimen::repeated("r", "anakinra", DoseAmount::Mg(100.0), Administration::Subcutaneous, 24.0, 28)
+        Regimen::repeated(
+            "r",
+            "anakinra",
+            DoseAmount::Mg(100.0),
+            Administration::Subcutaneous,
+            24.0,
+            28,
+        )
     }
 
     #[test]
     fn missed_and_late_doses_and_stop() {
         let mut r = daily();
         r.missed_days = vec![3];
-        r.late_doses = vec![LateDose { day: 5, delay_h: 6.0 }];
+        r.late_doses = vec![LateDose {
+            day: 5,
+            delay_h: 6.0,
+        }];
         r.stop_day = Some(10);
         let ev = r.dose_events(70.0, 1e9).unwrap();
         let times: Vec<f64> = ev.iter().map(|e| e.time_h).collect();
-        assert_eq!(times, vec![0.0, 24.0, 72.0, 102.0, 120.0, 144.0, 168.0, 192.0, 216.0]);
+        assert_eq!(
+            times,
+            vec![0.0, 24.0, 72.0, 102.0, 120.0, 144.0, 168.0, 192.0, 216.0]
+        );
     }
 
     #[test]
@@ -317,20 +448,42 @@ mod tests {
         let mut r = daily();
         r.interval_h = 48.0;
         r.repeat = Repeat::UntilDay(7);
-        let times: Vec<f64> = r.dose_events(70.0, 1e9).unwrap().iter().map(|e| e.time_h).collect();
+        let times: Vec<f64> = r
+            .dose_events(70.0, 1e9)
+            .unwrap()
+            .iter()
+            .map(|e| e.time_h)
+            .collect();
         assert_eq!(times, vec![0.0, 48.0, 96.0, 144.0]);
     }
 
     #[test]
     fn weight_based_dose_is_capped_and_loading_dose_replaces_first() {
         let mut r = daily();
-        r.dose = DoseAmount::MgPerKg { mg_per_kg: 2.0, max_mg: Some(100.0) };
+        r.dose = DoseAmount::MgPerKg {
+            mg_per_kg: 2.0,
+            max_mg: Some(100.0),
+        };
         r.loading_dose = Some(DoseAmount::Mg(200.0));
         let ev = r.dose_events(70.0, 1e9).unwrap();
         assert_eq!(ev[0].amount_mg, 200.0);
         assert_eq!(ev[1].amount_mg, 100.0);
-        assert_eq!(ev[1].amount_mg, DoseAmount::MgPerKg { mg_per_kg: 2.0, max_mg: Some(100.0) }.mg(70.0));
-        assert_eq!(DoseAmount::MgPerKg { mg_per_kg: 2.0, max_mg: Some(100.0) }.mg(20.0), 40.0);
+        assert_eq!(
+            ev[1].amount_mg,
+            DoseAmount::MgPerKg {
+                mg_per_kg: 2.0,
+                max_mg: Some(100.0)
+            }
+            .mg(70.0)
+        );
+        assert_eq!(
+            DoseAmount::MgPerKg {
+                mg_per_kg: 2.0,
+                max_mg: Some(100.0)
+            }
+            .mg(20.0),
+            40.0
+        );
     }
 
     #[test]

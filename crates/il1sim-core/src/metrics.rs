@@ -21,7 +21,11 @@ pub struct Figure {
 
 impl Figure {
     fn new(name: impl Into<String>, value: f64, unit: &str) -> Figure {
-        Figure { name: name.into(), value, unit: unit.into() }
+        Figure {
+            name: name.into(),
+            value,
+            unit: unit.into(),
+        }
     }
 }
 
@@ -45,7 +49,10 @@ pub struct SteadyStateReport {
 
 impl RegimenSummary {
     pub fn get(&self, name: &str) -> Option<f64> {
-        self.figures.iter().find(|f| f.name == name).map(|f| f.value)
+        self.figures
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.value)
     }
 }
 
@@ -54,15 +61,29 @@ pub const CRP_REPORT_DAYS: [u32; 3] = [1, 7, 14];
 
 /// Index of an observable by name; the summary needs these from the model.
 fn observable_index(subject: &Subject, name: &str) -> Result<usize, SimError> {
-    subject.model.observables.iter().position(|o| o.name == name).ok_or_else(|| {
-        crate::error::ModelError::invalid(format!("model '{}'", subject.model.name), format!("the summary needs an observable named '{name}'")).into()
-    })
+    subject
+        .model
+        .observables
+        .iter()
+        .position(|o| o.name == name)
+        .ok_or_else(|| {
+            crate::error::ModelError::invalid(
+                format!("model '{}'", subject.model.name),
+                format!("the summary needs an observable named '{name}'"),
+            )
+            .into()
+        })
 }
 
 /// Simulate a regimen, returning the trajectory on `grid` and the summary figures.
 /// One integration serves both: the dense peak grid and report days are merged into the
 /// output times and split off afterwards.
-pub fn simulate_and_summarise(subject: &Subject, regimen: &Regimen, horizon_h: f64, grid: &[f64]) -> Result<(Trajectory, RegimenSummary), SimError> {
+pub fn simulate_and_summarise(
+    subject: &Subject,
+    regimen: &Regimen,
+    horizon_h: f64,
+    grid: &[f64],
+) -> Result<(Trajectory, RegimenSummary), SimError> {
     let doses = regimen.dose_events(subject.patient.weight_kg, horizon_h)?;
     let last_dose = doses.last().map(|d| d.time_h).unwrap_or(0.0);
     let interval = match regimen.repeat {
@@ -74,7 +95,12 @@ pub fn simulate_and_summarise(subject: &Subject, regimen: &Regimen, horizon_h: f
     let n_fine = ((w1 - w0) / PEAK_GRID_H).round() as usize;
     let mut times: Vec<f64> = grid.to_vec();
     times.extend((0..=n_fine).map(|k| w0 + (w1 - w0) * k as f64 / n_fine.max(1) as f64));
-    let report_times: Vec<f64> = CRP_REPORT_DAYS.iter().map(|d| *d as f64 * HOURS_PER_DAY).filter(|t| *t <= horizon_h).chain(std::iter::once(horizon_h)).collect();
+    let report_times: Vec<f64> = CRP_REPORT_DAYS
+        .iter()
+        .map(|d| *d as f64 * HOURS_PER_DAY)
+        .filter(|t| *t <= horizon_h)
+        .chain(std::iter::once(horizon_h))
+        .collect();
     times.extend(report_times.iter().copied());
     times.sort_by(|a, b| a.total_cmp(b));
     times.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
@@ -82,10 +108,20 @@ pub fn simulate_and_summarise(subject: &Subject, regimen: &Regimen, horizon_h: f
 
     let at = |t: f64| -> Option<&Vec<f64>> {
         let i = all.times_h.partition_point(|&x| x < t - 1e-9);
-        all.states.get(i).filter(|_| (all.times_h[i] - t).abs() < 1e-9)
+        all.states
+            .get(i)
+            .filter(|_| (all.times_h[i] - t).abs() < 1e-9)
     };
-    let drug = subject.model.drug(&regimen.drug).expect("checked by simulate");
-    let drug_k = subject.model.drugs.iter().position(|d| d.name == regimen.drug).expect("drug exists");
+    let drug = subject
+        .model
+        .drug(&regimen.drug)
+        .expect("checked by simulate");
+    let drug_k = subject
+        .model
+        .drugs
+        .iter()
+        .position(|d| d.name == regimen.drug)
+        .expect("drug exists");
     let auc_state = subject.model.species.len() + drug_k;
     let mw = subject.params.values[drug.molar_mass];
     let conc_ng_ml = |y: &Vec<f64>| y[drug.concentration_species] * mw;
@@ -112,15 +148,35 @@ pub fn simulate_and_summarise(subject: &Subject, regimen: &Regimen, horizon_h: f
         Figure::new("tmax", tmax, "h after last dose"),
         Figure::new("trough", conc_ng_ml(y_end), "ng/mL"),
         Figure::new("auc_tau", auc_ng_h_ml, "ng·h/mL"),
-        Figure::new("c_average", if w1 > w0 { auc_ng_h_ml / (w1 - w0) } else { f64::NAN }, "ng/mL"),
+        Figure::new(
+            "c_average",
+            if w1 > w0 {
+                auc_ng_h_ml / (w1 - w0)
+            } else {
+                f64::NAN
+            },
+            "ng/mL",
+        ),
         Figure::new("occupancy_antagonist_trough", obs_end[i_occ], "fraction"),
-        Figure::new("il1_signal_relative_trough", obs_end[i_sig], "ratio to untreated"),
-        Figure::new("crp_untreated", subject.observe(&subject.baseline)[i_crp], "mg/L"),
+        Figure::new(
+            "il1_signal_relative_trough",
+            obs_end[i_sig],
+            "ratio to untreated",
+        ),
+        Figure::new(
+            "crp_untreated",
+            subject.observe(&subject.baseline)[i_crp],
+            "mg/L",
+        ),
     ];
     for d in CRP_REPORT_DAYS {
         let t = d as f64 * HOURS_PER_DAY;
         if let Some(y) = at(t) {
-            figures.push(Figure::new(format!("crp_day_{d}"), subject.observe(y)[i_crp], "mg/L"));
+            figures.push(Figure::new(
+                format!("crp_day_{d}"),
+                subject.observe(y)[i_crp],
+                "mg/L",
+            ));
         }
     }
     if let Some(y) = at(horizon_h) {
@@ -128,7 +184,10 @@ pub fn simulate_and_summarise(subject: &Subject, regimen: &Regimen, horizon_h: f
     }
 
     // Split the requested grid back out.
-    let mut traj = Trajectory { times_h: Vec::with_capacity(grid.len()), states: Vec::with_capacity(grid.len()) };
+    let mut traj = Trajectory {
+        times_h: Vec::with_capacity(grid.len()),
+        states: Vec::with_capacity(grid.len()),
+    };
     for &t in grid {
         if let Some(y) = at(t) {
             traj.times_h.push(t);
@@ -141,7 +200,10 @@ pub fn simulate_and_summarise(subject: &Subject, regimen: &Regimen, horizon_h: f
         interval_start_h: w0,
         interval_end_h: w1,
         figures,
-        steady_state: ss.map(|s: PeriodicSteadyState| SteadyStateReport { newton_iterations: s.iterations, scaled_residual: s.residual }),
+        steady_state: ss.map(|s: PeriodicSteadyState| SteadyStateReport {
+            newton_iterations: s.iterations,
+            scaled_residual: s.residual,
+        }),
     };
     Ok((traj, summary))
 }

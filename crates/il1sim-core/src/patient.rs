@@ -43,7 +43,13 @@ pub const CRCL_RANGE_ML_MIN: (f64, f64) = (0.0, 300.0);
 
 impl Patient {
     pub fn adult(disease: &str) -> Patient {
-        Patient { weight_kg: 70.0, age_y: 50.0, sex: Sex::Male, crcl_ml_min: 100.0, disease: disease.into() }
+        Patient {
+            weight_kg: 70.0,
+            age_y: 50.0,
+            sex: Sex::Male,
+            crcl_ml_min: 100.0,
+            disease: disease.into(),
+        }
     }
 
     pub fn covariates(&self) -> Covariates {
@@ -62,15 +68,33 @@ impl Patient {
             if ok {
                 Ok(())
             } else {
-                let low = if strict_low { format!("> {lo}") } else { format!(">= {lo}") };
-                Err(InputError::new(format!("{field}.{name}"), format!("{v} {unit}"), format!("allowed: {low} and <= {hi} {unit}")))
+                let low = if strict_low {
+                    format!("> {lo}")
+                } else {
+                    format!(">= {lo}")
+                };
+                Err(InputError::new(
+                    format!("{field}.{name}"),
+                    format!("{v} {unit}"),
+                    format!("allowed: {low} and <= {hi} {unit}"),
+                ))
             }
         };
-        range("weight", self.weight_kg, (0.0, WEIGHT_RANGE_KG.1), "kg", true)?;
+        range(
+            "weight",
+            self.weight_kg,
+            (0.0, WEIGHT_RANGE_KG.1),
+            "kg",
+            true,
+        )?;
         range("age", self.age_y, AGE_RANGE_Y, "years", false)?;
         range("crcl", self.crcl_ml_min, CRCL_RANGE_ML_MIN, "mL/min", false)?;
         if !model.diseases.contains_key(&self.disease) {
-            return Err(InputError::new(format!("{field}.disease"), &self.disease, format!("allowed: {}", model.disease_names().join(", "))));
+            return Err(InputError::new(
+                format!("{field}.disease"),
+                &self.disease,
+                format!("allowed: {}", model.disease_names().join(", ")),
+            ));
         }
         Ok(())
     }

@@ -2,7 +2,9 @@
 //! Parsing keeps the byte span of every value so that an out-of-range value is reported
 //! with its file, line and key, the value, and what is allowed.
 
-use crate::dosing::{Administration, DoseAmount, ExtraDose, LateDose, Regimen, Repeat, HOURS_PER_DAY};
+use crate::dosing::{
+    Administration, DoseAmount, ExtraDose, LateDose, Regimen, Repeat, HOURS_PER_DAY,
+};
 use crate::error::InputError;
 use crate::model::Model;
 use crate::patient::{Patient, Sex};
@@ -157,13 +159,21 @@ pub fn parse_scenario(text: &str, origin: &str, model: &Model) -> Result<Scenari
     let h = &file.scenario;
     let duration_days = *h.duration_days.get_ref();
     if !(duration_days.is_finite() && duration_days > 0.0 && duration_days <= 3650.0) {
-        return Err(bad(&h.duration_days.span(), "scenario.duration_days", format!("{duration_days} is not allowed; must be > 0 and <= 3650 days")));
+        return Err(bad(
+            &h.duration_days.span(),
+            "scenario.duration_days",
+            format!("{duration_days} is not allowed; must be > 0 and <= 3650 days"),
+        ));
     }
     let output_interval_h = match &h.output_interval_h {
         Some(s) => {
             let v = *s.get_ref();
             if !(v.is_finite() && v > 0.0 && v <= duration_days * HOURS_PER_DAY) {
-                return Err(bad(&s.span(), "scenario.output_interval_h", format!("{v} h is not allowed; must be > 0 and at most the duration")));
+                return Err(bad(
+                    &s.span(),
+                    "scenario.output_interval_h",
+                    format!("{v} h is not allowed; must be > 0 and at most the duration"),
+                ));
             }
             v
         }
@@ -171,10 +181,24 @@ pub fn parse_scenario(text: &str, origin: &str, model: &Model) -> Result<Scenari
     };
 
     let p = &file.patient;
-    for (k, s) in [("patient.weight", p.weight_kg.span()), ("patient.age", p.age_y.span()), ("patient.crcl", p.crcl_ml_min.span()), ("patient.disease", p.disease.span())] {
+    for (k, s) in [
+        ("patient.weight", p.weight_kg.span()),
+        ("patient.age", p.age_y.span()),
+        ("patient.crcl", p.crcl_ml_min.span()),
+        ("patient.disease", p.disease.span()),
+    ] {
         spans.insert(k.into(), s);
     }
-    let sex = Sex::parse(p.sex.get_ref()).ok_or_else(|| bad(&p.sex.span(), "patient.sex", format!("'{}' is not allowed; allowed: female, male", p.sex.get_ref())))?;
+    let sex = Sex::parse(p.sex.get_ref()).ok_or_else(|| {
+        bad(
+            &p.sex.span(),
+            "patient.sex",
+            format!(
+                "'{}' is not allowed; allowed: female, male",
+                p.sex.get_ref()
+            ),
+        )
+    })?;
     let patient = Patient {
         weight_kg: *p.weight_kg.get_ref(),
         age_y: *p.age_y.get_ref(),
@@ -185,7 +209,12 @@ pub fn parse_scenario(text: &str, origin: &str, model: &Model) -> Result<Scenari
     patient.check(model, "patient").map_err(|e| at(&spans, e))?;
 
     if file.regimens.is_empty() {
-        return Err(ScenarioError { origin: origin.into(), line: None, key: "regimens".into(), message: "at least one [[regimens]] entry is needed".into() });
+        return Err(ScenarioError {
+            origin: origin.into(),
+            line: None,
+            key: "regimens".into(),
+            message: "at least one [[regimens]] entry is needed".into(),
+        });
     }
     let mut regimens = Vec::new();
     for (i, r) in file.regimens.iter().enumerate() {
@@ -193,7 +222,12 @@ pub fn parse_scenario(text: &str, origin: &str, model: &Model) -> Result<Scenari
         let key = |k: &str| format!("{f}.{k}");
         if model.drug(&r.drug).is_none() {
             let names: Vec<&str> = model.drugs.iter().map(|d| d.name.as_str()).collect();
-            return Err(ScenarioError { origin: origin.into(), line: None, key: key("drug"), message: format!("'{}' is not allowed; allowed: {}", r.drug, names.join(", ")) });
+            return Err(ScenarioError {
+                origin: origin.into(),
+                line: None,
+                key: key("drug"),
+                message: format!("'{}' is not allowed; allowed: {}", r.drug, names.join(", ")),
+            });
         }
         let dose = match (&r.dose_mg, &r.dose_mg_per_kg) {
             (Some(mg), None) => {
@@ -205,14 +239,26 @@ pub fn parse_scenario(text: &str, origin: &str, model: &Model) -> Result<Scenari
                 if let Some(m) = &r.max_dose_mg {
                     spans.insert(key("dose maximum"), m.span());
                 }
-                DoseAmount::MgPerKg { mg_per_kg: *pk.get_ref(), max_mg: r.max_dose_mg.as_ref().map(|m| *m.get_ref()) }
+                DoseAmount::MgPerKg {
+                    mg_per_kg: *pk.get_ref(),
+                    max_mg: r.max_dose_mg.as_ref().map(|m| *m.get_ref()),
+                }
             }
             _ => {
-                return Err(ScenarioError { origin: origin.into(), line: None, key: key("dose_mg"), message: "give exactly one of dose_mg and dose_mg_per_kg".into() });
+                return Err(ScenarioError {
+                    origin: origin.into(),
+                    line: None,
+                    key: key("dose_mg"),
+                    message: "give exactly one of dose_mg and dose_mg_per_kg".into(),
+                });
             }
         };
         if let (Some(m), Some(_)) = (&r.max_dose_mg, &r.dose_mg) {
-            return Err(bad(&m.span(), &key("max_dose_mg"), "only meaningful with dose_mg_per_kg".into()));
+            return Err(bad(
+                &m.span(),
+                &key("max_dose_mg"),
+                "only meaningful with dose_mg_per_kg".into(),
+            ));
         }
         let administration = match (r.route.get_ref().as_str(), &r.infusion_hours) {
             ("sc", None) => Administration::Subcutaneous,
@@ -233,17 +279,43 @@ pub fn parse_scenario(text: &str, origin: &str, model: &Model) -> Result<Scenari
         };
         let day = |s: &Spanned<i64>, k: &str| -> Result<u32, ScenarioError> {
             let v = *s.get_ref();
-            u32::try_from(v).ok().filter(|d| *d >= 1).ok_or_else(|| bad(&s.span(), &key(k), format!("{v} is not allowed; days are whole numbers from 1")))
+            u32::try_from(v).ok().filter(|d| *d >= 1).ok_or_else(|| {
+                bad(
+                    &s.span(),
+                    &key(k),
+                    format!("{v} is not allowed; days are whole numbers from 1"),
+                )
+            })
         };
         let repeat = match (&r.doses, &r.until_day) {
             (Some(n), None) => {
                 let v = *n.get_ref();
-                Repeat::Count(u32::try_from(v).ok().filter(|n| *n >= 1).ok_or_else(|| bad(&n.span(), &key("doses"), format!("{v} is not allowed; at least 1 dose")))?)
+                Repeat::Count(u32::try_from(v).ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    bad(
+                        &n.span(),
+                        &key("doses"),
+                        format!("{v} is not allowed; at least 1 dose"),
+                    )
+                })?)
             }
             (None, Some(d)) => Repeat::UntilDay(day(d, "until_day")?),
             (None, None) if r.interval_h.is_none() => Repeat::Single,
-            (None, None) => return Err(ScenarioError { origin: origin.into(), line: None, key: key("doses"), message: "a regimen with interval_h needs doses or until_day".into() }),
-            (Some(_), Some(_)) => return Err(ScenarioError { origin: origin.into(), line: None, key: key("doses"), message: "give doses or until_day, not both".into() }),
+            (None, None) => {
+                return Err(ScenarioError {
+                    origin: origin.into(),
+                    line: None,
+                    key: key("doses"),
+                    message: "a regimen with interval_h needs doses or until_day".into(),
+                })
+            }
+            (Some(_), Some(_)) => {
+                return Err(ScenarioError {
+                    origin: origin.into(),
+                    line: None,
+                    key: key("doses"),
+                    message: "give doses or until_day, not both".into(),
+                })
+            }
         };
         let start_h = match &r.start_h {
             Some(s) => {
@@ -260,7 +332,15 @@ pub fn parse_scenario(text: &str, origin: &str, model: &Model) -> Result<Scenari
             Some(s) => s
                 .get_ref()
                 .iter()
-                .map(|&d| u32::try_from(d).ok().filter(|d| *d >= 1).ok_or_else(|| bad(&s.span(), &key("missed_days"), format!("{d} is not allowed; days are whole numbers from 1"))))
+                .map(|&d| {
+                    u32::try_from(d).ok().filter(|d| *d >= 1).ok_or_else(|| {
+                        bad(
+                            &s.span(),
+                            &key("missed_days"),
+                            format!("{d} is not allowed; days are whole numbers from 1"),
+                        )
+                    })
+                })
                 .collect::<Result<Vec<_>, _>>()?,
             None => vec![],
         };
@@ -270,7 +350,21 @@ pub fn parse_scenario(text: &str, origin: &str, model: &Model) -> Result<Scenari
             .map(|s| {
                 spans.insert(key("late_doses"), s.span());
                 let l = s.get_ref();
-                u32::try_from(l.day).map(|day| LateDose { day, delay_h: l.delay_h }).map_err(|_| bad(&s.span(), &key("late_doses"), format!("day {} is not allowed; days are whole numbers from 1", l.day)))
+                u32::try_from(l.day)
+                    .map(|day| LateDose {
+                        day,
+                        delay_h: l.delay_h,
+                    })
+                    .map_err(|_| {
+                        bad(
+                            &s.span(),
+                            &key("late_doses"),
+                            format!(
+                                "day {} is not allowed; days are whole numbers from 1",
+                                l.day
+                            ),
+                        )
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let extra_doses: Vec<ExtraDose> = r
@@ -279,7 +373,10 @@ pub fn parse_scenario(text: &str, origin: &str, model: &Model) -> Result<Scenari
             .map(|s| {
                 spans.insert(key("extra_doses"), s.span());
                 spans.insert(key("extra_doses.time"), s.span());
-                ExtraDose { time_h: s.get_ref().time_h, dose: DoseAmount::Mg(s.get_ref().dose_mg) }
+                ExtraDose {
+                    time_h: s.get_ref().time_h,
+                    dose: DoseAmount::Mg(s.get_ref().dose_mg),
+                }
             })
             .collect();
         let stop_day = match &r.stop_day {
@@ -303,15 +400,31 @@ pub fn parse_scenario(text: &str, origin: &str, model: &Model) -> Result<Scenari
         };
         regimen.check(&f).map_err(|e| at(&spans, e))?;
         let route = administration.route();
-        if !model.drug(&r.drug).is_some_and(|d| d.routes.contains_key(&route)) {
-            return Err(bad(&r.route.span(), &key("route"), format!("drug '{}' has no {} route in this model", r.drug, route.label())));
+        if !model
+            .drug(&r.drug)
+            .is_some_and(|d| d.routes.contains_key(&route))
+        {
+            return Err(bad(
+                &r.route.span(),
+                &key("route"),
+                format!(
+                    "drug '{}' has no {} route in this model",
+                    r.drug,
+                    route.label()
+                ),
+            ));
         }
         regimens.push(regimen);
     }
     let names: Vec<&String> = regimens.iter().map(|r| &r.name).collect();
     for (i, n) in names.iter().enumerate() {
         if names[..i].contains(n) {
-            return Err(ScenarioError { origin: origin.into(), line: None, key: format!("regimens[{i}].name"), message: format!("'{n}' is used twice; regimen names must differ") });
+            return Err(ScenarioError {
+                origin: origin.into(),
+                line: None,
+                key: format!("regimens[{i}].name"),
+                message: format!("'{n}' is used twice; regimen names must differ"),
+            });
         }
     }
     Ok(Scenario {
@@ -361,10 +474,34 @@ doses = 2
     fn out_of_range_values_name_file_line_key_value() {
         let m = crate::il1_model();
         let cases = [
-            ("dose_mg = 100", "dose_mg = 0", 17, "regimens[0].dose", "0 mg"),
-            ("weight_kg = 70", "weight_kg = -3", 8, "patient.weight", "-3 kg"),
-            ("crcl_ml_min = 100", "crcl_ml_min = -1", 11, "patient.crcl", "-1 mL/min"),
-            ("interval_h = 24", "interval_h = 0", 18, "regimens[0].interval", "0 h"),
+            (
+                "dose_mg = 100",
+                "dose_mg = 0",
+                17,
+                "regimens[0].dose",
+                "0 mg",
+            ),
+            (
+                "weight_kg = 70",
+                "weight_kg = -3",
+                8,
+                "patient.weight",
+                "-3 kg",
+            ),
+            (
+                "crcl_ml_min = 100",
+                "crcl_ml_min = -1",
+                11,
+                "patient.crcl",
+                "-1 mL/min",
+            ),
+            (
+                "interval_h = 24",
+                "interval_h = 0",
+                18,
+                "regimens[0].interval",
+                "0 h",
+            ),
         ];
         for (from, to, line, key, value) in cases {
             let text = OK.replace(from, to);
@@ -372,19 +509,37 @@ doses = 2
             assert_eq!(e.line, Some(line), "{e}");
             assert_eq!(e.key, key, "{e}");
             let msg = e.to_string();
-            assert!(msg.starts_with(&format!("bad.toml:{line}: {key}: {value}")), "{msg}");
+            assert!(
+                msg.starts_with(&format!("bad.toml:{line}: {key}: {value}")),
+                "{msg}"
+            );
         }
     }
 
     #[test]
     fn unknown_keys_and_wrong_types_are_reported_with_line() {
         let m = crate::il1_model();
-        let e = parse_scenario(&OK.replace("doses = 2", "doses = 2\nfrequency = 3"), "u.toml", &m).unwrap_err();
+        let e = parse_scenario(
+            &OK.replace("doses = 2", "doses = 2\nfrequency = 3"),
+            "u.toml",
+            &m,
+        )
+        .unwrap_err();
         assert_eq!(e.line, Some(20), "{e}");
         assert!(e.message.contains("frequency"), "{e}");
-        let e = parse_scenario(&OK.replace("age_y = 40", "age_y = \"forty\""), "w.toml", &m).unwrap_err();
+        let e = parse_scenario(&OK.replace("age_y = 40", "age_y = \"forty\""), "w.toml", &m)
+            .unwrap_err();
         assert_eq!(e.line, Some(9), "{e}");
-        let e = parse_scenario(&OK.replace("disease = \"ra\"", "disease = \"gout\""), "d.toml", &m).unwrap_err();
-        assert!(e.to_string().contains("allowed: caps, dira, healthy, nomid, ra"), "{e}");
+        let e = parse_scenario(
+            &OK.replace("disease = \"ra\"", "disease = \"gout\""),
+            "d.toml",
+            &m,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("allowed: caps, dira, healthy, nomid, ra"),
+            "{e}"
+        );
     }
 }

@@ -49,9 +49,17 @@ pub struct SolverOptions {
 
 impl SolverOptions {
     /// Defaults chosen by the accuracy study in docs/solver.md.
-    pub const DEFAULT: SolverOptions = SolverOptions { method: Method::Bdf, rtol: 1e-6, atol: 1e-6 };
+    pub const DEFAULT: SolverOptions = SolverOptions {
+        method: Method::Bdf,
+        rtol: 1e-6,
+        atol: 1e-6,
+    };
     /// Tight settings used for references and for periodic steady-state Newton iterations.
-    pub const TIGHT: SolverOptions = SolverOptions { method: Method::Bdf, rtol: 1e-10, atol: 1e-10 };
+    pub const TIGHT: SolverOptions = SolverOptions {
+        method: Method::Bdf,
+        rtol: 1e-10,
+        atol: 1e-10,
+    };
 }
 
 impl Default for SolverOptions {
@@ -97,7 +105,12 @@ pub struct Subject<'m> {
 impl<'m> Subject<'m> {
     /// Resolve parameters for `patient` (with optional overrides by name, canonical units),
     /// compile, and find the untreated steady state.
-    pub fn new(model: &'m Model, patient: &Patient, overrides: &[(String, f64)], options: SolverOptions) -> Result<Subject<'m>, SimError> {
+    pub fn new(
+        model: &'m Model,
+        patient: &Patient,
+        overrides: &[(String, f64)],
+        options: SolverOptions,
+    ) -> Result<Subject<'m>, SimError> {
         patient.check(model, "patient")?;
         let params = model.parameter_values(&patient.disease, &patient.covariates(), overrides)?;
         let system = model.system(&params);
@@ -123,15 +136,26 @@ impl<'m> Subject<'m> {
             .integrate(&y0, &rates, 0.0, BASELINE_RUN_H, &[], &[], &mut |_, _| {})
             .map_err(|e| e.with_context("untreated baseline"))?;
         let mut base = end.state;
-        let polished = steady_state::equilibrium(&subject.system, &base[..n_species], &subject.scale[..n_species])
-            .map_err(|m| SolveError { context: " (untreated baseline)".into(), time_h: BASELINE_RUN_H, message: m, state: subject.describe(&base) })?;
+        let polished = steady_state::equilibrium(
+            &subject.system,
+            &base[..n_species],
+            &subject.scale[..n_species],
+        )
+        .map_err(|m| SolveError {
+            context: " (untreated baseline)".into(),
+            time_h: BASELINE_RUN_H,
+            message: m,
+            state: subject.describe(&base),
+        })?;
         base[..n_species].copy_from_slice(&polished);
         base[n_species..].iter_mut().for_each(|a| *a = 0.0);
         // Tolerances scale with each state's untreated magnitude where it has one.
         for (s, b) in subject.scale.iter_mut().zip(&base) {
             *s = s.max(b.abs());
         }
-        subject.baseline_signals = (0..subject.system.signals.len()).map(|i| subject.system.signal_value(i, &base)).collect();
+        subject.baseline_signals = (0..subject.system.signals.len())
+            .map(|i| subject.system.signal_value(i, &base))
+            .collect();
         subject.baseline = base;
         Ok(subject)
     }
@@ -140,7 +164,12 @@ impl<'m> Subject<'m> {
     pub fn describe(&self, y: &[f64]) -> String {
         let mut names: Vec<String> = self.model.species.iter().map(|s| s.name.clone()).collect();
         names.extend(self.model.drugs.iter().map(|d| format!("auc_{}", d.name)));
-        names.iter().zip(y).map(|(n, v)| format!("{n}={v:.6e}")).collect::<Vec<_>>().join(", ")
+        names
+            .iter()
+            .zip(y)
+            .map(|(n, v)| format!("{n}={v:.6e}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     pub fn atol(&self, options: &SolverOptions) -> Vec<f64> {
@@ -162,7 +191,16 @@ impl<'m> Subject<'m> {
         output_times: &[f64],
         observe: &mut dyn FnMut(f64, &[f64]),
     ) -> Result<SegmentEnd, SolveError> {
-        self.integrate_with(&self.options, y0, rates, t0, t_end, inputs, output_times, observe)
+        self.integrate_with(
+            &self.options,
+            y0,
+            rates,
+            t0,
+            t_end,
+            inputs,
+            output_times,
+            observe,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -191,35 +229,84 @@ impl<'m> Subject<'m> {
             .rtol(options.rtol)
             .atol(self.atol(options))
             .rhs_implicit(
-                |x: &[f64], _p: &[f64], _t: f64, y: &mut [f64]| sys.rhs(x, &current_rates.borrow(), y),
+                |x: &[f64], _p: &[f64], _t: f64, y: &mut [f64]| {
+                    sys.rhs(x, &current_rates.borrow(), y)
+                },
                 |x: &[f64], _p: &[f64], _t: f64, v: &[f64], y: &mut [f64]| sys.jvp(x, v, y),
             )
-            .init(|_p: &[f64], _t: f64, y: &mut [f64]| y.copy_from_slice(y0), n)
+            .init(
+                |_p: &[f64], _t: f64, y: &mut [f64]| y.copy_from_slice(y0),
+                n,
+            )
             .build()
             .map_err(|e| fail(t0, y0, format!("cannot set up the problem: {e}")))?;
         // Cumulative over the whole solve in diffsol 0.18: raise it (rust-crates.md).
         problem.ode_options.max_nonlinear_solver_failures = usize::MAX / 4;
         match options.method {
             Method::Bdf => {
-                let solver = problem.bdf::<LS>().map_err(|e| fail(t0, y0, e.to_string()))?;
-                drive(solver, sys, &current_rates, t0, t_end, inputs, output_times, observe, &fail)
+                let solver = problem
+                    .bdf::<LS>()
+                    .map_err(|e| fail(t0, y0, e.to_string()))?;
+                drive(
+                    solver,
+                    sys,
+                    &current_rates,
+                    t0,
+                    t_end,
+                    inputs,
+                    output_times,
+                    observe,
+                    &fail,
+                )
             }
             Method::Esdirk34 => {
-                let solver = problem.esdirk34::<LS>().map_err(|e| fail(t0, y0, e.to_string()))?;
-                drive(solver, sys, &current_rates, t0, t_end, inputs, output_times, observe, &fail)
+                let solver = problem
+                    .esdirk34::<LS>()
+                    .map_err(|e| fail(t0, y0, e.to_string()))?;
+                drive(
+                    solver,
+                    sys,
+                    &current_rates,
+                    t0,
+                    t_end,
+                    inputs,
+                    output_times,
+                    observe,
+                    &fail,
+                )
             }
             Method::TrBdf2 => {
-                let solver = problem.tr_bdf2::<LS>().map_err(|e| fail(t0, y0, e.to_string()))?;
-                drive(solver, sys, &current_rates, t0, t_end, inputs, output_times, observe, &fail)
+                let solver = problem
+                    .tr_bdf2::<LS>()
+                    .map_err(|e| fail(t0, y0, e.to_string()))?;
+                drive(
+                    solver,
+                    sys,
+                    &current_rates,
+                    t0,
+                    t_end,
+                    inputs,
+                    output_times,
+                    observe,
+                    &fail,
+                )
             }
         }
     }
 
     /// State inputs of a regimen up to `horizon_h`.
-    pub fn regimen_inputs(&self, regimen: &Regimen, horizon_h: f64) -> Result<Vec<StateInput>, SimError> {
+    pub fn regimen_inputs(
+        &self,
+        regimen: &Regimen,
+        horizon_h: f64,
+    ) -> Result<Vec<StateInput>, SimError> {
         let drug = self.model.drug(&regimen.drug).ok_or_else(|| {
             let names: Vec<&str> = self.model.drugs.iter().map(|d| d.name.as_str()).collect();
-            crate::error::InputError::new("drug", &regimen.drug, format!("allowed: {}", names.join(", ")))
+            crate::error::InputError::new(
+                "drug",
+                &regimen.drug,
+                format!("allowed: {}", names.join(", ")),
+            )
         })?;
         let doses = regimen.dose_events(self.patient.weight_kg, horizon_h)?;
         Ok(state_inputs(self.model, &self.params, drug, &doses)?)
@@ -227,7 +314,12 @@ impl<'m> Subject<'m> {
 
     /// Simulate a regimen from the untreated state (or from its periodic steady state when
     /// the regimen asks for it) and record all states at `output_times`.
-    pub fn simulate(&self, regimen: &Regimen, horizon_h: f64, output_times: &[f64]) -> Result<(Trajectory, Option<PeriodicSteadyState>), SimError> {
+    pub fn simulate(
+        &self,
+        regimen: &Regimen,
+        horizon_h: f64,
+        output_times: &[f64],
+    ) -> Result<(Trajectory, Option<PeriodicSteadyState>), SimError> {
         let inputs = self.regimen_inputs(regimen, horizon_h)?;
         let (y0, ss) = if regimen.steady_state {
             let ss = steady_state::periodic(self, regimen)?;
@@ -235,12 +327,23 @@ impl<'m> Subject<'m> {
         } else {
             (self.baseline.clone(), None)
         };
-        let mut traj = Trajectory { times_h: Vec::with_capacity(output_times.len()), states: Vec::with_capacity(output_times.len()) };
+        let mut traj = Trajectory {
+            times_h: Vec::with_capacity(output_times.len()),
+            states: Vec::with_capacity(output_times.len()),
+        };
         let rates = vec![0.0; self.system.n];
-        self.integrate(&y0, &rates, 0.0, horizon_h, &inputs, output_times, &mut |t, y| {
-            traj.times_h.push(t);
-            traj.states.push(y.to_vec());
-        })
+        self.integrate(
+            &y0,
+            &rates,
+            0.0,
+            horizon_h,
+            &inputs,
+            output_times,
+            &mut |t, y| {
+                traj.times_h.push(t);
+                traj.states.push(y.to_vec());
+            },
+        )
         .map_err(|e| e.with_context(format!("regimen '{}'", regimen.name)))?;
         Ok((traj, ss))
     }
@@ -250,7 +353,10 @@ impl<'m> Subject<'m> {
         self.model
             .observables
             .iter()
-            .map(|o| self.model.observe(o, y, &self.system, &self.params, &self.baseline_signals))
+            .map(|o| {
+                self.model
+                    .observe(o, y, &self.system, &self.params, &self.baseline_signals)
+            })
             .collect()
     }
 }
@@ -287,21 +393,36 @@ where
     loop {
         // Observations at the current time come before the events at that time.
         let y_now = solver.state().y.clone_as_vec();
-        while next_out < output_times.len() && (output_times[next_out] <= t || same_time(output_times[next_out], t)) {
+        while next_out < output_times.len()
+            && (output_times[next_out] <= t || same_time(output_times[next_out], t))
+        {
             observe(output_times[next_out], &y_now);
             next_out += 1;
         }
         if t >= t_end || same_time(t, t_end) {
-            return Ok(SegmentEnd { state: y_now, rates: rates.borrow().clone() });
+            return Ok(SegmentEnd {
+                state: y_now,
+                rates: rates.borrow().clone(),
+            });
         }
         let mut jumped = false;
-        while next_in < inputs.len() && (inputs[next_in].time_h() <= t || same_time(inputs[next_in].time_h(), t)) {
+        while next_in < inputs.len()
+            && (inputs[next_in].time_h() <= t || same_time(inputs[next_in].time_h(), t))
+        {
             match *inputs[next_in] {
-                StateInput::Bolus { species, amount_nmol, .. } => {
+                StateInput::Bolus {
+                    species,
+                    amount_nmol,
+                    ..
+                } => {
                     let st = solver.state_mut();
                     st.y[species] += amount_nmol / sys.volume[species];
                 }
-                StateInput::RateStep { species, delta_nmol_per_h, .. } => {
+                StateInput::RateStep {
+                    species,
+                    delta_nmol_per_h,
+                    ..
+                } => {
                     let mut r = rates.borrow_mut();
                     r[species] += delta_nmol_per_h;
                     // Switching an infusion off must leave exactly zero, not rounding noise.
@@ -326,7 +447,11 @@ where
             let state = solver.state_clone();
             solver.set_state(state);
         }
-        let t_next = if next_in < inputs.len() { inputs[next_in].time_h().min(t_end) } else { t_end };
+        let t_next = if next_in < inputs.len() {
+            inputs[next_in].time_h().min(t_end)
+        } else {
+            t_end
+        };
         solver
             .set_stop_time(t_next)
             .map_err(|e| fail(t, &solver.state().y.clone_as_vec(), e.to_string()))?;
@@ -336,7 +461,11 @@ where
                 fail(st.t, &st.y.clone_as_vec(), e.to_string())
             })?;
             let tc = solver.state().t;
-            while next_out < output_times.len() && output_times[next_out] <= tc && output_times[next_out] < t_next && !same_time(output_times[next_out], t_next) {
+            while next_out < output_times.len()
+                && output_times[next_out] <= tc
+                && output_times[next_out] < t_next
+                && !same_time(output_times[next_out], t_next)
+            {
                 let ot = output_times[next_out];
                 let yv = solver
                     .interpolate(ot)

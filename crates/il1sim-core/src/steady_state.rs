@@ -28,14 +28,20 @@ pub fn equilibrium(sys: &OdeSystem, y0: &[f64], scale: &[f64]) -> Result<Vec<f64
     for iter in 0..NEWTON_MAX_ITER {
         full[..n].copy_from_slice(&y);
         sys.rhs(&full, &zero, &mut f);
-        let res = free.iter().map(|&i| f[i].abs() / scale[i].max(y[i].abs())).fold(0.0, f64::max);
+        let res = free
+            .iter()
+            .map(|&i| f[i].abs() / scale[i].max(y[i].abs()))
+            .fold(0.0, f64::max);
         if res < NEWTON_TOL * 1e-2 {
             return Ok(y);
         }
         let jfull = sys.jacobian(&full);
         let j = DMatrix::from_fn(m, m, |r, c| jfull[(free[r], free[c])]);
         let rhs = DVector::from_iterator(m, free.iter().map(|&i| -f[i]));
-        let dx = j.lu().solve(&rhs).ok_or_else(|| format!("singular Jacobian at Newton iteration {iter}"))?;
+        let dx = j
+            .lu()
+            .solve(&rhs)
+            .ok_or_else(|| format!("singular Jacobian at Newton iteration {iter}"))?;
         // Damping keeps concentrations non-negative.
         let mut lambda: f64 = 1.0;
         for (k, &i) in free.iter().enumerate() {
@@ -47,7 +53,9 @@ pub fn equilibrium(sys: &OdeSystem, y0: &[f64], scale: &[f64]) -> Result<Vec<f64
             y[i] = (y[i] + lambda * dx[k]).max(0.0);
         }
     }
-    Err(format!("steady state: Newton did not converge in {NEWTON_MAX_ITER} iterations"))
+    Err(format!(
+        "steady state: Newton did not converge in {NEWTON_MAX_ITER} iterations"
+    ))
 }
 
 /// The periodic steady state of a regimen and how well it was solved.
@@ -65,7 +73,12 @@ pub fn periodic(subject: &Subject, regimen: &Regimen) -> Result<PeriodicSteadySt
     let tau = regimen.interval_h;
     if let Administration::IvInfusion { duration_h } = regimen.administration {
         if duration_h > tau {
-            return Err(InputError::new("steady_state", format!("infusion of {duration_h} h every {tau} h"), "a steady state needs infusions no longer than the dosing interval").into());
+            return Err(InputError::new(
+                "steady_state",
+                format!("infusion of {duration_h} h every {tau} h"),
+                "a steady state needs infusions no longer than the dosing interval",
+            )
+            .into());
         }
     }
     // One interval of the maintenance dose, starting at 0.
@@ -80,19 +93,41 @@ pub fn periodic(subject: &Subject, regimen: &Regimen) -> Result<PeriodicSteadySt
     one.steady_state = false;
     let inputs = subject.regimen_inputs(&one, tau)?;
     if inputs.iter().any(|i| i.time_h() >= tau) {
-        return Err(InputError::new("steady_state", regimen.name.clone(), "the dose lag must be shorter than the dosing interval").into());
+        return Err(InputError::new(
+            "steady_state",
+            regimen.name.clone(),
+            "the dose lag must be shorter than the dosing interval",
+        )
+        .into());
     }
     let n_species = subject.model.species.len();
     let n = subject.system.n;
-    let opts = SolverOptions { method: subject.options.method, ..SolverOptions::TIGHT };
+    let opts = SolverOptions {
+        method: subject.options.method,
+        ..SolverOptions::TIGHT
+    };
     let scale: Vec<f64> = subject.atol(&SolverOptions { atol: 1.0, ..opts });
     let map = |y: &[f64]| -> Result<Vec<f64>, SolveError> {
         let mut full = y.to_vec();
         full.resize(n, 0.0);
-        let end = subject.integrate_with(&opts, &full, &vec![0.0; n], 0.0, tau, &inputs, &[], &mut |_, _| {})?;
+        let end = subject.integrate_with(
+            &opts,
+            &full,
+            &vec![0.0; n],
+            0.0,
+            tau,
+            &inputs,
+            &[],
+            &mut |_, _| {},
+        )?;
         Ok(end.state[..n_species].to_vec())
     };
-    let ctx = |e: SolveError| e.with_context(format!("periodic steady state of regimen '{}'", regimen.name));
+    let ctx = |e: SolveError| {
+        e.with_context(format!(
+            "periodic steady state of regimen '{}'",
+            regimen.name
+        ))
+    };
     // Start from a few intervals of ordinary dosing.
     let mut y = subject.baseline[..n_species].to_vec();
     for _ in 0..3 {
@@ -101,11 +136,17 @@ pub fn periodic(subject: &Subject, regimen: &Regimen) -> Result<PeriodicSteadySt
     for iter in 1..=NEWTON_MAX_ITER {
         let phi = map(&y).map_err(ctx)?;
         let r: Vec<f64> = (0..n_species).map(|i| phi[i] - y[i]).collect();
-        let res = (0..n_species).map(|i| r[i].abs() / scale[i]).fold(0.0, f64::max);
+        let res = (0..n_species)
+            .map(|i| r[i].abs() / scale[i])
+            .fold(0.0, f64::max);
         if res < NEWTON_TOL {
             let mut state = y.clone();
             state.resize(n, 0.0);
-            return Ok(PeriodicSteadyState { state, iterations: iter - 1, residual: res });
+            return Ok(PeriodicSteadyState {
+                state,
+                iterations: iter - 1,
+                residual: res,
+            });
         }
         let mut jac = DMatrix::<f64>::zeros(n_species, n_species);
         for c in 0..n_species {

@@ -49,7 +49,11 @@ impl SignalDef {
         let rho = rho.max(0.0);
         let tr = self.efficacy * rho;
         if tr <= 0.0 {
-            let d = if self.slope == 1.0 { self.efficacy * self.inv_receptor_total } else { 0.0 };
+            let d = if self.slope == 1.0 {
+                self.efficacy * self.inv_receptor_total
+            } else {
+                0.0
+            };
             return (0.0, d);
         }
         let x = tr.powf(self.slope);
@@ -212,11 +216,32 @@ mod tests {
         s.add_linear(0, 0, -0.5);
         s.add_linear(1, 0, 0.25);
         s.add_linear(2, 2, -0.1);
-        s.bilinear.push(Bilinear { a: 1, b: 2, complex: 3, kon: 2.0 });
+        s.bilinear.push(Bilinear {
+            a: 1,
+            b: 2,
+            complex: 3,
+            kon: 2.0,
+        });
         s.add_linear(3, 3, -0.4);
-        s.signals.push(SignalDef { species: vec![3], inv_receptor_total: 1.0 / 0.7, efficacy: 5.0, slope: 2.5 });
-        s.signal_terms.push(SignalTerm { species: 4, k_basal: 0.1, k_gain: 2.0, signal: 0 });
-        s.power_terms.push(PowerTerm { species: 0, driver: 4, k: 0.3, reference: 0.9, exponent: 1.92 });
+        s.signals.push(SignalDef {
+            species: vec![3],
+            inv_receptor_total: 1.0 / 0.7,
+            efficacy: 5.0,
+            slope: 2.5,
+        });
+        s.signal_terms.push(SignalTerm {
+            species: 4,
+            k_basal: 0.1,
+            k_gain: 2.0,
+            signal: 0,
+        });
+        s.power_terms.push(PowerTerm {
+            species: 0,
+            driver: 4,
+            k: 0.3,
+            reference: 0.9,
+            exponent: 1.92,
+        });
         s.add_linear(4, 4, -1.0);
         s.finish();
         let y = [0.8, 0.6, 0.4, 0.3, 1.1];
@@ -232,7 +257,11 @@ mod tests {
             s.rhs(&ym, &input, &mut fm);
             for r in 0..5 {
                 let fd = (fp[r] - fm[r]) / (2.0 * h);
-                assert!((fd - j[(r, c)]).abs() < 1e-7 * (1.0 + fd.abs()), "J[{r},{c}] = {} vs {fd}", j[(r, c)]);
+                assert!(
+                    (fd - j[(r, c)]).abs() < 1e-7 * (1.0 + fd.abs()),
+                    "J[{r},{c}] = {} vs {fd}",
+                    j[(r, c)]
+                );
             }
         }
     }

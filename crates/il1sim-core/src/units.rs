@@ -69,33 +69,141 @@ struct UnitDef {
 }
 
 const UNITS: &[UnitDef] = &[
-    UnitDef { names: &["1", "", "fraction", "ratio"], dimension: Dimension::NONE, to_canonical: 1.0 },
-    UnitDef { names: &["%"], dimension: Dimension::NONE, to_canonical: 0.01 },
-    UnitDef { names: &["kDa"], dimension: Dimension::MOLAR_MASS, to_canonical: 1.0 },
-    UnitDef { names: &["h"], dimension: Dimension::TIME, to_canonical: 1.0 },
-    UnitDef { names: &["min"], dimension: Dimension::TIME, to_canonical: 1.0 / 60.0 },
-    UnitDef { names: &["d", "day"], dimension: Dimension::TIME, to_canonical: 24.0 },
-    UnitDef { names: &["1/h", "h-1"], dimension: Dimension::RATE, to_canonical: 1.0 },
-    UnitDef { names: &["1/min"], dimension: Dimension::RATE, to_canonical: 60.0 },
-    UnitDef { names: &["1/d", "1/day"], dimension: Dimension::RATE, to_canonical: 1.0 / 24.0 },
-    UnitDef { names: &["L"], dimension: Dimension::VOLUME, to_canonical: 1.0 },
-    UnitDef { names: &["mL"], dimension: Dimension::VOLUME, to_canonical: 1e-3 },
-    UnitDef { names: &["L/h"], dimension: Dimension::CLEARANCE, to_canonical: 1.0 },
-    UnitDef { names: &["L/d", "L/day"], dimension: Dimension::CLEARANCE, to_canonical: 1.0 / 24.0 },
-    UnitDef { names: &["mL/min"], dimension: Dimension::CLEARANCE, to_canonical: 0.06 },
-    UnitDef { names: &["nmol"], dimension: Dimension::AMOUNT, to_canonical: 1.0 },
-    UnitDef { names: &["pmol"], dimension: Dimension::AMOUNT, to_canonical: 1e-3 },
-    UnitDef { names: &["umol", "µmol"], dimension: Dimension::AMOUNT, to_canonical: 1e3 },
-    UnitDef { names: &["nM"], dimension: Dimension::CONCENTRATION, to_canonical: 1.0 },
-    UnitDef { names: &["pM"], dimension: Dimension::CONCENTRATION, to_canonical: 1e-3 },
-    UnitDef { names: &["uM", "µM"], dimension: Dimension::CONCENTRATION, to_canonical: 1e3 },
-    UnitDef { names: &["nmol/h"], dimension: Dimension::AMOUNT_RATE, to_canonical: 1.0 },
-    UnitDef { names: &["pmol/h"], dimension: Dimension::AMOUNT_RATE, to_canonical: 1e-3 },
-    UnitDef { names: &["pmol/d", "pmol/day"], dimension: Dimension::AMOUNT_RATE, to_canonical: 1e-3 / 24.0 },
-    UnitDef { names: &["nM/h"], dimension: Dimension::CONCENTRATION_RATE, to_canonical: 1.0 },
-    UnitDef { names: &["pM/h"], dimension: Dimension::CONCENTRATION_RATE, to_canonical: 1e-3 },
-    UnitDef { names: &["1/(nM*h)", "1/nM/h"], dimension: Dimension::SECOND_ORDER_RATE, to_canonical: 1.0 },
-    UnitDef { names: &["1/(M*s)", "1/M/s"], dimension: Dimension::SECOND_ORDER_RATE, to_canonical: 3600.0 * 1e-9 },
+    UnitDef {
+        names: &["1", "", "fraction", "ratio"],
+        dimension: Dimension::NONE,
+        to_canonical: 1.0,
+    },
+    UnitDef {
+        names: &["%"],
+        dimension: Dimension::NONE,
+        to_canonical: 0.01,
+    },
+    UnitDef {
+        names: &["kDa"],
+        dimension: Dimension::MOLAR_MASS,
+        to_canonical: 1.0,
+    },
+    UnitDef {
+        names: &["h"],
+        dimension: Dimension::TIME,
+        to_canonical: 1.0,
+    },
+    UnitDef {
+        names: &["min"],
+        dimension: Dimension::TIME,
+        to_canonical: 1.0 / 60.0,
+    },
+    UnitDef {
+        names: &["d", "day"],
+        dimension: Dimension::TIME,
+        to_canonical: 24.0,
+    },
+    UnitDef {
+        names: &["1/h", "h-1"],
+        dimension: Dimension::RATE,
+        to_canonical: 1.0,
+    },
+    UnitDef {
+        names: &["1/min"],
+        dimension: Dimension::RATE,
+        to_canonical: 60.0,
+    },
+    UnitDef {
+        names: &["1/d", "1/day"],
+        dimension: Dimension::RATE,
+        to_canonical: 1.0 / 24.0,
+    },
+    UnitDef {
+        names: &["L"],
+        dimension: Dimension::VOLUME,
+        to_canonical: 1.0,
+    },
+    UnitDef {
+        names: &["mL"],
+        dimension: Dimension::VOLUME,
+        to_canonical: 1e-3,
+    },
+    UnitDef {
+        names: &["L/h"],
+        dimension: Dimension::CLEARANCE,
+        to_canonical: 1.0,
+    },
+    UnitDef {
+        names: &["L/d", "L/day"],
+        dimension: Dimension::CLEARANCE,
+        to_canonical: 1.0 / 24.0,
+    },
+    UnitDef {
+        names: &["mL/min"],
+        dimension: Dimension::CLEARANCE,
+        to_canonical: 0.06,
+    },
+    UnitDef {
+        names: &["nmol"],
+        dimension: Dimension::AMOUNT,
+        to_canonical: 1.0,
+    },
+    UnitDef {
+        names: &["pmol"],
+        dimension: Dimension::AMOUNT,
+        to_canonical: 1e-3,
+    },
+    UnitDef {
+        names: &["umol", "µmol"],
+        dimension: Dimension::AMOUNT,
+        to_canonical: 1e3,
+    },
+    UnitDef {
+        names: &["nM"],
+        dimension: Dimension::CONCENTRATION,
+        to_canonical: 1.0,
+    },
+    UnitDef {
+        names: &["pM"],
+        dimension: Dimension::CONCENTRATION,
+        to_canonical: 1e-3,
+    },
+    UnitDef {
+        names: &["uM", "µM"],
+        dimension: Dimension::CONCENTRATION,
+        to_canonical: 1e3,
+    },
+    UnitDef {
+        names: &["nmol/h"],
+        dimension: Dimension::AMOUNT_RATE,
+        to_canonical: 1.0,
+    },
+    UnitDef {
+        names: &["pmol/h"],
+        dimension: Dimension::AMOUNT_RATE,
+        to_canonical: 1e-3,
+    },
+    UnitDef {
+        names: &["pmol/d", "pmol/day"],
+        dimension: Dimension::AMOUNT_RATE,
+        to_canonical: 1e-3 / 24.0,
+    },
+    UnitDef {
+        names: &["nM/h"],
+        dimension: Dimension::CONCENTRATION_RATE,
+        to_canonical: 1.0,
+    },
+    UnitDef {
+        names: &["pM/h"],
+        dimension: Dimension::CONCENTRATION_RATE,
+        to_canonical: 1e-3,
+    },
+    UnitDef {
+        names: &["1/(nM*h)", "1/nM/h"],
+        dimension: Dimension::SECOND_ORDER_RATE,
+        to_canonical: 1.0,
+    },
+    UnitDef {
+        names: &["1/(M*s)", "1/M/s"],
+        dimension: Dimension::SECOND_ORDER_RATE,
+        to_canonical: 3600.0 * 1e-9,
+    },
 ];
 
 /// A parsed unit: its dimension and the factor that converts a value to canonical units.
@@ -148,7 +256,13 @@ pub fn unit_slug(unit: &str) -> String {
         .replace('µ', "u")
         .replace('%', "percent")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 

@@ -65,7 +65,9 @@ impl Check {
     pub fn describe(&self) -> String {
         match *self {
             Check::Range { low, high } => format!("{} to {}", fmt_num(low), fmt_num(high)),
-            Check::Relative { value, tolerance } => format!("{} ± {}%", fmt_num(value), fmt_num(tolerance * 100.0)),
+            Check::Relative { value, tolerance } => {
+                format!("{} ± {}%", fmt_num(value), fmt_num(tolerance * 100.0))
+            }
             Check::AtMost { value } => format!("≤ {}", fmt_num(value)),
             Check::AtLeast { value } => format!("≥ {}", fmt_num(value)),
         }
@@ -88,13 +90,27 @@ pub fn fmt_num(x: f64) -> String {
 }
 
 pub fn load_targets(text: &str, origin: &str) -> Result<Vec<Target>, ModelError> {
-    let f: TargetsFile = toml::from_str(text).map_err(|e| ModelError::Syntax(format!("{origin}: {e}")))?;
+    let f: TargetsFile =
+        toml::from_str(text).map_err(|e| ModelError::Syntax(format!("{origin}: {e}")))?;
     for t in &f.targets {
         if !["engine", "calibration", "prediction"].contains(&t.role.as_str()) {
-            return Err(ModelError::invalid(format!("{origin}: target '{}'.role", t.id), format!("'{}' is not allowed; allowed: engine, calibration, prediction", t.role)));
+            return Err(ModelError::invalid(
+                format!("{origin}: target '{}'.role", t.id),
+                format!(
+                    "'{}' is not allowed; allowed: engine, calibration, prediction",
+                    t.role
+                ),
+            ));
         }
         if !EXPERIMENTS.contains(&t.experiment.as_str()) {
-            return Err(ModelError::invalid(format!("{origin}: target '{}'.experiment", t.id), format!("'{}' is not an experiment; allowed: {}", t.experiment, EXPERIMENTS.join(", "))));
+            return Err(ModelError::invalid(
+                format!("{origin}: target '{}'.experiment", t.id),
+                format!(
+                    "'{}' is not an experiment; allowed: {}",
+                    t.experiment,
+                    EXPERIMENTS.join(", ")
+                ),
+            ));
         }
     }
     Ok(f.targets)
@@ -110,8 +126,15 @@ pub struct Outcome {
 
 pub fn run_target(model: &Model, target: &Target) -> Outcome {
     let model_value = run_experiment(model, &target.experiment).map_err(|e| e.to_string());
-    let passed = model_value.as_ref().map(|v| target.check.passes(*v)).unwrap_or(false);
-    Outcome { target: target.clone(), model_value, passed }
+    let passed = model_value
+        .as_ref()
+        .map(|v| target.check.passes(*v))
+        .unwrap_or(false);
+    Outcome {
+        target: target.clone(),
+        model_value,
+        passed,
+    }
 }
 
 /// Every experiment a target may name.
@@ -149,19 +172,45 @@ pub const EXPERIMENTS: &[&str] = &[
 ];
 
 fn adult(disease: &str, crcl: f64) -> Patient {
-    Patient { weight_kg: 70.0, age_y: 50.0, sex: Sex::Male, crcl_ml_min: crcl, disease: disease.into() }
+    Patient {
+        weight_kg: 70.0,
+        age_y: 50.0,
+        sex: Sex::Male,
+        crcl_ml_min: crcl,
+        disease: disease.into(),
+    }
 }
 
 fn child(disease: &str, weight_kg: f64, age_y: f64) -> Patient {
-    Patient { weight_kg, age_y, sex: Sex::Female, crcl_ml_min: 100.0, disease: disease.into() }
+    Patient {
+        weight_kg,
+        age_y,
+        sex: Sex::Female,
+        crcl_ml_min: 100.0,
+        disease: disease.into(),
+    }
 }
 
 fn daily(dose: DoseAmount, days: u32) -> Regimen {
-    Regimen::repeated("daily", "anakinra", dose, Administration::Subcutaneous, 24.0, days)
+    Regimen::repeated(
+        "daily",
+        "anakinra",
+        dose,
+        Administration::Subcutaneous,
+        24.0,
+        days,
+    )
 }
 
 fn single(dose_mg: f64, administration: Administration) -> Regimen {
-    let mut r = Regimen::repeated("single", "anakinra", DoseAmount::Mg(dose_mg), administration, 24.0, 1);
+    let mut r = Regimen::repeated(
+        "single",
+        "anakinra",
+        DoseAmount::Mg(dose_mg),
+        administration,
+        24.0,
+        1,
+    );
     r.repeat = Repeat::Single;
     r
 }
@@ -179,7 +228,12 @@ fn cavg_ss(model: &Model, patient: &Patient, dose: DoseAmount) -> Result<f64, Si
     Ok(summary.get("c_average").unwrap_or(f64::NAN) / 1000.0)
 }
 
-fn crp_at(model: &Model, patient: &Patient, regimen: Option<&Regimen>, day: f64) -> Result<f64, SimError> {
+fn crp_at(
+    model: &Model,
+    patient: &Patient,
+    regimen: Option<&Regimen>,
+    day: f64,
+) -> Result<f64, SimError> {
     let s = Subject::new(model, patient, &[], SolverOptions::default())?;
     let i = crp_index(model)?;
     match regimen {
@@ -193,7 +247,11 @@ fn crp_at(model: &Model, patient: &Patient, regimen: Option<&Regimen>, day: f64)
 }
 
 fn crp_index(model: &Model) -> Result<usize, SimError> {
-    model.observables.iter().position(|o| o.name == "crp").ok_or_else(|| ModelError::invalid("model", "no 'crp' observable").into())
+    model
+        .observables
+        .iter()
+        .position(|o| o.name == "crp")
+        .ok_or_else(|| ModelError::invalid("model", "no 'crp' observable").into())
 }
 
 /// Run one experiment on the model (the closed-form ones use the bundled one-compartment model).
@@ -205,7 +263,12 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
         "closed_form_iv_bolus_missed_extra" => closed_form_error(ClosedForm::BolusMissedExtra),
         "f_sc_70mg" => {
             // AUC(0-96 h) after 70 mg SC over the same after 70 mg IV (healthy, as in the label).
-            let s = Subject::new(model, &adult("healthy", 100.0), &[], SolverOptions::default())?;
+            let s = Subject::new(
+                model,
+                &adult("healthy", 100.0),
+                &[],
+                SolverOptions::default(),
+            )?;
             let auc = |a: Administration| -> Result<f64, SimError> {
                 let (_, sum) = simulate_and_summarise(&s, &single(70.0, a), 96.0, &[])?;
                 Ok(sum.get("auc_tau").unwrap_or(f64::NAN))
@@ -214,95 +277,251 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
         }
         "tmax_sc_100mg" => {
             let s = Subject::new(model, &adult("ra", 100.0), &[], SolverOptions::default())?;
-            let (_, sum) = simulate_and_summarise(&s, &single(100.0, Administration::Subcutaneous), 48.0, &[])?;
+            let (_, sum) = simulate_and_summarise(
+                &s,
+                &single(100.0, Administration::Subcutaneous),
+                48.0,
+                &[],
+            )?;
             Ok(sum.get("tmax").unwrap_or(f64::NAN))
         }
         "thalf_sc_terminal" => {
             // Log-linear regression of the concentration 24-48 h after a single 100 mg SC dose.
             let s = Subject::new(model, &adult("ra", 100.0), &[], SolverOptions::default())?;
             let times: Vec<f64> = (24..=48).map(|t| t as f64).collect();
-            let (traj, _) = s.simulate(&single(100.0, Administration::Subcutaneous), 48.0, &times)?;
+            let (traj, _) =
+                s.simulate(&single(100.0, Administration::Subcutaneous), 48.0, &times)?;
             let c = model.drugs[0].concentration_species;
-            let pts: Vec<(f64, f64)> = traj.times_h.iter().zip(&traj.states).map(|(t, y)| (*t, y[c].ln())).collect();
+            let pts: Vec<(f64, f64)> = traj
+                .times_h
+                .iter()
+                .zip(&traj.states)
+                .map(|(t, y)| (*t, y[c].ln()))
+                .collect();
             Ok(std::f64::consts::LN_2 / -slope(&pts))
         }
         "cavg_ss_100mg_mg_per_l" => cavg_ss(model, &adult("ra", 100.0), DoseAmount::Mg(100.0)),
         "accumulation_after_day2_100mg_daily" => {
             // AUC over a dosing interval at the periodic steady state over that of the second dose.
             let s = Subject::new(model, &adult("ra", 100.0), &[], SolverOptions::default())?;
-            let (_, second) = simulate_and_summarise(&s, &daily(DoseAmount::Mg(100.0), 2), 48.0, &[])?;
+            let (_, second) =
+                simulate_and_summarise(&s, &daily(DoseAmount::Mg(100.0), 2), 48.0, &[])?;
             let mut ss = daily(DoseAmount::Mg(100.0), 1);
             ss.steady_state = true;
             let (_, at_ss) = simulate_and_summarise(&s, &ss, 24.0, &[])?;
-            Ok(at_ss.get("auc_tau").unwrap_or(f64::NAN) / second.get("auc_tau").unwrap_or(f64::NAN))
+            Ok(
+                at_ss.get("auc_tau").unwrap_or(f64::NAN)
+                    / second.get("auc_tau").unwrap_or(f64::NAN),
+            )
         }
         "auc_ratio_crcl_65" | "auc_ratio_crcl_40" | "auc_ratio_crcl_20" | "auc_ratio_crcl_5" => {
-            let crcl: f64 = id.trim_start_matches("auc_ratio_crcl_").parse().map_err(|_| ModelError::invalid("experiment", id))?;
+            let crcl: f64 = id
+                .trim_start_matches("auc_ratio_crcl_")
+                .parse()
+                .map_err(|_| ModelError::invalid("experiment", id))?;
             let normal = cavg_ss(model, &adult("ra", 100.0), DoseAmount::Mg(100.0))?;
             Ok(cavg_ss(model, &adult("ra", crcl), DoseAmount::Mg(100.0))? / normal)
         }
-        "cavg_child_10kg" => cavg_ss(model, &child("caps", 10.0, 1.5), DoseAmount::MgPerKg { mg_per_kg: 2.0, max_mg: Some(100.0) }),
-        "cavg_child_21kg" => cavg_ss(model, &child("caps", 21.0, 6.0), DoseAmount::MgPerKg { mg_per_kg: 2.0, max_mg: Some(100.0) }),
-        "cavg_child_50kg" => cavg_ss(model, &child("caps", 50.0, 14.0), DoseAmount::MgPerKg { mg_per_kg: 2.0, max_mg: Some(100.0) }),
+        "cavg_child_10kg" => cavg_ss(
+            model,
+            &child("caps", 10.0, 1.5),
+            DoseAmount::MgPerKg {
+                mg_per_kg: 2.0,
+                max_mg: Some(100.0),
+            },
+        ),
+        "cavg_child_21kg" => cavg_ss(
+            model,
+            &child("caps", 21.0, 6.0),
+            DoseAmount::MgPerKg {
+                mg_per_kg: 2.0,
+                max_mg: Some(100.0),
+            },
+        ),
+        "cavg_child_50kg" => cavg_ss(
+            model,
+            &child("caps", 50.0, 14.0),
+            DoseAmount::MgPerKg {
+                mg_per_kg: 2.0,
+                max_mg: Some(100.0),
+            },
+        ),
         "mg_per_kg_for_target_10kg_over_50kg" => {
             // Linear PK: the mg/kg reaching 0.4 mg/L is 0.4 / (Cavg per mg/kg).
-            let per = |w: f64, a: f64| cavg_ss(model, &child("caps", w, a), DoseAmount::MgPerKg { mg_per_kg: 1.0, max_mg: None });
+            let per = |w: f64, a: f64| {
+                cavg_ss(
+                    model,
+                    &child("caps", w, a),
+                    DoseAmount::MgPerKg {
+                        mg_per_kg: 1.0,
+                        max_mg: None,
+                    },
+                )
+            };
             Ok((0.4 / per(10.0, 1.5)?) / (0.4 / per(50.0, 14.0)?))
         }
         "molar_excess_in_vitro" => molar_excess(model),
         "crp_half_life_blocked" => {
             // NOMID child; IV infusion of 2 mg/kg/h blocks IL-1 signalling completely; fit the
             // decay of CRP above its fully-blocked floor between 24 and 72 h.
-            let s = Subject::new(model, &child("nomid", 20.0, 6.0), &[], SolverOptions::default())?;
-            let mut r = single(2.0 * 20.0 * 240.0, Administration::IvInfusion { duration_h: 240.0 });
+            let s = Subject::new(
+                model,
+                &child("nomid", 20.0, 6.0),
+                &[],
+                SolverOptions::default(),
+            )?;
+            let mut r = single(
+                2.0 * 20.0 * 240.0,
+                Administration::IvInfusion { duration_h: 240.0 },
+            );
             r.name = "block".into();
             let mut times: Vec<f64> = (24..=72).step_by(4).map(|t| t as f64).collect();
             times.push(240.0);
             let (traj, _) = s.simulate(&r, 240.0, &times)?;
             let i = crp_index(model)?;
             let floor = s.observe(traj.states.last().expect("240 h requested"))[i];
-            let pts: Vec<(f64, f64)> = traj.times_h.iter().zip(&traj.states).filter(|(t, _)| **t <= 72.0).map(|(t, y)| (*t, (s.observe(y)[i] - floor).ln())).collect();
+            let pts: Vec<(f64, f64)> = traj
+                .times_h
+                .iter()
+                .zip(&traj.states)
+                .filter(|(t, _)| **t <= 72.0)
+                .map(|(t, y)| (*t, (s.observe(y)[i] - floor).ln()))
+                .collect();
             Ok(std::f64::consts::LN_2 / -slope(&pts))
         }
         "healthy_crp" => crp_at(model, &adult("healthy", 100.0), None, 0.0),
         "healthy_il1ra_plasma" => {
-            let s = Subject::new(model, &adult("healthy", 100.0), &[], SolverOptions::default())?;
-            let i = model.observables.iter().position(|o| o.name == "il1ra_endogenous_plasma").ok_or_else(|| ModelError::invalid("model", "no il1ra_endogenous_plasma observable"))?;
+            let s = Subject::new(
+                model,
+                &adult("healthy", 100.0),
+                &[],
+                SolverOptions::default(),
+            )?;
+            let i = model
+                .observables
+                .iter()
+                .position(|o| o.name == "il1ra_endogenous_plasma")
+                .ok_or_else(|| {
+                    ModelError::invalid("model", "no il1ra_endogenous_plasma observable")
+                })?;
             Ok(s.observe(&s.baseline)[i])
         }
         "ra_crp_untreated" => crp_at(model, &adult("ra", 100.0), None, 0.0),
         "ra_crp_fall_week1_4mgkg" => {
             let p = adult("ra", 100.0);
             let c0 = crp_at(model, &p, None, 0.0)?;
-            let c7 = crp_at(model, &p, Some(&daily(DoseAmount::MgPerKg { mg_per_kg: 4.0, max_mg: None }, 7)), 7.0)?;
+            let c7 = crp_at(
+                model,
+                &p,
+                Some(&daily(
+                    DoseAmount::MgPerKg {
+                        mg_per_kg: 4.0,
+                        max_mg: None,
+                    },
+                    7,
+                )),
+                7.0,
+            )?;
             Ok(1.0 - c7 / c0)
         }
         "nomid_crp_untreated" => crp_at(model, &child("nomid", 20.0, 6.0), None, 0.0),
-        "nomid_crp_day90_1mgkg" => crp_at(model, &child("nomid", 20.0, 6.0), Some(&daily(DoseAmount::MgPerKg { mg_per_kg: 1.0, max_mg: None }, 90)), 90.0),
-        "nomid_crp_day90_2mgkg" => crp_at(model, &child("nomid", 20.0, 6.0), Some(&daily(DoseAmount::MgPerKg { mg_per_kg: 2.0, max_mg: None }, 90)), 90.0),
+        "nomid_crp_day90_1mgkg" => crp_at(
+            model,
+            &child("nomid", 20.0, 6.0),
+            Some(&daily(
+                DoseAmount::MgPerKg {
+                    mg_per_kg: 1.0,
+                    max_mg: None,
+                },
+                90,
+            )),
+            90.0,
+        ),
+        "nomid_crp_day90_2mgkg" => crp_at(
+            model,
+            &child("nomid", 20.0, 6.0),
+            Some(&daily(
+                DoseAmount::MgPerKg {
+                    mg_per_kg: 2.0,
+                    max_mg: None,
+                },
+                90,
+            )),
+            90.0,
+        ),
         "nomid_serum_il1ra_trough_day90" => {
-            let s = Subject::new(model, &child("nomid", 20.0, 6.0), &[], SolverOptions::default())?;
-            let r = daily(DoseAmount::MgPerKg { mg_per_kg: 1.5, max_mg: None }, 90);
+            let s = Subject::new(
+                model,
+                &child("nomid", 20.0, 6.0),
+                &[],
+                SolverOptions::default(),
+            )?;
+            let r = daily(
+                DoseAmount::MgPerKg {
+                    mg_per_kg: 1.5,
+                    max_mg: None,
+                },
+                90,
+            );
             let (traj, _) = s.simulate(&r, 90.0 * 24.0, &[90.0 * 24.0])?;
             let y = &traj.states[0];
-            let (a, e) = (model.species_id("anakinra_central"), model.species_id("il1ra_central"));
-            let (a, e) = (a.ok_or_else(|| ModelError::invalid("model", "no anakinra_central"))?, e.ok_or_else(|| ModelError::invalid("model", "no il1ra_central"))?);
+            let (a, e) = (
+                model.species_id("anakinra_central"),
+                model.species_id("il1ra_central"),
+            );
+            let (a, e) = (
+                a.ok_or_else(|| ModelError::invalid("model", "no anakinra_central"))?,
+                e.ok_or_else(|| ModelError::invalid("model", "no il1ra_central"))?,
+            );
             let mw = s.params.values[model.drugs[0].molar_mass];
             Ok((y[a] + y[e]) * mw)
         }
         "dira_crp_untreated" => crp_at(model, &child("dira", 6.0, 0.5), None, 0.0),
-        "dira_crp_day28_1mgkg" => crp_at(model, &child("dira", 6.0, 0.5), Some(&daily(DoseAmount::MgPerKg { mg_per_kg: 1.0, max_mg: None }, 28)), 28.0),
-        "dira_crp_day28_2mgkg" => crp_at(model, &child("dira", 6.0, 0.5), Some(&daily(DoseAmount::MgPerKg { mg_per_kg: 2.0, max_mg: None }, 28)), 28.0),
-        other => Err(ModelError::invalid("experiment", format!("'{other}' is not an experiment; allowed: {}", EXPERIMENTS.join(", "))).into()),
+        "dira_crp_day28_1mgkg" => crp_at(
+            model,
+            &child("dira", 6.0, 0.5),
+            Some(&daily(
+                DoseAmount::MgPerKg {
+                    mg_per_kg: 1.0,
+                    max_mg: None,
+                },
+                28,
+            )),
+            28.0,
+        ),
+        "dira_crp_day28_2mgkg" => crp_at(
+            model,
+            &child("dira", 6.0, 0.5),
+            Some(&daily(
+                DoseAmount::MgPerKg {
+                    mg_per_kg: 2.0,
+                    max_mg: None,
+                },
+                28,
+            )),
+            28.0,
+        ),
+        other => Err(ModelError::invalid(
+            "experiment",
+            format!(
+                "'{other}' is not an experiment; allowed: {}",
+                EXPERIMENTS.join(", ")
+            ),
+        )
+        .into()),
     }
 }
 
 /// Least-squares slope of y on t.
 fn slope(points: &[(f64, f64)]) -> f64 {
     let n = points.len() as f64;
-    let (st, sy) = points.iter().fold((0.0, 0.0), |(a, b), (t, y)| (a + t, b + y));
+    let (st, sy) = points
+        .iter()
+        .fold((0.0, 0.0), |(a, b), (t, y)| (a + t, b + y));
     let (mt, my) = (st / n, sy / n);
-    let (num, den) = points.iter().fold((0.0, 0.0), |(a, b), (t, y)| (a + (t - mt) * (y - my), b + (t - mt) * (t - mt)));
+    let (num, den) = points.iter().fold((0.0, 0.0), |(a, b), (t, y)| {
+        (a + (t - mt) * (y - my), b + (t - mt) * (t - mt))
+    });
     num / den
 }
 
@@ -318,13 +537,36 @@ enum ClosedForm {
 /// over hourly points where the closed form exceeds 1e-4 of its maximum.
 fn closed_form_error(case: ClosedForm) -> Result<f64, SimError> {
     let model = Model::from_toml(ONE_COMPARTMENT_TOML, "models/one-compartment.toml")?;
-    let patient = Patient { weight_kg: 70.0, age_y: 40.0, sex: Sex::Male, crcl_ml_min: 100.0, disease: "none".into() };
+    let patient = Patient {
+        weight_kg: 70.0,
+        age_y: 40.0,
+        sex: Sex::Male,
+        crcl_ml_min: 100.0,
+        disease: "none".into(),
+    };
     let s = Subject::new(&model, &patient, &[], SolverOptions::TIGHT)?;
-    let p = |n: &str| model.parameter_id(n).map(|i| s.params.values[i]).ok_or_else(|| SimError::from(ModelError::invalid("one-compartment model", format!("no parameter {n}"))));
+    let p = |n: &str| {
+        model
+            .parameter_id(n)
+            .map(|i| s.params.values[i])
+            .ok_or_else(|| {
+                SimError::from(ModelError::invalid(
+                    "one-compartment model",
+                    format!("no parameter {n}"),
+                ))
+            })
+    };
     let (f, tlag, ka, cl, v) = (p("F")?, p("tlag")?, p("ka")?, p("CL")?, p("V")?);
     let k = cl / v;
     let mg = |amount: f64| amount * 1e3; // MW 1 kDa: 1 mg = 1000 nmol
-    let mut r = Regimen::repeated("r", "test_drug", DoseAmount::Mg(10.0), Administration::Subcutaneous, 24.0, 1);
+    let mut r = Regimen::repeated(
+        "r",
+        "test_drug",
+        DoseAmount::Mg(10.0),
+        Administration::Subcutaneous,
+        24.0,
+        1,
+    );
     let horizon;
     match case {
         ClosedForm::ScSingle => {
@@ -345,7 +587,10 @@ fn closed_form_error(case: ClosedForm) -> Result<f64, SimError> {
             r.administration = Administration::IvBolus;
             r.repeat = Repeat::Count(10);
             r.missed_days = vec![3, 6];
-            r.extra_doses = vec![crate::dosing::ExtraDose { time_h: 100.0, dose: DoseAmount::Mg(5.0) }];
+            r.extra_doses = vec![crate::dosing::ExtraDose {
+                time_h: 100.0,
+                dose: DoseAmount::Mg(5.0),
+            }];
             horizon = 12.0 * 24.0;
         }
     }
@@ -354,7 +599,11 @@ fn closed_form_error(case: ClosedForm) -> Result<f64, SimError> {
         inputs
             .iter()
             .map(|i| match *i {
-                StateInput::Bolus { time_h, amount_nmol, .. } if t > time_h => {
+                StateInput::Bolus {
+                    time_h,
+                    amount_nmol,
+                    ..
+                } if t > time_h => {
                     let dt = t - time_h;
                     if matches!(r.administration, Administration::Subcutaneous) {
                         amount_nmol * ka / (v * (ka - k)) * ((-k * dt).exp() - (-ka * dt).exp())
@@ -364,15 +613,26 @@ fn closed_form_error(case: ClosedForm) -> Result<f64, SimError> {
                 }
                 // Observations at a dose time are taken before the dose (trough semantics).
                 // A rate step of R from time_h on contributes R/CL (1 - e^{-k dt}).
-                StateInput::RateStep { time_h, delta_nmol_per_h, .. } if t >= time_h => delta_nmol_per_h / cl * (1.0 - (-k * (t - time_h)).exp()),
+                StateInput::RateStep {
+                    time_h,
+                    delta_nmol_per_h,
+                    ..
+                } if t >= time_h => delta_nmol_per_h / cl * (1.0 - (-k * (t - time_h)).exp()),
                 _ => 0.0,
             })
             .sum()
     };
     // Sanity of the inputs themselves: F and lag applied to SC doses.
     if matches!(r.administration, Administration::Subcutaneous) {
-        if let Some(StateInput::Bolus { time_h, amount_nmol, .. }) = inputs.first() {
-            debug_assert!((time_h - tlag).abs() < 1e-12 && (amount_nmol - f * mg(10.0)).abs() < 1e-9);
+        if let Some(StateInput::Bolus {
+            time_h,
+            amount_nmol,
+            ..
+        }) = inputs.first()
+        {
+            debug_assert!(
+                (time_h - tlag).abs() < 1e-12 && (amount_nmol - f * mg(10.0)).abs() < 1e-9
+            );
         }
     }
     let times = hourly(horizon);
@@ -398,9 +658,26 @@ const IN_VITRO_SATURATING_NM: f64 = 50.0;
 /// model. Find the IL-1β concentration giving half the maximal signal (EC50), then the IL-1Ra
 /// concentration halving the signal at that IL-1β; return IL-1Ra / IL-1β.
 fn molar_excess(model: &Model) -> Result<f64, SimError> {
-    let s = Subject::new(model, &adult("healthy", 100.0), &[], SolverOptions::default())?;
-    let id = |n: &str| model.species_id(n).ok_or_else(|| SimError::from(ModelError::invalid("model", format!("the in-vitro experiment needs species '{n}'"))));
-    let (il1b, il1ra, il1a, drug) = (id("il1b_tissue")?, id("il1ra_tissue")?, id("il1a_tissue")?, id("anakinra_tissue")?);
+    let s = Subject::new(
+        model,
+        &adult("healthy", 100.0),
+        &[],
+        SolverOptions::default(),
+    )?;
+    let id = |n: &str| {
+        model.species_id(n).ok_or_else(|| {
+            SimError::from(ModelError::invalid(
+                "model",
+                format!("the in-vitro experiment needs species '{n}'"),
+            ))
+        })
+    };
+    let (il1b, il1ra, il1a, drug) = (
+        id("il1b_tissue")?,
+        id("il1ra_tissue")?,
+        id("il1a_tissue")?,
+        id("anakinra_tissue")?,
+    );
     let clamp = [il1b, il1ra, il1a, drug];
     let mut well = s.clone();
     well.system = s.system.clamped(&clamp);
@@ -413,28 +690,48 @@ fn molar_excess(model: &Model) -> Result<f64, SimError> {
         y[drug] = 0.0;
         // Culture until receptor turnover settles (20 receptor half-lives), then polish.
         let rates = vec![0.0; well.system.n];
-        let end = well.integrate(&y, &rates, 0.0, IN_VITRO_CULTURE_H, &[], &[], &mut |_, _| {})?;
-        let scale = well.atol(&SolverOptions { atol: 1.0, ..SolverOptions::DEFAULT });
-        let eq = crate::steady_state::equilibrium(&well.system, &end.state[..n_species], &scale).map_err(|m| crate::error::SolveError { context: " (in-vitro experiment)".into(), time_h: IN_VITRO_CULTURE_H, message: m, state: well.describe(&end.state) })?;
+        let end = well.integrate(
+            &y,
+            &rates,
+            0.0,
+            IN_VITRO_CULTURE_H,
+            &[],
+            &[],
+            &mut |_, _| {},
+        )?;
+        let scale = well.atol(&SolverOptions {
+            atol: 1.0,
+            ..SolverOptions::DEFAULT
+        });
+        let eq = crate::steady_state::equilibrium(&well.system, &end.state[..n_species], &scale)
+            .map_err(|m| crate::error::SolveError {
+                context: " (in-vitro experiment)".into(),
+                time_h: IN_VITRO_CULTURE_H,
+                message: m,
+                state: well.describe(&end.state),
+            })?;
         let mut full = eq;
         full.resize(well.system.n, 0.0);
         Ok(well.system.signal_value(0, &full))
     };
-    let bisect = |lo: f64, hi: f64, f: &dyn Fn(f64) -> Result<f64, SimError>| -> Result<f64, SimError> {
-        // f increasing in log space between lo and hi; find the root.
-        let (mut l, mut h) = (lo.ln(), hi.ln());
-        for _ in 0..100 {
-            let m = 0.5 * (l + h);
-            if f(m.exp())? < 0.0 {
-                l = m;
-            } else {
-                h = m;
+    let bisect =
+        |lo: f64, hi: f64, f: &dyn Fn(f64) -> Result<f64, SimError>| -> Result<f64, SimError> {
+            // f increasing in log space between lo and hi; find the root.
+            let (mut l, mut h) = (lo.ln(), hi.ln());
+            for _ in 0..100 {
+                let m = 0.5 * (l + h);
+                if f(m.exp())? < 0.0 {
+                    l = m;
+                } else {
+                    h = m;
+                }
             }
-        }
-        Ok((0.5 * (l + h)).exp())
-    };
+            Ok((0.5 * (l + h)).exp())
+        };
     let s_max = signal_at(IN_VITRO_SATURATING_NM, 0.0)?;
-    let ec50 = bisect(1e-9, IN_VITRO_SATURATING_NM, &|a| Ok(signal_at(a, 0.0)? - 0.5 * s_max))?;
+    let ec50 = bisect(1e-9, IN_VITRO_SATURATING_NM, &|a| {
+        Ok(signal_at(a, 0.0)? - 0.5 * s_max)
+    })?;
     let s_ec50 = signal_at(ec50, 0.0)?;
     let ic50 = bisect(1e-9, 1e4, &|b| Ok(0.5 * s_ec50 - signal_at(ec50, b)?))?;
     Ok(ic50 / ec50)

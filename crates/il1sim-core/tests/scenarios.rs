@@ -15,16 +15,22 @@ fn shipped_scenarios_run() {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
-        let s = parse_scenario(&text, &path.display().to_string(), &model).unwrap_or_else(|e| panic!("{e}"));
+        let s = parse_scenario(&text, &path.display().to_string(), &model)
+            .unwrap_or_else(|e| panic!("{e}"));
         let subject = Subject::new(&model, &s.patient, &[], SolverOptions::default()).unwrap();
         for r in &s.regimens {
-            let (traj, summary) = simulate_and_summarise(&subject, r, s.duration_h, &s.output_grid()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let (traj, summary) =
+                simulate_and_summarise(&subject, r, s.duration_h, &s.output_grid())
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             assert_eq!(traj.times_h.len(), s.output_grid().len());
             assert!(summary.get("cmax").unwrap() > 0.0);
         }
         n += 1;
     }
-    assert!(n >= 6, "expected the six scenarios of the foundation issue, found {n}");
+    assert!(
+        n >= 6,
+        "expected the six scenarios of the foundation issue, found {n}"
+    );
 }
 
 #[test]
@@ -34,6 +40,7 @@ fn stopping_therapy_in_nomid_brings_crp_back() {
     let s = parse_scenario(text, "nomid-stop-therapy.toml", &model).unwrap();
     let subject = Subject::new(&model, &s.patient, &[], SolverOptions::default()).unwrap();
     let (_, stopped) = simulate_and_summarise(&subject, &s.regimens[0], s.duration_h, &[]).unwrap();
-    let (_, continued) = simulate_and_summarise(&subject, &s.regimens[1], s.duration_h, &[]).unwrap();
+    let (_, continued) =
+        simulate_and_summarise(&subject, &s.regimens[1], s.duration_h, &[]).unwrap();
     assert!(stopped.get("crp_end").unwrap() > 10.0 * continued.get("crp_end").unwrap());
 }

@@ -5,17 +5,32 @@ use il1sim_core::validation::{load_targets, run_target, TARGETS_TOML};
 
 fn check_group(prefix: &str) {
     let model = il1sim_core::il1_model();
-    let targets = load_targets(TARGETS_TOML, "validation/targets.toml").expect("targets file parses");
-    let mine: Vec<_> = targets.iter().filter(|t| t.id.starts_with(prefix)).collect();
+    let targets =
+        load_targets(TARGETS_TOML, "validation/targets.toml").expect("targets file parses");
+    let mine: Vec<_> = targets
+        .iter()
+        .filter(|t| t.id.starts_with(prefix))
+        .collect();
     assert!(!mine.is_empty(), "no targets with prefix {prefix}");
     let mut failures = Vec::new();
     for t in mine {
         let o = run_target(&model, t);
         if !o.passed {
-            failures.push(format!("{}: published {} {}, model {:?} ({})", t.id, t.check.describe(), t.unit, o.model_value, t.source));
+            failures.push(format!(
+                "{}: published {} {}, model {:?} ({})",
+                t.id,
+                t.check.describe(),
+                t.unit,
+                o.model_value,
+                t.source
+            ));
         }
     }
-    assert!(failures.is_empty(), "failed targets:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "failed targets:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -67,8 +82,14 @@ fn dira() {
 #[test]
 fn every_target_belongs_to_a_tested_group() {
     let targets = load_targets(TARGETS_TOML, "validation/targets.toml").unwrap();
-    let prefixes = ["engine-", "pk-", "renal-", "paed-", "molar-", "crp-", "healthy-", "ra-", "nomid-", "dira-"];
+    let prefixes = [
+        "engine-", "pk-", "renal-", "paed-", "molar-", "crp-", "healthy-", "ra-", "nomid-", "dira-",
+    ];
     for t in targets {
-        assert!(prefixes.iter().any(|p| t.id.starts_with(p)), "target {} is not covered by a test group", t.id);
+        assert!(
+            prefixes.iter().any(|p| t.id.starts_with(p)),
+            "target {} is not covered by a test group",
+            t.id
+        );
     }
 }

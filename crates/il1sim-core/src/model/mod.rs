@@ -5,7 +5,7 @@ pub mod spec;
 
 use crate::error::ModelError;
 use crate::system::{Bilinear, OdeSystem, PowerTerm, SignalDef, SignalTerm};
-use crate::units::{parse_unit, known_units, Dimension};
+use crate::units::{known_units, parse_unit, Dimension};
 use exmex::prelude::*;
 use spec::*;
 use std::collections::{BTreeMap, HashMap};
@@ -33,7 +33,14 @@ impl Covariates {
             ("age_y", self.age_y),
             ("crcl_ml_min", self.crcl_ml_min),
             ("female", if self.female { 1.0 } else { 0.0 }),
-            ("child", if self.age_y < Self::ADULT_AGE_Y { 1.0 } else { 0.0 }),
+            (
+                "child",
+                if self.age_y < Self::ADULT_AGE_Y {
+                    1.0
+                } else {
+                    0.0
+                },
+            ),
         ]
     }
 }
@@ -94,15 +101,55 @@ pub struct Signal {
 
 #[derive(Debug, Clone)]
 enum Reaction {
-    ZeroOrder { species: usize, rate: ParamId },
-    FirstOrder { species: usize, rate: ParamId },
-    Clearance { species: usize, clearance: ParamId },
-    Transfer { from: usize, to: usize, rate: ParamId },
-    Exchange { a: usize, b: usize, clearance: ParamId },
-    Binding { a: usize, b: usize, complex: usize, kon: ParamId, koff: ParamId },
-    Conversion { from: usize, to: usize, forward: ParamId, reverse: ParamId },
-    SignalProduction { species: usize, rate: ParamId, basal: ParamId, gain: ParamId, signal: usize },
-    DrivenProduction { species: usize, rate: ParamId, driver: usize, reference: ParamId, exponent: ParamId },
+    ZeroOrder {
+        species: usize,
+        rate: ParamId,
+    },
+    FirstOrder {
+        species: usize,
+        rate: ParamId,
+    },
+    Clearance {
+        species: usize,
+        clearance: ParamId,
+    },
+    Transfer {
+        from: usize,
+        to: usize,
+        rate: ParamId,
+    },
+    Exchange {
+        a: usize,
+        b: usize,
+        clearance: ParamId,
+    },
+    Binding {
+        a: usize,
+        b: usize,
+        complex: usize,
+        kon: ParamId,
+        koff: ParamId,
+    },
+    Conversion {
+        from: usize,
+        to: usize,
+        forward: ParamId,
+        reverse: ParamId,
+    },
+    SignalProduction {
+        species: usize,
+        rate: ParamId,
+        basal: ParamId,
+        gain: ParamId,
+        signal: usize,
+    },
+    DrivenProduction {
+        species: usize,
+        rate: ParamId,
+        driver: usize,
+        reference: ParamId,
+        exponent: ParamId,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -145,11 +192,21 @@ pub struct Drug {
 #[derive(Debug, Clone)]
 pub enum ObservableKind {
     /// Concentration of one species, converted from nM with `factor` (depends on molar mass).
-    Concentration { species: usize, molar_mass: Option<ParamId> },
-    Fraction { numerator: Vec<usize>, denominator: Vec<usize> },
-    Signal { signal: usize },
+    Concentration {
+        species: usize,
+        molar_mass: Option<ParamId>,
+    },
+    Fraction {
+        numerator: Vec<usize>,
+        denominator: Vec<usize>,
+    },
+    Signal {
+        signal: usize,
+    },
     /// The signal divided by its value in the same patient without drug.
-    SignalRelative { signal: usize },
+    SignalRelative {
+        signal: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -207,8 +264,8 @@ const COVARIATE_NAMES: [&str; 5] = ["weight_kg", "age_y", "crcl_ml_min", "female
 impl Model {
     /// Parse and check a model file's text. `origin` (a file name) prefixes error messages.
     pub fn from_toml(text: &str, origin: &str) -> Result<Model, ModelError> {
-        let spec: ModelSpec = toml::from_str(text)
-            .map_err(|e| ModelError::Syntax(format!("{origin}: {e}")))?;
+        let spec: ModelSpec =
+            toml::from_str(text).map_err(|e| ModelError::Syntax(format!("{origin}: {e}")))?;
         Model::from_spec(spec, origin)
     }
 
@@ -246,7 +303,10 @@ impl Model {
         }
         for (name, d) in &spec.derived {
             if param_index.contains_key(name) || COVARIATE_NAMES.contains(&name.as_str()) {
-                return Err(err(format!("derived.{name}"), "name already used by a parameter or covariate".into()));
+                return Err(err(
+                    format!("derived.{name}"),
+                    "name already used by a parameter or covariate".into(),
+                ));
             }
             let unit = parse_unit(&d.unit).ok_or_else(|| {
                 err(
@@ -255,7 +315,10 @@ impl Model {
                 )
             })?;
             if d.source.trim().is_empty() {
-                return Err(err(format!("derived.{name}.source"), "every derived parameter needs a source".into()));
+                return Err(err(
+                    format!("derived.{name}.source"),
+                    "every derived parameter needs a source".into(),
+                ));
             }
             param_index.insert(name.clone(), parameters.len());
             parameters.push(Parameter {
@@ -273,7 +336,10 @@ impl Model {
         let mut pending = Vec::new();
         for (name, d) in &spec.derived {
             let expr = exmex::parse::<f64>(&d.expr).map_err(|e| {
-                err(format!("derived.{name}.expr"), format!("cannot parse '{}': {e}", d.expr))
+                err(
+                    format!("derived.{name}.expr"),
+                    format!("cannot parse '{}': {e}", d.expr),
+                )
             })?;
             let mut inputs = Vec::new();
             for var in expr.var_names() {
@@ -291,7 +357,11 @@ impl Model {
                     ));
                 }
             }
-            pending.push(Derived { id: param_index[name.as_str()], expr, inputs });
+            pending.push(Derived {
+                id: param_index[name.as_str()],
+                expr,
+                inputs,
+            });
         }
         let n_base = spec.parameters.len();
         let mut derived = Vec::new();
@@ -314,8 +384,14 @@ impl Model {
                 }
             }
             if pending.len() == before {
-                let names: Vec<_> = pending.iter().map(|d| parameters[d.id].name.clone()).collect();
-                return Err(err("derived".into(), format!("circular definitions among: {}", names.join(", "))));
+                let names: Vec<_> = pending
+                    .iter()
+                    .map(|d| parameters[d.id].name.clone())
+                    .collect();
+                return Err(err(
+                    "derived".into(),
+                    format!("circular definitions among: {}", names.join(", ")),
+                ));
             }
         }
 
@@ -327,55 +403,76 @@ impl Model {
                 }
             }
         }
-        let mut param = |loc: &str, name: &Option<String>, dims: &[Dimension]| -> Result<ParamId, ModelError> {
-            let name = name
-                .as_ref()
-                .ok_or_else(|| err(loc.to_string(), "missing (required for this kind)".into()))?;
-            let id = *param_index.get(name.as_str()).ok_or_else(|| {
-                err(loc.to_string(), format!("unknown parameter '{name}'"))
-            })?;
-            let dim = parameters[id].dimension;
-            if !dims.contains(&dim) {
-                let allowed: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
-                return Err(err(
-                    loc.to_string(),
-                    format!(
-                        "parameter '{name}' has unit '{}' ({dim}); allowed here: {}",
-                        parameters[id].unit,
-                        allowed.join(" or ")
-                    ),
-                ));
-            }
-            used[id] = true;
-            Ok(id)
-        };
+        let mut param =
+            |loc: &str, name: &Option<String>, dims: &[Dimension]| -> Result<ParamId, ModelError> {
+                let name = name.as_ref().ok_or_else(|| {
+                    err(loc.to_string(), "missing (required for this kind)".into())
+                })?;
+                let id = *param_index
+                    .get(name.as_str())
+                    .ok_or_else(|| err(loc.to_string(), format!("unknown parameter '{name}'")))?;
+                let dim = parameters[id].dimension;
+                if !dims.contains(&dim) {
+                    let allowed: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
+                    return Err(err(
+                        loc.to_string(),
+                        format!(
+                            "parameter '{name}' has unit '{}' ({dim}); allowed here: {}",
+                            parameters[id].unit,
+                            allowed.join(" or ")
+                        ),
+                    ));
+                }
+                used[id] = true;
+                Ok(id)
+            };
 
         // Compartments and species.
         let mut compartments = Vec::new();
         let mut comp_index = HashMap::new();
         for (i, c) in spec.compartments.iter().enumerate() {
             let loc = format!("compartments[{i}] '{}'", c.name);
-            if comp_index.insert(c.name.clone(), compartments.len()).is_some() {
+            if comp_index
+                .insert(c.name.clone(), compartments.len())
+                .is_some()
+            {
                 return Err(err(loc, "duplicate compartment name".into()));
             }
             let volume = match &c.volume {
-                Some(_) => Some(param(&format!("{loc}.volume"), &c.volume, &[Dimension::VOLUME])?),
+                Some(_) => Some(param(
+                    &format!("{loc}.volume"),
+                    &c.volume,
+                    &[Dimension::VOLUME],
+                )?),
                 None => None,
             };
-            compartments.push(Compartment { name: c.name.clone(), description: c.description.clone(), volume });
+            compartments.push(Compartment {
+                name: c.name.clone(),
+                description: c.description.clone(),
+                volume,
+            });
         }
         let mut species = Vec::new();
         let mut species_index = HashMap::new();
         for (i, s) in spec.species.iter().enumerate() {
             let loc = format!("species[{i}] '{}'", s.name);
-            if species_index.insert(s.name.clone(), species.len()).is_some() {
+            if species_index
+                .insert(s.name.clone(), species.len())
+                .is_some()
+            {
                 return Err(err(loc, "duplicate species name".into()));
             }
             let compartment = *comp_index.get(&s.compartment).ok_or_else(|| {
-                err(format!("{loc}.compartment"), format!("unknown compartment '{}'", s.compartment))
+                err(
+                    format!("{loc}.compartment"),
+                    format!("unknown compartment '{}'", s.compartment),
+                )
             })?;
             if !(s.scale.is_finite() && s.scale > 0.0) {
-                return Err(err(format!("{loc}.scale"), format!("{} is not allowed; must be > 0", s.scale)));
+                return Err(err(
+                    format!("{loc}.scale"),
+                    format!("{} is not allowed; must be > 0", s.scale),
+                ));
             }
             check_value(s.initial).map_err(|m| err(format!("{loc}.initial"), m))?;
             species.push(Species {
@@ -401,7 +498,10 @@ impl Model {
         for (i, s) in spec.signals.iter().enumerate() {
             let loc = format!("signals[{i}] '{}'", s.name);
             if s.kind != "operational" {
-                return Err(err(format!("{loc}.kind"), format!("'{}' is not known; allowed: operational", s.kind)));
+                return Err(err(
+                    format!("{loc}.kind"),
+                    format!("'{}' is not known; allowed: operational", s.kind),
+                ));
             }
             let members = s
                 .species
@@ -411,14 +511,28 @@ impl Model {
             signals.push(Signal {
                 name: s.name.clone(),
                 species: members,
-                receptor_total: param(&format!("{loc}.receptor_total"), &Some(s.receptor_total.clone()), &[Dimension::CONCENTRATION])?,
-                efficacy: param(&format!("{loc}.efficacy"), &Some(s.efficacy.clone()), &[Dimension::NONE])?,
-                slope: param(&format!("{loc}.slope"), &Some(s.slope.clone()), &[Dimension::NONE])?,
+                receptor_total: param(
+                    &format!("{loc}.receptor_total"),
+                    &Some(s.receptor_total.clone()),
+                    &[Dimension::CONCENTRATION],
+                )?,
+                efficacy: param(
+                    &format!("{loc}.efficacy"),
+                    &Some(s.efficacy.clone()),
+                    &[Dimension::NONE],
+                )?,
+                slope: param(
+                    &format!("{loc}.slope"),
+                    &Some(s.slope.clone()),
+                    &[Dimension::NONE],
+                )?,
                 description: s.description.clone(),
             });
         }
         let signal_index = |loc: &str, name: &Option<String>| -> Result<usize, ModelError> {
-            let name = name.as_ref().ok_or_else(|| err(loc.to_string(), "missing".into()))?;
+            let name = name
+                .as_ref()
+                .ok_or_else(|| err(loc.to_string(), "missing".into()))?;
             signals
                 .iter()
                 .position(|s| &s.name == name)
@@ -477,7 +591,10 @@ impl Model {
             match &reaction {
                 Reaction::Binding { a, b, complex, .. } => {
                     if comp(*a) != comp(*b) || comp(*a) != comp(*complex) {
-                        return Err(err(loc, "binding partners and complex must share one compartment".into()));
+                        return Err(err(
+                            loc,
+                            "binding partners and complex must share one compartment".into(),
+                        ));
                     }
                     for s in [a, b, complex] {
                         touched[*s] = true;
@@ -485,7 +602,10 @@ impl Model {
                 }
                 Reaction::Conversion { from, to, .. } => {
                     if comp(*from) != comp(*to) {
-                        return Err(err(loc, "conversion must stay within one compartment".into()));
+                        return Err(err(
+                            loc,
+                            "conversion must stay within one compartment".into(),
+                        ));
                     }
                     touched[*from] = true;
                     touched[*to] = true;
@@ -497,7 +617,13 @@ impl Model {
                     touched[*s] = true;
                     if let Reaction::Exchange { b, .. } = &reaction {
                         if compartments[comp(*b)].volume.is_none() {
-                            return Err(err(loc, format!("species '{}' is an amount; exchange needs concentrations", species[*b].name)));
+                            return Err(err(
+                                loc,
+                                format!(
+                                    "species '{}' is an amount; exchange needs concentrations",
+                                    species[*b].name
+                                ),
+                            ));
                         }
                         touched[*b] = true;
                     }
@@ -509,7 +635,9 @@ impl Model {
                 Reaction::ZeroOrder { species: s, .. }
                 | Reaction::FirstOrder { species: s, .. }
                 | Reaction::SignalProduction { species: s, .. } => touched[*s] = true,
-                Reaction::DrivenProduction { species: s, driver, .. } => {
+                Reaction::DrivenProduction {
+                    species: s, driver, ..
+                } => {
                     touched[*s] = true;
                     touched[*driver] = true;
                 }
@@ -527,29 +655,54 @@ impl Model {
         let mut drugs = Vec::new();
         for (i, d) in spec.drugs.iter().enumerate() {
             let loc = format!("drugs[{i}] '{}'", d.name);
-            let molar_mass = param(&format!("{loc}.molar_mass"), &Some(d.molar_mass.clone()), &[Dimension::MOLAR_MASS])?;
+            let molar_mass = param(
+                &format!("{loc}.molar_mass"),
+                &Some(d.molar_mass.clone()),
+                &[Dimension::MOLAR_MASS],
+            )?;
             if parameters[molar_mass].unit != "kDa" {
-                return Err(err(format!("{loc}.molar_mass"), "molar mass must be given in kDa".into()));
+                return Err(err(
+                    format!("{loc}.molar_mass"),
+                    "molar mass must be given in kDa".into(),
+                ));
             }
             let mut routes = BTreeMap::new();
             for (rname, r) in &d.routes {
                 let rloc = format!("{loc}.routes.{rname}");
-                let kind = RouteKind::parse(rname)
-                    .ok_or_else(|| err(rloc.clone(), format!("unknown route '{rname}'; allowed: sc, iv")))?;
+                let kind = RouteKind::parse(rname).ok_or_else(|| {
+                    err(
+                        rloc.clone(),
+                        format!("unknown route '{rname}'; allowed: sc, iv"),
+                    )
+                })?;
                 let bioavailability = match &r.bioavailability {
-                    Some(_) => Some(param(&format!("{rloc}.bioavailability"), &r.bioavailability, &[Dimension::NONE])?),
+                    Some(_) => Some(param(
+                        &format!("{rloc}.bioavailability"),
+                        &r.bioavailability,
+                        &[Dimension::NONE],
+                    )?),
                     None => None,
                 };
                 let lag = match &r.lag {
                     Some(_) => Some(param(&format!("{rloc}.lag"), &r.lag, &[Dimension::TIME])?),
                     None => None,
                 };
-                routes.insert(kind, Route { target: sp(&format!("{rloc}.target"), &Some(r.target.clone()))?, bioavailability, lag });
+                routes.insert(
+                    kind,
+                    Route {
+                        target: sp(&format!("{rloc}.target"), &Some(r.target.clone()))?,
+                        bioavailability,
+                        lag,
+                    },
+                );
             }
             drugs.push(Drug {
                 name: d.name.clone(),
                 molar_mass,
-                concentration_species: sp(&format!("{loc}.concentration_species"), &Some(d.concentration_species.clone()))?,
+                concentration_species: sp(
+                    &format!("{loc}.concentration_species"),
+                    &Some(d.concentration_species.clone()),
+                )?,
                 routes,
             });
         }
@@ -590,7 +743,12 @@ impl Model {
                     return Err(err(format!("{loc}.kind"), format!("'{other}' is not known; allowed: concentration, fraction, signal, signal_relative")))
                 }
             };
-            observables.push(Observable { name: o.name.clone(), unit: o.unit.clone(), description: o.description.clone(), kind });
+            observables.push(Observable {
+                name: o.name.clone(),
+                unit: o.unit.clone(),
+                description: o.description.clone(),
+                kind,
+            });
         }
 
         if let Some(i) = used.iter().position(|u| !u) {
@@ -610,23 +768,49 @@ impl Model {
                     .get(pname.as_str())
                     .ok_or_else(|| err(loc.clone(), format!("unknown parameter '{pname}'")))?;
                 if parameters[id].expr.is_some() {
-                    return Err(err(loc, "a derived parameter cannot be overridden; override its inputs".into()));
+                    return Err(err(
+                        loc,
+                        "a derived parameter cannot be overridden; override its inputs".into(),
+                    ));
                 }
-                let unit = parse_unit(&p.unit)
-                    .ok_or_else(|| err(format!("{loc}.unit"), format!("unknown unit '{}'", p.unit)))?;
+                let unit = parse_unit(&p.unit).ok_or_else(|| {
+                    err(format!("{loc}.unit"), format!("unknown unit '{}'", p.unit))
+                })?;
                 if unit.dimension != parameters[id].dimension {
-                    return Err(err(format!("{loc}.unit"), format!("'{}' does not match the base unit '{}'", p.unit, parameters[id].unit)));
+                    return Err(err(
+                        format!("{loc}.unit"),
+                        format!(
+                            "'{}' does not match the base unit '{}'",
+                            p.unit, parameters[id].unit
+                        ),
+                    ));
                 }
                 check_value(p.value).map_err(|m| err(format!("{loc}.value"), m))?;
                 if p.source.trim().is_empty() {
-                    return Err(err(format!("{loc}.source"), "every override needs a source".into()));
+                    return Err(err(
+                        format!("{loc}.source"),
+                        "every override needs a source".into(),
+                    ));
                 }
                 overrides.push((id, p.value * unit.to_canonical, p.source.clone()));
             }
-            diseases.insert(dname.clone(), Disease { name: dname.clone(), description: d.description.clone(), overrides });
+            diseases.insert(
+                dname.clone(),
+                Disease {
+                    name: dname.clone(),
+                    description: d.description.clone(),
+                    overrides,
+                },
+            );
         }
         if !diseases.contains_key(&spec.model.default_disease) {
-            return Err(err("model.default_disease".into(), format!("'{}' is not a disease overlay of this model", spec.model.default_disease)));
+            return Err(err(
+                "model.default_disease".into(),
+                format!(
+                    "'{}' is not a disease overlay of this model",
+                    spec.model.default_disease
+                ),
+            ));
         }
 
         Ok(Model {
@@ -674,7 +858,11 @@ impl Model {
         let overlay = self.diseases.get(disease).ok_or_else(|| {
             ModelError::invalid(
                 "disease",
-                format!("'{disease}' is not a disease of model '{}'; allowed: {}", self.name, self.disease_names().join(", ")),
+                format!(
+                    "'{disease}' is not a disease of model '{}'; allowed: {}",
+                    self.name,
+                    self.disease_names().join(", ")
+                ),
             )
         })?;
         let mut values: Vec<f64> = self.parameters.iter().map(|p| p.value).collect();
@@ -686,9 +874,13 @@ impl Model {
                 ModelError::invalid("parameter override", format!("unknown parameter '{name}'"))
             })?;
             if self.parameters[id].expr.is_some() {
-                return Err(ModelError::invalid("parameter override", format!("'{name}' is derived; override its inputs")));
+                return Err(ModelError::invalid(
+                    "parameter override",
+                    format!("'{name}' is derived; override its inputs"),
+                ));
             }
-            check_value(*v).map_err(|m| ModelError::invalid(format!("parameter override {name}"), m))?;
+            check_value(*v)
+                .map_err(|m| ModelError::invalid(format!("parameter override {name}"), m))?;
             values[id] = *v;
         }
         let cov = covariates.named();
@@ -704,7 +896,10 @@ impl Model {
                 .collect();
             let p = &self.parameters[d.id];
             let v = d.expr.eval(&args).map_err(|e| {
-                ModelError::invalid(format!("derived.{}", p.name), format!("cannot evaluate: {e}"))
+                ModelError::invalid(
+                    format!("derived.{}", p.name),
+                    format!("cannot evaluate: {e}"),
+                )
             })?;
             if !v.is_finite() || v < 0.0 {
                 return Err(ModelError::invalid(
@@ -717,7 +912,10 @@ impl Model {
             }
             values[d.id] = v * p.to_canonical;
         }
-        Ok(ParameterValues { values, disease: disease.to_string() })
+        Ok(ParameterValues {
+            values,
+            disease: disease.to_string(),
+        })
     }
 
     /// Volume (L) of a species' compartment, or 1 for amount compartments.
@@ -745,7 +943,9 @@ impl Model {
                 Reaction::ZeroOrder { species, rate } => {
                     sys.constant[species] += production_per_volume(self, rate, v, vol[species]);
                 }
-                Reaction::FirstOrder { species, rate } => sys.add_linear(species, species, -v[rate]),
+                Reaction::FirstOrder { species, rate } => {
+                    sys.add_linear(species, species, -v[rate])
+                }
                 Reaction::Clearance { species, clearance } => {
                     sys.add_linear(species, species, -v[clearance] / vol[species])
                 }
@@ -760,23 +960,56 @@ impl Model {
                     sys.add_linear(b, a, q / vol[b]);
                     sys.add_linear(b, b, -q / vol[b]);
                 }
-                Reaction::Binding { a, b, complex, kon, koff } => {
-                    sys.bilinear.push(Bilinear { a, b, complex, kon: v[kon] });
+                Reaction::Binding {
+                    a,
+                    b,
+                    complex,
+                    kon,
+                    koff,
+                } => {
+                    sys.bilinear.push(Bilinear {
+                        a,
+                        b,
+                        complex,
+                        kon: v[kon],
+                    });
                     sys.add_linear(complex, complex, -v[koff]);
                     sys.add_linear(a, complex, v[koff]);
                     sys.add_linear(b, complex, v[koff]);
                 }
-                Reaction::Conversion { from, to, forward, reverse } => {
+                Reaction::Conversion {
+                    from,
+                    to,
+                    forward,
+                    reverse,
+                } => {
                     sys.add_linear(from, from, -v[forward]);
                     sys.add_linear(to, from, v[forward]);
                     sys.add_linear(to, to, -v[reverse]);
                     sys.add_linear(from, to, v[reverse]);
                 }
-                Reaction::SignalProduction { species, rate, basal, gain, signal } => {
+                Reaction::SignalProduction {
+                    species,
+                    rate,
+                    basal,
+                    gain,
+                    signal,
+                } => {
                     let k = production_per_volume(self, rate, v, vol[species]);
-                    sys.signal_terms.push(SignalTerm { species, k_basal: k * v[basal], k_gain: k * v[gain], signal });
+                    sys.signal_terms.push(SignalTerm {
+                        species,
+                        k_basal: k * v[basal],
+                        k_gain: k * v[gain],
+                        signal,
+                    });
                 }
-                Reaction::DrivenProduction { species, rate, driver, reference, exponent } => {
+                Reaction::DrivenProduction {
+                    species,
+                    rate,
+                    driver,
+                    reference,
+                    exponent,
+                } => {
                     sys.power_terms.push(PowerTerm {
                         species,
                         driver,
@@ -800,19 +1033,39 @@ impl Model {
     }
 
     /// Evaluate an observable from a state, given the subject's untreated signal levels.
-    pub fn observe(&self, obs: &Observable, y: &[f64], sys: &OdeSystem, pv: &ParameterValues, baseline_signals: &[f64]) -> f64 {
+    pub fn observe(
+        &self,
+        obs: &Observable,
+        y: &[f64],
+        sys: &OdeSystem,
+        pv: &ParameterValues,
+        baseline_signals: &[f64],
+    ) -> f64 {
         match &obs.kind {
-            ObservableKind::Concentration { species, molar_mass } => {
+            ObservableKind::Concentration {
+                species,
+                molar_mass,
+            } => {
                 let mw = molar_mass.map(|m| pv.values[m]);
-                crate::units::concentration_output_factor(&obs.unit, mw).unwrap_or(f64::NAN) * y[*species]
+                crate::units::concentration_output_factor(&obs.unit, mw).unwrap_or(f64::NAN)
+                    * y[*species]
             }
-            ObservableKind::Fraction { numerator, denominator } => {
+            ObservableKind::Fraction {
+                numerator,
+                denominator,
+            } => {
                 let num: f64 = numerator.iter().map(|&i| y[i]).sum();
                 let den: f64 = denominator.iter().map(|&i| y[i]).sum();
-                if den > 0.0 { num / den } else { f64::NAN }
+                if den > 0.0 {
+                    num / den
+                } else {
+                    f64::NAN
+                }
             }
             ObservableKind::Signal { signal } => sys.signal_value(*signal, y),
-            ObservableKind::SignalRelative { signal } => sys.signal_value(*signal, y) / baseline_signals[*signal],
+            ObservableKind::SignalRelative { signal } => {
+                sys.signal_value(*signal, y) / baseline_signals[*signal]
+            }
         }
     }
 }
