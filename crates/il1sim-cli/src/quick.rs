@@ -32,6 +32,9 @@ pub struct QuickArgs {
     /// Duration of each IV infusion in hours (h)
     #[arg(long, value_name = "HOURS", allow_negative_numbers = true)]
     pub infusion_hours: Option<f64>,
+    /// Rate of each IV infusion in mg/h (the duration is dose / rate); instead of --infusion-hours
+    #[arg(long, value_name = "MG_PER_H", allow_negative_numbers = true)]
+    pub infusion_rate: Option<f64>,
     /// Dosing interval with unit: h, d or min (e.g. 24h, 2d) [default: 24h]
     #[arg(long, value_name = "DURATION")]
     pub every: Option<String>,
@@ -77,7 +80,8 @@ impl QuickArgs {
     /// Names of quick-form options that were given (to refuse mixing with a scenario file).
     pub fn given(&self) -> Vec<&'static str> {
         let mut g = Vec::new();
-        let flags: [(&str, bool); 20] = [
+        let flags: [(&str, bool); 21] = [
+            ("--infusion-rate", self.infusion_rate.is_some()),
             ("--drug", self.drug.is_some()),
             ("--dose", self.dose.is_some()),
             ("--max-dose", self.max_dose.is_some()),
@@ -198,9 +202,23 @@ pub fn scenario(q: &QuickArgs, model: &Model) -> Result<Scenario, String> {
         (Some("sc"), true) => return Err("--route sc contradicts --iv".into()),
         (Some(other), _) => return Err(format!("--route '{other}': allowed: sc, iv")),
     };
-    let administration = match (route, q.infusion_hours) {
+    let infusion_hours = match (q.infusion_hours, q.infusion_rate) {
+        (Some(_), Some(_)) => {
+            return Err("give --infusion-hours or --infusion-rate, not both".into())
+        }
+        (None, Some(rate)) if !(rate.is_finite() && rate > 0.0) => {
+            return Err(format!(
+                "--infusion-rate {rate}: an infusion rate must be > 0 mg/h"
+            ))
+        }
+        (None, Some(rate)) => Some(dose.mg(q.weight.unwrap_or(DEFAULT_WEIGHT_KG)) / rate),
+        (hours, None) => hours,
+    };
+    let administration = match (route, infusion_hours) {
         ("sc", None) => Administration::Subcutaneous,
-        ("sc", Some(_)) => return Err("--infusion-hours needs --iv (or --route iv)".into()),
+        ("sc", Some(_)) => {
+            return Err("--infusion-hours and --infusion-rate need --iv (or --route iv)".into())
+        }
         (_, None) => Administration::IvBolus,
         (_, Some(h)) => Administration::IvInfusion { duration_h: h },
     };

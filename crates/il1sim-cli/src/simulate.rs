@@ -96,12 +96,18 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode, String> {
             .map_err(|e| format!("scenario '{}', regimen '{}': {e}", scenario.name, r.name))?;
         runs.push(run);
     }
-    print_summary(&model, &scenario, &subject, &runs);
+    let results = Results {
+        model: &model,
+        scenario: &scenario,
+        subject: &subject,
+        runs,
+    };
+    results.print_summary();
     ensure_dir(&args.out)?;
-    write_timecourse(&model, &subject, &scenario, &runs, &args.out)?;
-    write_summary_json(&model, &scenario, &subject, &options, &runs, &args.out)?;
+    results.write_timecourse(&args.out)?;
+    results.write_summary_json(&options, &args.out)?;
     if !args.no_plot {
-        write_plot(&model, &subject, &scenario, &runs, &args.out)?;
+        results.write_plot(&args.out)?;
     }
     println!(
         "\nwrote {}",
@@ -123,194 +129,190 @@ fn derived(model: &Model, subject: &Subject, name: &str) -> Option<f64> {
     model.parameter_id(name).map(|i| subject.params.values[i])
 }
 
-fn print_summary(
-    model: &Model,
-    scenario: &Scenario,
-    subject: &Subject,
-    runs: &[(Trajectory, RegimenSummary)],
-) {
-    let p = &scenario.patient;
-    println!(
-        "il1sim {} — scenario '{}': {}",
-        env!("CARGO_PKG_VERSION"),
-        scenario.name,
-        scenario.description
-    );
-    println!(
-        "patient: {} kg, {} years, {}, CrCl {} mL/min, disease {}; {} days",
-        p.weight_kg,
-        p.age_y,
-        p.sex.label(),
-        p.crcl_ml_min,
-        p.disease,
-        scenario.duration_h / HOURS_PER_DAY
-    );
-    if let (Some(cl), Some(v)) = (
-        derived(model, subject, "CL_anakinra"),
-        derived(model, subject, "V_central"),
-    ) {
+/// One simulated scenario: what every output is made from.
+struct Results<'a> {
+    model: &'a Model,
+    scenario: &'a Scenario,
+    subject: &'a Subject<'a>,
+    runs: Vec<(Trajectory, RegimenSummary)>,
+}
+
+impl Results<'_> {
+    fn print_summary(&self) {
+        let (model, scenario, subject, runs) =
+            (self.model, self.scenario, self.subject, &self.runs);
+        let p = &scenario.patient;
         println!(
-            "anakinra PK for this patient: CL {:.2} L/h (CL/F {:.2} L/h), V {:.1} L",
-            cl,
-            cl / derived(model, subject, "F_anakinra_sc").unwrap_or(1.0),
-            v
+            "il1sim {} — scenario '{}': {}",
+            env!("CARGO_PKG_VERSION"),
+            scenario.name,
+            scenario.description
         );
-    }
-    println!();
-    let names: Vec<&str> = runs.iter().map(|(_, s)| s.regimen.as_str()).collect();
-    let w = names
-        .iter()
-        .map(|n| n.len())
-        .max()
-        .unwrap_or(10)
-        .clamp(12, 36);
-    print!("{:<42}{:<20}", "figure", "unit");
-    for n in &names {
-        print!("{:>w$}  ", n, w = w);
-    }
-    println!();
-    let labels: &[(&str, &str)] = &[
-        ("cmax", "Cmax (last interval)"),
-        ("tmax", "Tmax"),
-        ("trough", "trough"),
-        ("auc_tau", "AUC over last interval"),
-        ("c_average", "average concentration"),
-        (
-            "occupancy_antagonist_trough",
-            "IL-1RI occupancy by antagonist, trough",
-        ),
-        ("il1_signal_relative_trough", "IL-1 signal at trough"),
-        ("crp_untreated", "CRP untreated"),
-        ("crp_day_1", "CRP day 1"),
-        ("crp_day_7", "CRP day 7"),
-        ("crp_day_14", "CRP day 14"),
-        ("crp_end", "CRP at end"),
-    ];
-    for (key, label) in labels {
-        let unit = runs
-            .first()
-            .and_then(|(_, s)| s.figures.iter().find(|f| f.name == *key))
-            .map(|f| f.unit.clone());
-        let Some(unit) = unit else { continue };
-        print!("{:<42.42}{:<20.20}", label, unit);
-        for (_, s) in runs {
-            print!(
-                "{:>w$}  ",
-                s.get(key).map(fmt_num).unwrap_or_else(|| "-".into()),
-                w = w
+        println!(
+            "patient: {} kg, {} years, {}, CrCl {} mL/min, disease {}; {} days",
+            p.weight_kg,
+            p.age_y,
+            p.sex.label(),
+            p.crcl_ml_min,
+            p.disease,
+            scenario.duration_h / HOURS_PER_DAY
+        );
+        if let (Some(cl), Some(v)) = (
+            derived(model, subject, "CL_anakinra"),
+            derived(model, subject, "V_central"),
+        ) {
+            println!(
+                "anakinra PK for this patient: CL {:.2} L/h (CL/F {:.2} L/h), V {:.1} L",
+                cl,
+                cl / derived(model, subject, "F_anakinra_sc").unwrap_or(1.0),
+                v
             );
         }
         println!();
-    }
-    for (_, s) in runs {
-        if let Some(ss) = &s.steady_state {
-            println!("regimen '{}': periodic steady state by Newton in {} iterations, scaled residual {:.1e}", s.regimen, ss.newton_iterations, ss.scaled_residual);
+        let names: Vec<&str> = runs.iter().map(|(_, s)| s.regimen.as_str()).collect();
+        let w = names
+            .iter()
+            .map(|n| n.len())
+            .max()
+            .unwrap_or(10)
+            .clamp(12, 36);
+        print!("{:<42}{:<20}", "figure", "unit");
+        for n in &names {
+            print!("{:>w$}  ", n, w = w);
+        }
+        println!();
+        let labels: &[(&str, &str)] = &[
+            ("cmax", "Cmax (last interval)"),
+            ("tmax", "Tmax"),
+            ("trough", "trough"),
+            ("auc_tau", "AUC over last interval"),
+            ("c_average", "average concentration"),
+            (
+                "occupancy_antagonist_trough",
+                "IL-1RI occupancy by antagonist, trough",
+            ),
+            ("il1_signal_relative_trough", "IL-1 signal at trough"),
+            ("crp_untreated", "CRP untreated"),
+            ("crp_day_1", "CRP day 1"),
+            ("crp_day_7", "CRP day 7"),
+            ("crp_day_14", "CRP day 14"),
+            ("crp_end", "CRP at end"),
+        ];
+        for (key, label) in labels {
+            let unit = runs
+                .first()
+                .and_then(|(_, s)| s.figures.iter().find(|f| f.name == *key))
+                .map(|f| f.unit.clone());
+            let Some(unit) = unit else { continue };
+            print!("{:<42.42}{:<20.20}", label, unit);
+            for (_, s) in runs {
+                print!(
+                    "{:>w$}  ",
+                    s.get(key).map(fmt_num).unwrap_or_else(|| "-".into()),
+                    w = w
+                );
+            }
+            println!();
+        }
+        for (_, s) in runs {
+            if let Some(ss) = &s.steady_state {
+                println!("regimen '{}': periodic steady state by Newton in {} iterations, scaled residual {:.1e}", s.regimen, ss.newton_iterations, ss.scaled_residual);
+            }
         }
     }
-}
 
-fn write_timecourse(
-    model: &Model,
-    subject: &Subject,
-    scenario: &Scenario,
-    runs: &[(Trajectory, RegimenSummary)],
-    out: &std::path::Path,
-) -> Result<(), String> {
-    let mut header = vec!["time_h".to_string()];
-    header.extend(model.observables.iter().map(|o| o.column()));
-    header.push("regimen".into());
-    let mut rows = Vec::new();
-    for (traj, summary) in runs {
-        for (t, y) in traj.times_h.iter().zip(&traj.states) {
-            let mut row = vec![num(*t)];
-            row.extend(subject.observe(y).into_iter().map(num));
-            row.push(summary.regimen.clone());
-            rows.push(row);
+    fn write_timecourse(&self, out: &std::path::Path) -> Result<(), String> {
+        let (model, subject, runs) = (self.model, self.subject, &self.runs);
+        let mut header = vec!["time_h".to_string()];
+        header.extend(model.observables.iter().map(|o| o.column()));
+        header.push("regimen".into());
+        let mut rows = Vec::new();
+        for (traj, summary) in runs {
+            for (t, y) in traj.times_h.iter().zip(&traj.states) {
+                let mut row = vec![num(*t)];
+                row.extend(subject.observe(y).into_iter().map(num));
+                row.push(summary.regimen.clone());
+                rows.push(row);
+            }
         }
+        write_atomic(&out.join("timecourse.csv"), &csv_text(&header, &rows)?)
     }
-    let _ = scenario;
-    write_atomic(&out.join("timecourse.csv"), &csv_text(&header, &rows)?)
-}
 
-fn write_summary_json(
-    model: &Model,
-    scenario: &Scenario,
-    subject: &Subject,
-    options: &SolverOptions,
-    runs: &[(Trajectory, RegimenSummary)],
-    out: &std::path::Path,
-) -> Result<(), String> {
-    let p = &scenario.patient;
-    let value = json!({
-        "il1sim_version": env!("CARGO_PKG_VERSION"),
-        "model": model.name,
-        "scenario": { "name": scenario.name, "description": scenario.description,
-                      "duration": { "value": scenario.duration_h, "unit": "h" },
-                      "output_interval": { "value": scenario.output_interval_h, "unit": "h" } },
-        "patient": {
-            "weight": { "value": p.weight_kg, "unit": "kg" },
-            "age": { "value": p.age_y, "unit": "years" },
-            "sex": p.sex.label(),
-            "crcl": { "value": p.crcl_ml_min, "unit": "mL/min" },
-            "disease": p.disease,
-        },
-        "derived_parameters": {
-            "CL_anakinra": { "value": derived(model, subject, "CL_anakinra"), "unit": "L/h" },
-            "V_central": { "value": derived(model, subject, "V_central"), "unit": "L" },
-        },
-        "solver": { "method": format!("{:?}", options.method).to_lowercase(), "rtol": options.rtol, "atol_relative_to_state_scale": options.atol },
-        "regimens": runs.iter().map(|(_, s)| s).collect::<Vec<_>>(),
-    });
-    let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
-    write_atomic(&out.join("summary.json"), text.as_bytes())
-}
-
-fn write_plot(
-    model: &Model,
-    subject: &Subject,
-    scenario: &Scenario,
-    runs: &[(Trajectory, RegimenSummary)],
-    out: &std::path::Path,
-) -> Result<(), String> {
-    let panels: Vec<Panel> = model
-        .observables
-        .iter()
-        .enumerate()
-        .map(|(k, o)| Panel {
-            title: o.description.clone(),
-            y_label: format!("{} ({})", o.name, o.unit),
-            series: runs
-                .iter()
-                .map(|(traj, s)| Series {
-                    label: s.regimen.clone(),
-                    points: traj
-                        .times_h
-                        .iter()
-                        .zip(&traj.states)
-                        .map(|(t, y)| (t / HOURS_PER_DAY, subject.observe(y)[k]))
-                        .collect(),
-                })
-                .collect(),
-            log_y: false,
-        })
-        .collect();
-    let mut doses = Vec::new();
-    for r in &scenario.regimens {
-        let ev = r
-            .dose_events(scenario.patient.weight_kg, scenario.duration_h)
-            .map_err(|e| e.to_string())?;
-        doses.push(DoseMarks {
-            label: r.name.clone(),
-            times_days: ev.iter().map(|e| e.time_h / HOURS_PER_DAY).collect(),
+    fn write_summary_json(
+        &self,
+        options: &SolverOptions,
+        out: &std::path::Path,
+    ) -> Result<(), String> {
+        let (model, scenario, subject, runs) =
+            (self.model, self.scenario, self.subject, &self.runs);
+        let p = &scenario.patient;
+        let value = json!({
+            "il1sim_version": env!("CARGO_PKG_VERSION"),
+            "model": model.name,
+            "scenario": { "name": scenario.name, "description": scenario.description,
+                          "duration": { "value": scenario.duration_h, "unit": "h" },
+                          "output_interval": { "value": scenario.output_interval_h, "unit": "h" } },
+            "patient": {
+                "weight": { "value": p.weight_kg, "unit": "kg" },
+                "age": { "value": p.age_y, "unit": "years" },
+                "sex": p.sex.label(),
+                "crcl": { "value": p.crcl_ml_min, "unit": "mL/min" },
+                "disease": p.disease,
+            },
+            "derived_parameters": {
+                "CL_anakinra": { "value": derived(model, subject, "CL_anakinra"), "unit": "L/h" },
+                "V_central": { "value": derived(model, subject, "V_central"), "unit": "L" },
+            },
+            "solver": { "method": format!("{:?}", options.method).to_lowercase(), "rtol": options.rtol, "atol_relative_to_state_scale": options.atol },
+            "regimens": runs.iter().map(|(_, s)| s).collect::<Vec<_>>(),
         });
+        let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
+        write_atomic(&out.join("summary.json"), text.as_bytes())
     }
-    let title = format!(
-        "{} — {} kg, {}, CrCl {} mL/min",
-        scenario.name,
-        scenario.patient.weight_kg,
-        scenario.patient.disease,
-        scenario.patient.crcl_ml_min
-    );
-    let svg = timecourse_svg(&title, &panels, &doses)?;
-    write_atomic(&out.join("timecourse.svg"), svg.as_bytes())
+
+    fn write_plot(&self, out: &std::path::Path) -> Result<(), String> {
+        let (model, scenario, subject, runs) =
+            (self.model, self.scenario, self.subject, &self.runs);
+        let panels: Vec<Panel> = model
+            .observables
+            .iter()
+            .enumerate()
+            .map(|(k, o)| Panel {
+                title: o.description.clone(),
+                y_label: format!("{} ({})", o.name, o.unit),
+                series: runs
+                    .iter()
+                    .map(|(traj, s)| Series {
+                        label: s.regimen.clone(),
+                        points: traj
+                            .times_h
+                            .iter()
+                            .zip(&traj.states)
+                            .map(|(t, y)| (t / HOURS_PER_DAY, subject.observe(y)[k]))
+                            .collect(),
+                    })
+                    .collect(),
+                log_y: false,
+            })
+            .collect();
+        let mut doses = Vec::new();
+        for r in &scenario.regimens {
+            let ev = r
+                .dose_events(scenario.patient.weight_kg, scenario.duration_h)
+                .map_err(|e| e.to_string())?;
+            doses.push(DoseMarks {
+                label: r.name.clone(),
+                times_days: ev.iter().map(|e| e.time_h / HOURS_PER_DAY).collect(),
+            });
+        }
+        let title = format!(
+            "{} — {} kg, {}, CrCl {} mL/min",
+            scenario.name,
+            scenario.patient.weight_kg,
+            scenario.patient.disease,
+            scenario.patient.crcl_ml_min
+        );
+        let svg = timecourse_svg(&title, &panels, &doses)?;
+        write_atomic(&out.join("timecourse.svg"), svg.as_bytes())
+    }
 }

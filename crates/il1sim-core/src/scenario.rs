@@ -99,6 +99,7 @@ struct RegimenSpec {
     until_day: Option<Spanned<i64>>,
     start_h: Option<Spanned<f64>>,
     infusion_hours: Option<Spanned<f64>>,
+    infusion_rate_mg_per_h: Option<Spanned<f64>>,
     loading_dose_mg: Option<Spanned<f64>>,
     #[serde(default)]
     missed_days: Option<Spanned<Vec<i64>>>,
@@ -135,11 +136,16 @@ fn line_of(text: &str, span: &Range<usize>) -> usize {
 
 /// Parse, check against the model, and convert a scenario file's text.
 pub fn parse_scenario(text: &str, origin: &str, model: &Model) -> Result<Scenario, ScenarioError> {
-    let file: ScenarioFile = toml::from_str(text).map_err(|e| ScenarioError {
-        origin: origin.into(),
-        line: e.span().map(|s| line_of(text, &s)),
-        key: "syntax".into(),
-        message: e.message().to_string(),
+    let file: ScenarioFile = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, &s));
+        // Name the key written on the offending line when there is one (`age_y = "forty"`).
+        let key = line
+            .and_then(|l| text.lines().nth(l - 1))
+            .and_then(|l| l.split_once('='))
+            .map(|(k, _)| k.trim().to_string())
+            .filter(|k| !k.is_empty() && !k.starts_with('['))
+            .unwrap_or_else(|| "syntax".into());
+        ScenarioError { origin: origin.into(), line, key, message: e.message().trim().to_string() }
     })?;
     // Logical field name → span, for errors raised by the core checks.
     let mut spans: HashMap<String, Range<usize>> = HashMap::new();
@@ -260,15 +266,39 @@ pub fn parse_scenario(text: &str, origin: &str, model: &Model) -> Result<Scenari
                 "only meaningful with dose_mg_per_kg".into(),
             ));
         }
-        let administration = match (r.route.get_ref().as_str(), &r.infusion_hours) {
+        // An infusion is given by its duration or by its rate (duration = dose / rate).
+        let infusion_hours = match (&r.infusion_hours, &r.infusion_rate_mg_per_h) {
+            (Some(_), Some(rate)) => {
+                return Err(bad(
+                    &rate.span(),
+                    &key("infusion_rate_mg_per_h"),
+                    "give infusion_hours or infusion_rate_mg_per_h, not both".into(),
+                ))
+            }
+            (Some(d), None) => {
+                spans.insert(key("infusion_hours"), d.span());
+                Some((*d.get_ref(), d.span()))
+            }
+            (None, Some(rate)) => {
+                let v = *rate.get_ref();
+                if !(v.is_finite() && v > 0.0) {
+                    return Err(bad(
+                        &rate.span(),
+                        &key("infusion_rate_mg_per_h"),
+                        format!("{v} mg/h is not allowed; an infusion rate must be > 0"),
+                    ));
+                }
+                spans.insert(key("infusion_hours"), rate.span());
+                Some((dose.mg(*p.weight_kg.get_ref()) / v, rate.span()))
+            }
+            (None, None) => None,
+        };
+        let administration = match (r.route.get_ref().as_str(), infusion_hours) {
             ("sc", None) => Administration::Subcutaneous,
             ("iv", None) => Administration::IvBolus,
-            ("iv", Some(d)) => {
-                spans.insert(key("infusion_hours"), d.span());
-                Administration::IvInfusion { duration_h: *d.get_ref() }
-            }
-            ("sc", Some(d)) => return Err(bad(&d.span(), &key("infusion_hours"), "infusions need route = \"iv\"".into())),
-            (other, _) => return Err(bad(&r.route.span(), &key("route"), format!("'{other}' is not allowed; allowed: sc, iv (with infusion_hours for an infusion)"))),
+            ("iv", Some((duration_h, _))) => Administration::IvInfusion { duration_h },
+            ("sc", Some((_, span))) => return Err(bad(&span, &key("infusion_hours"), "infusions need route = \"iv\"".into())),
+            (other, _) => return Err(bad(&r.route.span(), &key("route"), format!("'{other}' is not allowed; allowed: sc, iv (with infusion_hours or infusion_rate_mg_per_h for an infusion)"))),
         };
         let interval_h = match &r.interval_h {
             Some(s) => {

@@ -242,55 +242,27 @@ impl<'m> Subject<'m> {
             .map_err(|e| fail(t0, y0, format!("cannot set up the problem: {e}")))?;
         // Cumulative over the whole solve in diffsol 0.18: raise it (rust-crates.md).
         problem.ode_options.max_nonlinear_solver_failures = usize::MAX / 4;
+        // The three methods differ only in the solver type `drive` is instantiated with.
+        macro_rules! drive_with {
+            ($solver:expr) => {{
+                let solver = $solver.map_err(|e| fail(t0, y0, e.to_string()))?;
+                drive(
+                    solver,
+                    sys,
+                    &current_rates,
+                    t0,
+                    t_end,
+                    inputs,
+                    output_times,
+                    observe,
+                    &fail,
+                )
+            }};
+        }
         match options.method {
-            Method::Bdf => {
-                let solver = problem
-                    .bdf::<LS>()
-                    .map_err(|e| fail(t0, y0, e.to_string()))?;
-                drive(
-                    solver,
-                    sys,
-                    &current_rates,
-                    t0,
-                    t_end,
-                    inputs,
-                    output_times,
-                    observe,
-                    &fail,
-                )
-            }
-            Method::Esdirk34 => {
-                let solver = problem
-                    .esdirk34::<LS>()
-                    .map_err(|e| fail(t0, y0, e.to_string()))?;
-                drive(
-                    solver,
-                    sys,
-                    &current_rates,
-                    t0,
-                    t_end,
-                    inputs,
-                    output_times,
-                    observe,
-                    &fail,
-                )
-            }
-            Method::TrBdf2 => {
-                let solver = problem
-                    .tr_bdf2::<LS>()
-                    .map_err(|e| fail(t0, y0, e.to_string()))?;
-                drive(
-                    solver,
-                    sys,
-                    &current_rates,
-                    t0,
-                    t_end,
-                    inputs,
-                    output_times,
-                    observe,
-                    &fail,
-                )
-            }
+            Method::Bdf => drive_with!(problem.bdf::<LS>()),
+            Method::Esdirk34 => drive_with!(problem.esdirk34::<LS>()),
+            Method::TrBdf2 => drive_with!(problem.tr_bdf2::<LS>()),
         }
     }
 

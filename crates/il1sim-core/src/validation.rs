@@ -166,6 +166,7 @@ pub const EXPERIMENTS: &[&str] = &[
     "nomid_crp_day90_1mgkg",
     "nomid_crp_day90_2mgkg",
     "nomid_serum_il1ra_trough_day90",
+    "nomid_serum_il1ra_untreated",
     "dira_crp_untreated",
     "dira_crp_day28_1mgkg",
     "dira_crp_day28_2mgkg",
@@ -475,6 +476,18 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
             );
             let mw = s.params.values[model.drugs[0].molar_mass];
             Ok((y[a] + y[e]) * mw)
+        }
+        "nomid_serum_il1ra_untreated" => {
+            let s = Subject::new(
+                model,
+                &child("nomid", 20.0, 6.0),
+                &[],
+                SolverOptions::default(),
+            )?;
+            let e = model
+                .species_id("il1ra_central")
+                .ok_or_else(|| ModelError::invalid("model", "no il1ra_central"))?;
+            Ok(s.baseline[e] * s.params.values[model.drugs[0].molar_mass])
         }
         "dira_crp_untreated" => crp_at(model, &child("dira", 6.0, 0.5), None, 0.0),
         "dira_crp_day28_1mgkg" => crp_at(
