@@ -1,6 +1,7 @@
 //! `il1sim`: the command-line front end. It reads files, calls il1sim-core, and writes
 //! results atomically; all science lives in the core library.
 
+mod export_sbml;
 mod output;
 mod plot;
 mod quick;
@@ -25,6 +26,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// List the model's parameters with values, units and sources.
     Parameters(validate::ParametersArgs),
+    /// Write a scenario's model, patient and first regimen as SBML Level 3 to standard output.
+    ExportSbml(export_sbml::ExportSbmlArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(*args),
         Command::Validate(args) => validate::run(args),
         Command::Parameters(args) => validate::parameters(args),
+        Command::ExportSbml(args) => export_sbml::run(args),
     };
     match result {
         Ok(code) => code,

@@ -99,8 +99,10 @@ pub struct Signal {
     pub description: String,
 }
 
-#[derive(Debug, Clone)]
-enum Reaction {
+/// A reaction of the model file, resolved to species and parameter indices (public so that
+/// exporters such as SBML can write the original rate laws).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reaction {
     ZeroOrder {
         species: usize,
         rate: ParamId,
@@ -247,7 +249,9 @@ pub struct Model {
     pub observables: Vec<Observable>,
     pub diseases: BTreeMap<String, Disease>,
     derived: Vec<Derived>,
-    reactions: Vec<Reaction>,
+    /// Reactions in file order, with their names.
+    pub reactions: Vec<Reaction>,
+    pub reaction_names: Vec<String>,
     param_index: HashMap<String, ParamId>,
     species_index: HashMap<String, usize>,
 }
@@ -542,6 +546,7 @@ impl Model {
         // Reactions.
         let production = [Dimension::AMOUNT_RATE, Dimension::CONCENTRATION_RATE];
         let mut reactions = Vec::new();
+        let mut reaction_names = Vec::new();
         let mut touched = vec![false; species.len()];
         for (i, r) in spec.reactions.iter().enumerate() {
             let loc = format!("reactions[{i}] '{}'", r.name);
@@ -643,6 +648,7 @@ impl Model {
                 }
             }
             reactions.push(reaction);
+            reaction_names.push(r.name.clone());
         }
         if let Some(i) = touched.iter().position(|t| !t) {
             return Err(err(
@@ -826,6 +832,7 @@ impl Model {
             diseases,
             derived,
             reactions,
+            reaction_names,
             param_index,
             species_index,
         })
