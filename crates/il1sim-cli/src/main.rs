@@ -4,6 +4,7 @@
 mod export_sbml;
 mod output;
 mod plot;
+mod population;
 mod quick;
 mod simulate;
 mod validate;
@@ -26,6 +27,10 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// List the model's parameters with values, units and sources.
     Parameters(validate::ParametersArgs),
+    /// Simulate a virtual population (optionally one shard of it).
+    Population(Box<population::PopulationArgs>),
+    /// Merge the shards of a population run into its outputs.
+    Merge(population::MergeArgs),
     /// Write a scenario's model, patient and first regimen as SBML Level 3 to standard output.
     ExportSbml(export_sbml::ExportSbmlArgs),
 }
@@ -37,6 +42,8 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Parameters(args) => validate::parameters(args),
         Command::ExportSbml(args) => export_sbml::run(args),
+        Command::Population(args) => population::run(*args),
+        Command::Merge(args) => population::run_merge(args),
     };
     match result {
         Ok(code) => code,

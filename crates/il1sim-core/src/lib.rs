@@ -13,6 +13,7 @@ pub mod error;
 pub mod metrics;
 pub mod model;
 pub mod patient;
+pub mod population;
 pub mod sbml;
 pub mod scenario;
 pub mod solve;

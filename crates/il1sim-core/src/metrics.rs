@@ -84,6 +84,17 @@ pub fn simulate_and_summarise(
     horizon_h: f64,
     grid: &[f64],
 ) -> Result<(Trajectory, RegimenSummary), SimError> {
+    summarise_with_days(subject, regimen, horizon_h, grid, &CRP_REPORT_DAYS)
+}
+
+/// As [`simulate_and_summarise`], reporting CRP on `crp_days` (1-based days; day d at 24·d h).
+pub fn summarise_with_days(
+    subject: &Subject,
+    regimen: &Regimen,
+    horizon_h: f64,
+    grid: &[f64],
+    crp_days: &[u32],
+) -> Result<(Trajectory, RegimenSummary), SimError> {
     let doses = regimen.dose_events(subject.patient.weight_kg, horizon_h)?;
     let last_dose = doses.last().map(|d| d.time_h).unwrap_or(0.0);
     let interval = match regimen.repeat {
@@ -95,7 +106,7 @@ pub fn simulate_and_summarise(
     let n_fine = ((w1 - w0) / PEAK_GRID_H).round() as usize;
     let mut times: Vec<f64> = grid.to_vec();
     times.extend((0..=n_fine).map(|k| w0 + (w1 - w0) * k as f64 / n_fine.max(1) as f64));
-    let report_times: Vec<f64> = CRP_REPORT_DAYS
+    let report_times: Vec<f64> = crp_days
         .iter()
         .map(|d| *d as f64 * HOURS_PER_DAY)
         .filter(|t| *t <= horizon_h)
@@ -169,7 +180,7 @@ pub fn simulate_and_summarise(
             "mg/L",
         ),
     ];
-    for d in CRP_REPORT_DAYS {
+    for &d in crp_days {
         let t = d as f64 * HOURS_PER_DAY;
         if let Some(y) = at(t) {
             figures.push(Figure::new(

@@ -60,8 +60,21 @@ impl std::error::Error for ScenarioError {}
 #[serde(deny_unknown_fields)]
 struct ScenarioFile {
     scenario: ScenarioHeader,
-    patient: PatientSpec,
+    patient: Option<PatientSpec>,
+    population: Option<Spanned<crate::population::PopulationSpecFile>>,
     regimens: Vec<RegimenSpec>,
+}
+
+/// A scenario or population file after checking: a population file has `[population]`
+/// instead of `[patient]`.
+pub(crate) struct ParsedFile {
+    pub name: String,
+    pub description: String,
+    pub duration_h: f64,
+    pub output_interval_h: f64,
+    pub patient: Option<Patient>,
+    pub population: Option<(crate::population::PopulationSpecFile, usize)>,
+    pub regimens: Vec<Regimen>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -136,6 +149,39 @@ fn line_of(text: &str, span: &Range<usize>) -> usize {
 
 /// Parse, check against the model, and convert a scenario file's text.
 pub fn parse_scenario(text: &str, origin: &str, model: &Model) -> Result<Scenario, ScenarioError> {
+    let f = parse_file(text, origin, model)?;
+    let patient = f.patient.ok_or_else(|| ScenarioError {
+        origin: origin.into(),
+        line: None,
+        key: "patient".into(),
+        message:
+            "a [patient] table is needed (a file with [population] is run with `il1sim population`)"
+                .into(),
+    })?;
+    if let Some((_, line)) = f.population {
+        return Err(ScenarioError {
+            origin: origin.into(),
+            line: Some(line),
+            key: "population".into(),
+            message: "give [patient] or [population], not both".into(),
+        });
+    }
+    Ok(Scenario {
+        name: f.name,
+        description: f.description,
+        duration_h: f.duration_h,
+        output_interval_h: f.output_interval_h,
+        patient,
+        regimens: f.regimens,
+    })
+}
+
+/// Parse and check a scenario or population file (see [`ParsedFile`]).
+pub(crate) fn parse_file(
+    text: &str,
+    origin: &str,
+    model: &Model,
+) -> Result<ParsedFile, ScenarioError> {
     let file: ScenarioFile = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| line_of(text, &s));
         // Name the key written on the offending line when there is one (`age_y = "forty"`).
@@ -145,7 +191,12 @@ pub fn parse_scenario(text: &str, origin: &str, model: &Model) -> Result<Scenari
             .map(|(k, _)| k.trim().to_string())
             .filter(|k| !k.is_empty() && !k.starts_with('['))
             .unwrap_or_else(|| "syntax".into());
-        ScenarioError { origin: origin.into(), line, key, message: e.message().trim().to_string() }
+        ScenarioError {
+            origin: origin.into(),
+            line,
+            key,
+            message: e.message().trim().to_string(),
+        }
     })?;
     // Logical field name → span, for errors raised by the core checks.
     let mut spans: HashMap<String, Range<usize>> = HashMap::new();
@@ -186,33 +237,38 @@ pub fn parse_scenario(text: &str, origin: &str, model: &Model) -> Result<Scenari
         None => 1.0,
     };
 
-    let p = &file.patient;
-    for (k, s) in [
-        ("patient.weight", p.weight_kg.span()),
-        ("patient.age", p.age_y.span()),
-        ("patient.crcl", p.crcl_ml_min.span()),
-        ("patient.disease", p.disease.span()),
-    ] {
-        spans.insert(k.into(), s);
-    }
-    let sex = Sex::parse(p.sex.get_ref()).ok_or_else(|| {
-        bad(
-            &p.sex.span(),
-            "patient.sex",
-            format!(
-                "'{}' is not allowed; allowed: female, male",
-                p.sex.get_ref()
-            ),
-        )
-    })?;
-    let patient = Patient {
-        weight_kg: *p.weight_kg.get_ref(),
-        age_y: *p.age_y.get_ref(),
-        sex,
-        crcl_ml_min: *p.crcl_ml_min.get_ref(),
-        disease: p.disease.get_ref().clone(),
+    let patient = match &file.patient {
+        None => None,
+        Some(p) => {
+            for (k, s) in [
+                ("patient.weight", p.weight_kg.span()),
+                ("patient.age", p.age_y.span()),
+                ("patient.crcl", p.crcl_ml_min.span()),
+                ("patient.disease", p.disease.span()),
+            ] {
+                spans.insert(k.into(), s);
+            }
+            let sex = Sex::parse(p.sex.get_ref()).ok_or_else(|| {
+                bad(
+                    &p.sex.span(),
+                    "patient.sex",
+                    format!(
+                        "'{}' is not allowed; allowed: female, male",
+                        p.sex.get_ref()
+                    ),
+                )
+            })?;
+            let patient = Patient {
+                weight_kg: *p.weight_kg.get_ref(),
+                age_y: *p.age_y.get_ref(),
+                sex,
+                crcl_ml_min: *p.crcl_ml_min.get_ref(),
+                disease: p.disease.get_ref().clone(),
+            };
+            patient.check(model, "patient").map_err(|e| at(&spans, e))?;
+            Some(patient)
+        }
     };
-    patient.check(model, "patient").map_err(|e| at(&spans, e))?;
 
     if file.regimens.is_empty() {
         return Err(ScenarioError {
@@ -267,32 +323,43 @@ pub fn parse_scenario(text: &str, origin: &str, model: &Model) -> Result<Scenari
             ));
         }
         // An infusion is given by its duration or by its rate (duration = dose / rate).
-        let infusion_hours = match (&r.infusion_hours, &r.infusion_rate_mg_per_h) {
-            (Some(_), Some(rate)) => {
-                return Err(bad(
-                    &rate.span(),
-                    &key("infusion_rate_mg_per_h"),
-                    "give infusion_hours or infusion_rate_mg_per_h, not both".into(),
-                ))
-            }
-            (Some(d), None) => {
-                spans.insert(key("infusion_hours"), d.span());
-                Some((*d.get_ref(), d.span()))
-            }
-            (None, Some(rate)) => {
-                let v = *rate.get_ref();
-                if !(v.is_finite() && v > 0.0) {
+        let infusion_hours =
+            match (&r.infusion_hours, &r.infusion_rate_mg_per_h) {
+                (Some(_), Some(rate)) => {
                     return Err(bad(
                         &rate.span(),
                         &key("infusion_rate_mg_per_h"),
-                        format!("{v} mg/h is not allowed; an infusion rate must be > 0"),
-                    ));
+                        "give infusion_hours or infusion_rate_mg_per_h, not both".into(),
+                    ))
                 }
-                spans.insert(key("infusion_hours"), rate.span());
-                Some((dose.mg(*p.weight_kg.get_ref()) / v, rate.span()))
-            }
-            (None, None) => None,
-        };
+                (Some(d), None) => {
+                    spans.insert(key("infusion_hours"), d.span());
+                    Some((*d.get_ref(), d.span()))
+                }
+                (None, Some(rate)) => {
+                    let v = *rate.get_ref();
+                    if !(v.is_finite() && v > 0.0) {
+                        return Err(bad(
+                            &rate.span(),
+                            &key("infusion_rate_mg_per_h"),
+                            format!("{v} mg/h is not allowed; an infusion rate must be > 0"),
+                        ));
+                    }
+                    spans.insert(key("infusion_hours"), rate.span());
+                    let weight = patient.as_ref().map(|p| p.weight_kg);
+                    match (dose, weight) {
+                        (DoseAmount::Mg(mg), _) => Some((mg / v, rate.span())),
+                        (_, Some(w)) => Some((dose.mg(w) / v, rate.span())),
+                        (_, None) => return Err(bad(
+                            &rate.span(),
+                            &key("infusion_rate_mg_per_h"),
+                            "with a weight-based dose in a population give infusion_hours instead"
+                                .into(),
+                        )),
+                    }
+                }
+                (None, None) => None,
+            };
         let administration = match (r.route.get_ref().as_str(), infusion_hours) {
             ("sc", None) => Administration::Subcutaneous,
             ("iv", None) => Administration::IvBolus,
@@ -457,12 +524,16 @@ pub fn parse_scenario(text: &str, origin: &str, model: &Model) -> Result<Scenari
             });
         }
     }
-    Ok(Scenario {
+    Ok(ParsedFile {
         name: h.name.clone(),
         description: h.description.clone(),
         duration_h: duration_days * HOURS_PER_DAY,
         output_interval_h,
         patient,
+        population: file.population.map(|p| {
+            let line = line_of(text, &p.span());
+            (p.into_inner(), line)
+        }),
         regimens,
     })
 }

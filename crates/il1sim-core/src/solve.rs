@@ -111,8 +111,24 @@ impl<'m> Subject<'m> {
         overrides: &[(String, f64)],
         options: SolverOptions,
     ) -> Result<Subject<'m>, SimError> {
+        Subject::with_variability(model, patient, overrides, &[], options)
+    }
+
+    /// As [`Subject::new`], with multiplicative inter-individual variability on parameters.
+    pub fn with_variability(
+        model: &'m Model,
+        patient: &Patient,
+        overrides: &[(String, f64)],
+        multipliers: &[(crate::model::ParamId, f64)],
+        options: SolverOptions,
+    ) -> Result<Subject<'m>, SimError> {
         patient.check(model, "patient")?;
-        let params = model.parameter_values(&patient.disease, &patient.covariates(), overrides)?;
+        let params = model.parameter_values_with_variability(
+            &patient.disease,
+            &patient.covariates(),
+            overrides,
+            multipliers,
+        )?;
         let system = model.system(&params);
         let n_species = model.species.len();
         let mut scale: Vec<f64> = model.species.iter().map(|s| s.scale).collect();

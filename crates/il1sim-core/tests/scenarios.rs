@@ -15,6 +15,16 @@ fn shipped_scenarios_run() {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
+        if text.contains("\n[population]") {
+            let p = il1sim_core::population::parse_population(
+                &text,
+                &path.display().to_string(),
+                &model,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            assert!(p.subjects > 0);
+            continue;
+        }
         let s = parse_scenario(&text, &path.display().to_string(), &model)
             .unwrap_or_else(|e| panic!("{e}"));
         let subject = Subject::new(&model, &s.patient, &[], SolverOptions::default()).unwrap();

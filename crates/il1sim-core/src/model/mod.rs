@@ -862,6 +862,19 @@ impl Model {
         covariates: &Covariates,
         overrides: &[(String, f64)],
     ) -> Result<ParameterValues, ModelError> {
+        self.parameter_values_with_variability(disease, covariates, overrides, &[])
+    }
+
+    /// As [`Model::parameter_values`], with multiplicative factors (inter-individual
+    /// variability, exp(η)) on named parameters: a base parameter is scaled before derived
+    /// expressions use it, a derived parameter right after it is evaluated.
+    pub fn parameter_values_with_variability(
+        &self,
+        disease: &str,
+        covariates: &Covariates,
+        overrides: &[(String, f64)],
+        multipliers: &[(ParamId, f64)],
+    ) -> Result<ParameterValues, ModelError> {
         let overlay = self.diseases.get(disease).ok_or_else(|| {
             ModelError::invalid(
                 "disease",
@@ -889,6 +902,11 @@ impl Model {
             check_value(*v)
                 .map_err(|m| ModelError::invalid(format!("parameter override {name}"), m))?;
             values[id] = *v;
+        }
+        for &(id, f) in multipliers {
+            if self.parameters[id].expr.is_none() {
+                values[id] *= f;
+            }
         }
         let cov = covariates.named();
         for d in &self.derived {
@@ -918,6 +936,11 @@ impl Model {
                 ));
             }
             values[d.id] = v * p.to_canonical;
+            for &(id, f) in multipliers {
+                if id == d.id {
+                    values[d.id] *= f;
+                }
+            }
         }
         Ok(ParameterValues {
             values,

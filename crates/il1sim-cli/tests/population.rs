@@ -1,0 +1,120 @@
+//! Population runs are bit-identical whatever the thread count and however the run is
+//! sharded: 1 thread vs 2 threads, and 4 shards merged vs one run, byte-compared.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn il1sim() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_il1sim"))
+}
+
+fn repo(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("il1sim-pop-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn run(args: &[&str], out: &std::path::Path) {
+    let o = il1sim()
+        .arg("population")
+        .arg(repo("scenarios/ra-renal-population.toml"))
+        .args(["--subjects", "24", "--csv"])
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+const OUTPUTS: [&str; 5] = [
+    "subjects.csv",
+    "subjects.parquet",
+    "bands.csv",
+    "targets.csv",
+    "targets.svg",
+];
+
+fn same_outputs(a: &std::path::Path, b: &std::path::Path) {
+    for f in OUTPUTS {
+        let (x, y) = (
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+        );
+        assert!(
+            x == y,
+            "{f} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
+#[test]
+fn results_do_not_depend_on_threads_or_shards() {
+    let one = tmp("one");
+    run(&["--threads", "1"], &one);
+    let two = tmp("two");
+    run(&["--threads", "2"], &two);
+    same_outputs(&one, &two);
+
+    let sharded = tmp("sharded");
+    for k in [3, 1, 4, 2] {
+        run(&["--shard", &format!("{k}/4"), "--threads", "2"], &sharded);
+    }
+    let o = il1sim().arg("merge").arg(&sharded).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    same_outputs(&one, &sharded);
+    for d in [one, two, sharded] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
+
+#[test]
+fn merge_names_the_missing_shards() {
+    let out = tmp("missing");
+    run(&["--shard", "2/3"], &out);
+    let o = il1sim().arg("merge").arg(&out).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("missing shard(s) 1, 3 of 3") && err.contains("--shard 1/3"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+#[test]
+fn omega_that_is_not_positive_definite_is_named() {
+    let text = std::fs::read_to_string(repo("scenarios/ra-renal-population.toml"))
+        .unwrap()
+        .replace("[0.0, 0.0396, 0.0]", "[0.0, 0.0396, 0.09]")
+        .replace("[0.0, 0.0, 0.0704]", "[0.0, 0.09, 0.0704]");
+    let file = tmp("bad-omega.toml");
+    std::fs::write(&file, text).unwrap();
+    let out = tmp("bad-omega-out");
+    let o = il1sim()
+        .arg("population")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("not positive definite") && err.contains("ka_anakinra"),
+        "{err}"
+    );
+    std::fs::remove_file(file).unwrap();
+}
