@@ -1,6 +1,7 @@
 //! `il1sim`: the command-line front end. It reads files, calls il1sim-core, and writes
 //! results atomically; all science lives in the core library.
 
+mod bench;
 mod export_sbml;
 mod output;
 mod plot;
@@ -31,6 +32,8 @@ enum Command {
     Population(Box<population::PopulationArgs>),
     /// Merge the shards of a population run into its outputs.
     Merge(population::MergeArgs),
+    /// Measure the cost per virtual subject on this machine.
+    Bench(bench::BenchArgs),
     /// Write a scenario's model, patient and first regimen as SBML Level 3 to standard output.
     ExportSbml(export_sbml::ExportSbmlArgs),
 }
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         Command::ExportSbml(args) => export_sbml::run(args),
         Command::Population(args) => population::run(*args),
         Command::Merge(args) => population::run_merge(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(code) => code,
