@@ -34,10 +34,14 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
         return Err("--subjects and --threads must be at least 1".into());
     }
     let model = crate::load_model(args.model.as_deref())?;
-    let text = std::fs::read_to_string(&args.file).map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
     let origin = args.file.display().to_string();
     let options = args.solver.options()?;
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads).build().map_err(|e| e.to_string())?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build()
+        .map_err(|e| e.to_string())?;
     let n = args.subjects;
     let (label, regimens, failures, wall) = if text.contains("\n[population]") {
         let mut pop = parse_population(&text, &origin, &model).map_err(|e| e.to_string())?;
@@ -45,12 +49,22 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
         let start = Instant::now();
         // As in a population run: subjects in parallel, aggregation in id order.
         let mut agg = Aggregates::new(&model, &pop);
-        let outcomes: Vec<_> = pool.install(|| (0..n).into_par_iter().map(|id| simulate_subject(&model, &pop, id, options)).collect());
+        let outcomes: Vec<_> = pool.install(|| {
+            (0..n)
+                .into_par_iter()
+                .map(|id| simulate_subject(&model, &pop, id, options))
+                .collect()
+        });
         for o in &outcomes {
             agg.add(&pop, o);
         }
         let wall = start.elapsed().as_secs_f64();
-        (format!("population '{}'", pop.name), pop.regimens.len(), agg.failed.iter().sum::<u64>(), wall)
+        (
+            format!("population '{}'", pop.name),
+            pop.regimens.len(),
+            agg.failed.iter().sum::<u64>(),
+            wall,
+        )
     } else {
         let scenario = parse_scenario(&text, &origin, &model).map_err(|e| e.to_string())?;
         let grid = scenario.output_grid();
@@ -59,18 +73,36 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
             (0..n)
                 .into_par_iter()
                 .map(|_| {
-                    let Ok(s) = Subject::new(&model, &scenario.patient, &[], options) else { return scenario.regimens.len() as u64 };
-                    scenario.regimens.iter().filter(|r| simulate_and_summarise(&s, r, scenario.duration_h, &grid).is_err()).count() as u64
+                    let Ok(s) = Subject::new(&model, &scenario.patient, &[], options) else {
+                        return scenario.regimens.len() as u64;
+                    };
+                    scenario
+                        .regimens
+                        .iter()
+                        .filter(|r| {
+                            simulate_and_summarise(&s, r, scenario.duration_h, &grid).is_err()
+                        })
+                        .count() as u64
                 })
                 .sum()
         });
         let wall = start.elapsed().as_secs_f64();
-        (format!("scenario '{}'", scenario.name), scenario.regimens.len(), failures, wall)
+        (
+            format!("scenario '{}'", scenario.name),
+            scenario.regimens.len(),
+            failures,
+            wall,
+        )
     };
     let per_subject_ms = 1e3 * wall * args.threads as f64 / n as f64;
     println!("{label}: {n} subjects x {regimens} regimen(s) on {} thread(s), method {:?} rtol {:e}: {:.3} s wall, {failures} failed solves", args.threads, options.method, options.rtol, wall);
     println!("per_subject_ms={per_subject_ms:.4}");
     println!("per_subject_wall_ms={:.4}", 1e3 * wall / n as f64);
-    println!("machine: {} logical cores", std::thread::available_parallelism().map(|p| p.get()).unwrap_or(1));
+    println!(
+        "machine: {} logical cores",
+        std::thread::available_parallelism()
+            .map(|p| p.get())
+            .unwrap_or(1)
+    );
     Ok(ExitCode::SUCCESS)
 }

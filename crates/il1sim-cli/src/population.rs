@@ -29,7 +29,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 /// Subjects simulated between two writes (keeps memory flat whatever N is).
-const CHUNK: u64 = 4096;
+const CHUNK: u64 = 1024;
 /// Rows per Parquet row group.
 const ROW_GROUP: usize = 65_536;
 
