@@ -15,6 +15,7 @@ that column's peak (a column that stays below 1e-20 in both tools counts as zero
 reports the state at a dose time before the dose, SBML simulators after it, so at a dose
 time roadrunner is read 1e-7 h earlier (and at t = 0, when a dose is given then, from the
 same document without its events). Exit status 1 if a column is above --target (1e-4).
+With --copasi the same comparison is made with COPASI (python-copasi), except at dose times.
 
 Speed: roadrunner runs the same document N times (reset, then simulate the scenario's
 duration on its output grid, species concentrations recorded; nothing is varied between
@@ -58,7 +59,7 @@ PEAK_FRACTION = 1e-4
 
 
 def run(cmd: list[str]) -> str:
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, encoding="utf-8")
     if proc.returncode != 0:
         sys.exit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr}")
     return proc.stdout
@@ -123,7 +124,7 @@ class Timecourse:
 def il1sim_timecourse(args, solver_flags: list[str]) -> Timecourse:
     with tempfile.TemporaryDirectory() as out:
         run([args.il1sim, "simulate", args.scenario, "--out", out, "--no-plot"] + solver_flags)
-        with open(os.path.join(out, "timecourse.csv"), newline="") as f:
+        with open(os.path.join(out, "timecourse.csv"), newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
     regimen = args.regimen or rows[0]["regimen"]
     rows = [r for r in rows if r["regimen"] == regimen]
@@ -151,26 +152,63 @@ def roadrunner_timecourse(roadrunner, doc: Document, ref: Timecourse, rtol: floa
     return Timecourse(ref.times, values)
 
 
+def copasi_timecourse(doc: Document, ref: Timecourse) -> Timecourse:
+    """COPASI (LSODA, relative tolerance 1e-10, absolute 1e-14) on il1sim's grid. COPASI
+    reports the state after the event at a dose time and cannot be read just before it, so
+    dose times are left out (NaN)."""
+    import COPASI
+    step = ref.times[1] - ref.times[0]
+    if any(abs(t - k * step) > 1e-9 * (1 + t) for k, t in enumerate(ref.times)):
+        sys.exit("--copasi needs a uniform output grid starting at 0")
+    dm = COPASI.CRootContainer.addDatamodel()
+    if not dm.importSBMLFromString(doc.text):
+        sys.exit("COPASI could not import the document:\n"
+                 + COPASI.CCopasiMessage.getAllMessageText())
+    task = dm.getTask("Time-Course")
+    task.setMethodType(COPASI.CTaskEnum.Method_deterministic)
+    problem = task.getProblem()
+    problem.setDuration(ref.times[-1])
+    problem.setStepNumber(len(ref.times) - 1)
+    problem.setTimeSeriesRequested(True)
+    method = task.getMethod()
+    method.getParameter("Relative Tolerance").setDblValue(1e-10)
+    method.getParameter("Absolute Tolerance").setDblValue(1e-14)
+    method.getParameter("Max Internal Steps").setIntValue(1_000_000)
+    if not task.processWithOutputFlags(True, COPASI.CCopasiTask.ONLY_TIME_SERIES):
+        sys.exit("COPASI time course failed:\n" + COPASI.CCopasiMessage.getAllMessageText())
+    ts = task.getTimeSeries()
+    # Observables are global quantities named like the columns: "Values[<name>]".
+    index = {ts.getTitle(i): i for i in range(ts.getNumVariables())}
+    values = {}
+    for c in ref.columns:
+        i = index[f"Values[{c}]"]
+        values[c] = [math.nan if any(abs(t - d) < 1e-9 for d in doc.dose_times)
+                     else ts.getData(k, i) for k, t in enumerate(ref.times)]
+    return Timecourse(ref.times, values)
+
+
 def differences(ref: Timecourse, other: Timecourse) -> dict[str, tuple | None]:
     """Per column: (points compared, max relative difference, its time, max |difference| /
-    peak over all points), or None for a column that is zero in both."""
+    peak over all points), or None for a column that is zero in both. Points where `other`
+    is NaN are left out (COPASI at dose times)."""
     out = {}
     for c in ref.columns:
         a_all, b_all = ref.values[c], other.values[c]
         peak = max(abs(x) for x in a_all)
-        if peak < ZERO_FLOOR and max(abs(x) for x in b_all) < ZERO_FLOOR:
+        pairs = [(a, b) for a, b in zip(a_all, b_all) if not math.isnan(b)]
+        if peak < ZERO_FLOOR and max(abs(b) for _, b in pairs) < ZERO_FLOOR:
             out[c] = None
             continue
         worst, worst_t, n = 0.0, float("nan"), 0
         for t, a, b in zip(ref.times, a_all, b_all):
-            if a == 0.0 or abs(a) <= PEAK_FRACTION * peak:
+            if a == 0.0 or abs(a) <= PEAK_FRACTION * peak or math.isnan(b):
                 continue
             n += 1
             d = abs(b - a) / abs(a)
             d = d if math.isfinite(d) else math.inf
             if d > worst:
                 worst, worst_t = d, t
-        abs_worst = max(abs(b - a) for a, b in zip(a_all, b_all)) / peak if peak else math.inf
+        abs_worst = max(abs(b - a) for a, b in pairs) / peak if peak else math.inf
         out[c] = (n, worst, worst_t, abs_worst)
     return out
 
@@ -186,13 +224,12 @@ def export(args) -> Document:
     return Document(run(cmd))
 
 
-def cross_validate(args, roadrunner, doc: Document, ref: Timecourse) -> bool:
-    rr = roadrunner_timecourse(roadrunner, doc, ref, 1e-10, 1e-12)
-    diffs = differences(ref, rr)
-    print(f"## Cross-validation: {os.path.relpath(args.scenario)}, {len(ref.times)} output "
-          f"times, {len(doc.dose_times)} dose events (pre-dose values at dose times)\n")
-    print("il1sim: BDF rtol 1e-10, atol 1e-10 x state scale; "
-          "roadrunner: CVODE BDF rtol 1e-10, atol 1e-12 x state scale\n")
+def cross_validate(args, title: str, settings: str, doc: Document, ref: Timecourse,
+                   other: Timecourse) -> bool:
+    diffs = differences(ref, other)
+    print(f"## {title}: {os.path.relpath(args.scenario)}, {len(ref.times)} output "
+          f"times, {len(doc.dose_times)} dose events\n")
+    print(f"il1sim: BDF rtol 1e-10, atol 1e-10 x state scale; {settings}\n")
     print(f"| column | points compared (> {PEAK_FRACTION:g} x peak) | max relative difference "
           "| at time (h) | max abs difference / peak, all points |")
     print("|---|---:|---:|---:|---:|")
@@ -288,6 +325,8 @@ def main() -> int:
                    help="largest relative difference allowed [default: 1e-4]")
     p.add_argument("--skip-cross", action="store_true", help="no cross-validation")
     p.add_argument("--skip-speed", action="store_true", help="no timing")
+    p.add_argument("--copasi", action="store_true",
+                   help="also cross-validate with COPASI (pip install python-copasi)")
     args = p.parse_args()
     if not os.path.exists(args.il1sim):
         sys.exit(f"{args.il1sim} not found: run `cargo build --release -p il1sim-cli` first")
@@ -302,7 +341,15 @@ def main() -> int:
     ref = il1sim_timecourse(args, ["--rtol", "1e-10", "--atol", "1e-10"])
     ok = True
     if not args.skip_cross:
-        ok = cross_validate(args, roadrunner, doc, ref)
+        ok = cross_validate(
+            args, "Cross-validation with libRoadRunner",
+            "roadrunner: CVODE BDF rtol 1e-10, atol 1e-12 x state scale; pre-dose values at "
+            "dose times", doc, ref, roadrunner_timecourse(roadrunner, doc, ref, 1e-10, 1e-12))
+    if args.copasi:
+        ok &= cross_validate(
+            args, "Cross-validation with COPASI",
+            "COPASI: LSODA rtol 1e-10, atol 1e-14; dose times left out (COPASI reports them "
+            "after the dose)", doc, ref, copasi_timecourse(doc, ref))
     if not args.skip_speed:
         speed(args, roadrunner, doc, ref)
     return 0 if ok else 1

@@ -55,6 +55,9 @@ pub struct PopulationArgs {
     /// Also write subjects.csv
     #[arg(long)]
     pub csv: bool,
+    /// Also stream every subject's time course (band grid) to timecourses.parquet
+    #[arg(long)]
+    pub timecourses: bool,
     /// Worker threads [default: all cores]
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -97,6 +100,7 @@ struct Manifest {
     targets: Vec<String>,
     figures: Vec<(String, String)>,
     csv: bool,
+    full_timecourses: bool,
 }
 
 fn parse_shard(text: &str) -> Result<(u64, u64), String> {
@@ -254,6 +258,7 @@ pub fn run(args: PopulationArgs) -> Result<ExitCode, String> {
             .zip(pop.figure_units())
             .collect(),
         csv: args.csv,
+        full_timecourses: pop.full_timecourses || args.timecourses,
     };
     let started = std::time::Instant::now();
     pool.install(|| {
@@ -382,6 +387,55 @@ fn batch(
     RecordBatch::try_new(schema.clone(), cols).map_err(|e| e.to_string())
 }
 
+fn timecourse_schema(m: &Manifest) -> Arc<Schema> {
+    let mut fields = vec![
+        Field::new("subject_id", DataType::UInt64, false),
+        Field::new("regimen", DataType::Utf8, false),
+        Field::new("time_h", DataType::Float64, false),
+    ];
+    for (name, unit, _) in &m.band_observables {
+        fields.push(Field::new(
+            format!("{name}_{}", unit_slug(unit)),
+            DataType::Float64,
+            false,
+        ));
+    }
+    Arc::new(Schema::new(fields))
+}
+
+fn timecourse_batch(
+    schema: &Arc<Schema>,
+    outcomes: &[SubjectOutcome],
+    m: &Manifest,
+) -> Result<RecordBatch, String> {
+    let mut id = UInt64Builder::new();
+    let mut regimen = StringBuilder::new();
+    let mut time = Float64Builder::new();
+    let mut obs: Vec<Float64Builder> = (0..m.band_observables.len())
+        .map(|_| Float64Builder::new())
+        .collect();
+    for o in outcomes {
+        for (r, out) in o.regimens.iter().enumerate() {
+            let Ok(out) = out else { continue };
+            for (t, th) in m.band_times_h.iter().enumerate() {
+                id.append_value(o.draw.id);
+                regimen.append_value(&m.regimens[r]);
+                time.append_value(*th);
+                for (k, b) in obs.iter_mut().enumerate() {
+                    b.append_value(out.bands[k][t]);
+                }
+            }
+        }
+    }
+    let mut cols: Vec<ArrayRef> = vec![
+        Arc::new(id.finish()),
+        Arc::new(regimen.finish()),
+        Arc::new(time.finish()),
+    ];
+    cols.extend(obs.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+    RecordBatch::try_new(schema.clone(), cols).map_err(|e| e.to_string())
+}
+
 fn writer_props() -> WriterProperties {
     WriterProperties::builder()
         .set_max_row_group_row_count(Some(ROW_GROUP))
@@ -421,6 +475,18 @@ fn run_shard(
             .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
         let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(writer_props()))
             .map_err(|e| e.to_string())?;
+        let tc_schema = timecourse_schema(manifest);
+        let mut tc_writer = match manifest.full_timecourses {
+            true => {
+                let f = fs::File::create(tmp.join("timecourses.parquet"))
+                    .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+                Some(
+                    ArrowWriter::try_new(f, tc_schema.clone(), Some(writer_props()))
+                        .map_err(|e| e.to_string())?,
+                )
+            }
+            false => None,
+        };
         let bar = ProgressBar::new(range.end - range.start);
         bar.set_style(
             ProgressStyle::with_template("{bar:40} {pos}/{len} subjects  {per_sec}  ETA {eta}")
@@ -440,11 +506,18 @@ fn run_shard(
             }
             let b = batch(&schema, &outcomes, manifest, var_names.len())?;
             writer.write(&b).map_err(|e| e.to_string())?;
+            if let Some(w) = tc_writer.as_mut() {
+                w.write(&timecourse_batch(&tc_schema, &outcomes, manifest)?)
+                    .map_err(|e| e.to_string())?;
+            }
             bar.inc(end - start);
             start = end;
         }
         bar.finish_and_clear();
         writer.close().map_err(|e| e.to_string())?;
+        if let Some(w) = tc_writer {
+            w.close().map_err(|e| e.to_string())?;
+        }
         fs::write(tmp.join("aggregates.bin"), agg.to_bytes()).map_err(|e| e.to_string())?;
         let text = serde_json::to_string_pretty(manifest).map_err(|e| e.to_string())?;
         fs::write(tmp.join("manifest.json"), text).map_err(|e| e.to_string())?;
@@ -544,24 +617,48 @@ fn merge(out: &Path, csv: bool) -> Result<ExitCode, String> {
     }
     let agg = agg.expect("at least one shard");
     let csv = csv || first.csv;
-    // Subjects: concatenate in shard order, re-batched so the bytes do not depend on sharding.
+    // Concatenate in shard order, re-batched so the bytes do not depend on sharding.
+    let shard_dirs: Vec<PathBuf> = manifests.iter().map(|(_, p)| p.clone()).collect();
+    let (header, csv_rows) = concatenate(&shard_dirs, "subjects.parquet", out, csv)?;
+    if csv {
+        write_atomic(&out.join("subjects.csv"), &csv_text(&header, &csv_rows)?)?;
+    }
+    if first.full_timecourses {
+        concatenate(&shard_dirs, "timecourses.parquet", out, false)?;
+    }
+    write_bands(out, &first, &agg)?;
+    write_targets(out, &first, &agg)?;
+    write_figures(out, &first, &agg)?;
+    print_population_summary(&first, &agg);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Concatenate one Parquet file of every shard into `out/name`; with `want_rows`, also
+/// return its header and rows as text (for CSV).
+fn concatenate(
+    shards: &[PathBuf],
+    name: &str,
+    out: &Path,
+    want_rows: bool,
+) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
     let mut writer: Option<ArrowWriter<fs::File>> = None;
-    let tmp_parquet = out.join(format!(".subjects.parquet.tmp-{}", std::process::id()));
-    let mut csv_rows: Vec<Vec<String>> = Vec::new();
+    let tmp = out.join(format!(".{name}.tmp-{}", std::process::id()));
+    let mut rows: Vec<Vec<String>> = Vec::new();
     let mut header: Vec<String> = Vec::new();
-    for (_, p) in &manifests {
-        let file = fs::File::open(p.join("subjects.parquet"))
-            .map_err(|e| format!("cannot read {}: {e}", p.join("subjects.parquet").display()))?;
+    for p in shards {
+        let path = p.join(name);
+        let file =
+            fs::File::open(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("{}: {e}", path.display()))?
             .with_batch_size(ROW_GROUP)
             .build()
             .map_err(|e| e.to_string())?;
         for b in reader {
-            let b = b.map_err(|e| e.to_string())?;
+            let b = b.map_err(|e| format!("{}: {e}", path.display()))?;
             if writer.is_none() {
-                let f = fs::File::create(&tmp_parquet)
-                    .map_err(|e| format!("cannot write {}: {e}", tmp_parquet.display()))?;
+                let f = fs::File::create(&tmp)
+                    .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
                 writer = Some(
                     ArrowWriter::try_new(f, b.schema(), Some(writer_props()))
                         .map_err(|e| e.to_string())?,
@@ -573,8 +670,8 @@ fn merge(out: &Path, csv: bool) -> Result<ExitCode, String> {
                     .map(|f| f.name().clone())
                     .collect();
             }
-            if csv {
-                csv_rows.extend(batch_rows(&b));
+            if want_rows {
+                rows.extend(batch_rows(&b));
             }
             writer
                 .as_mut()
@@ -585,16 +682,9 @@ fn merge(out: &Path, csv: bool) -> Result<ExitCode, String> {
     }
     if let Some(w) = writer {
         w.close().map_err(|e| e.to_string())?;
-        fs::rename(&tmp_parquet, out.join("subjects.parquet")).map_err(|e| e.to_string())?;
+        fs::rename(&tmp, out.join(name)).map_err(|e| e.to_string())?;
     }
-    if csv {
-        write_atomic(&out.join("subjects.csv"), &csv_text(&header, &csv_rows)?)?;
-    }
-    write_bands(out, &first, &agg)?;
-    write_targets(out, &first, &agg)?;
-    write_figures(out, &first, &agg)?;
-    print_population_summary(&first, &agg);
-    Ok(ExitCode::SUCCESS)
+    Ok((header, rows))
 }
 
 fn batch_rows(b: &RecordBatch) -> Vec<Vec<String>> {

@@ -398,6 +398,8 @@ fn unit_definitions() -> Vec<SbmlUnitDefinition> {
     let d = |id, units| SbmlUnitDefinition { id, units };
     vec![
         d("hour", vec![("second", 1, 0, H)]),
+        // Declared so that no tool has to guess; nothing in the model has an area.
+        d("square_metre", vec![("metre", 2, 0, 1.0)]),
         d("per_hour", vec![("second", -1, 0, H)]),
         d("nmol", vec![("mole", 1, -9, 1.0)]),
         d("nM", vec![("mole", 1, -9, 1.0), ("litre", -1, 0, 1.0)]),
@@ -1256,7 +1258,8 @@ pub fn sbml_model(
         };
         parameters.push(SbmlParameter {
             id: observable_ids[k].clone(),
-            name: format!("{} ({})", o.name, o.unit),
+            // Named like the column too: COPASI shows names.
+            name: observable_ids[k].clone(),
             value: 0.0,
             units: observable_units(&o.unit).map(str::to_string),
             constant: false,
@@ -1468,6 +1471,8 @@ impl SbmlModel {
                 ("substanceUnits", "nmol".into()),
                 ("timeUnits", "hour".into()),
                 ("volumeUnits", "litre".into()),
+                ("areaUnits", "square_metre".into()),
+                ("lengthUnits", "metre".into()),
                 ("extentUnits", "nmol".into()),
             ],
         );
