@@ -15,7 +15,8 @@ that column's peak (a column that stays below 1e-20 in both tools counts as zero
 reports the state at a dose time before the dose, SBML simulators after it, so at a dose
 time roadrunner is read 1e-7 h earlier (and at t = 0, when a dose is given then, from the
 same document without its events). Exit status 1 if a column is above --target (1e-4).
-With --copasi the same comparison is made with COPASI (python-copasi), except at dose times.
+With --libsbml the document goes through libSBML's consistency checks (units included);
+with --copasi the same comparison is made with COPASI (python-copasi), except at dose times.
 
 Speed: roadrunner runs the same document N times (reset, then simulate the scenario's
 duration on its output grid, species concentrations recorded; nothing is varied between
@@ -99,6 +100,21 @@ class Document:
 
     def without_events(self) -> str:
         return re.sub(r"<listOfEvents>.*</listOfEvents>", "", self.text, flags=re.S)
+
+
+def check_with_libsbml(doc: Document) -> bool:
+    """libSBML's consistency checks, unit consistency included; True if nothing is reported."""
+    import libsbml
+    sbml = libsbml.readSBMLFromString(doc.text)
+    sbml.setConsistencyChecks(libsbml.LIBSBML_CAT_UNITS_CONSISTENCY, True)
+    sbml.checkConsistency()
+    n = sbml.getNumErrors()  # reading and consistency issues together
+    print(f"## libSBML {libsbml.getLibSBMLDottedVersion()} consistency checks (units "
+          f"included): {n} issue(s)\n")
+    for i in range(sbml.getNumErrors()):
+        e = sbml.getError(i)
+        print(f"- {e.getSeverityAsString()} line {e.getLine()}: {e.getShortMessage()}")
+    return n == 0
 
 
 def set_tolerances(rr, doc: Document, rtol: float, atol_factor: float | None) -> None:
@@ -325,6 +341,8 @@ def main() -> int:
                    help="largest relative difference allowed [default: 1e-4]")
     p.add_argument("--skip-cross", action="store_true", help="no cross-validation")
     p.add_argument("--skip-speed", action="store_true", help="no timing")
+    p.add_argument("--libsbml", action="store_true",
+                   help="also run libSBML's consistency checks (pip install python-libsbml)")
     p.add_argument("--copasi", action="store_true",
                    help="also cross-validate with COPASI (pip install python-copasi)")
     args = p.parse_args()
@@ -340,6 +358,8 @@ def main() -> int:
     doc = export(args)
     ref = il1sim_timecourse(args, ["--rtol", "1e-10", "--atol", "1e-10"])
     ok = True
+    if args.libsbml:
+        ok &= check_with_libsbml(doc)
     if not args.skip_cross:
         ok = cross_validate(
             args, "Cross-validation with libRoadRunner",

@@ -25,8 +25,8 @@
 //! * Doses are events, one per distinct dose time, with trigger `time >= t_dose`
 //!   (`initialValue="false"`, `persistent="true"`, `useValuesFromTriggerTime="true"`).
 //!   A dose at t = 0 is an event too: by the SBML semantics a trigger that is true at the
-//!   start with `initialValue="false"` fires at t = 0, and libRoadRunner does so (checked by
-//!   `benches/roadrunner/compare.py`). Boluses into the same species at the same time are
+//!   start with `initialValue="false"` fires at t = 0, and libRoadRunner and COPASI do so
+//!   (checked by `benches/roadrunner/compare.py`), so no initial-condition trick is needed. Boluses into the same species at the same time are
 //!   summed into one assignment; infusions set an input-rate parameter (nmol/h) feeding an
 //!   extra reaction, to its new absolute value, so simultaneous switches cannot overwrite
 //!   each other.
