@@ -44,14 +44,37 @@ pub fn csv_text(header: &[String], rows: &[Vec<String>]) -> Result<Vec<u8>, Stri
     w.into_inner().map_err(|e| e.to_string())
 }
 
-/// Full precision, shortest representation that round-trips.
+/// Full precision, shortest representation that round-trips; scientific notation for very
+/// small or large magnitudes (a plain decimal of 1e-200 would be 200 characters long).
 pub fn num(x: f64) -> String {
-    format!("{x}")
+    if x != 0.0 && x.is_finite() && (x.abs() < 1e-4 || x.abs() >= 1e15) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_round_trip_and_stay_short() {
+        for x in [
+            0.0,
+            1.0,
+            0.1,
+            123.456,
+            1e-200,
+            -3.5e-7,
+            2.5e20,
+            f64::MIN_POSITIVE,
+        ] {
+            let s = num(x);
+            assert_eq!(s.parse::<f64>().unwrap(), x, "{s}");
+            assert!(s.len() <= 24, "{s}");
+        }
+    }
 
     #[test]
     fn atomic_write_leaves_no_temporary_file() {

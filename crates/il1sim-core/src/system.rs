@@ -4,6 +4,9 @@
 
 use nalgebra::DMatrix;
 
+/// Most signals a model may declare (checked when the model is read).
+pub const MAX_SIGNALS: usize = 8;
+
 /// `kon · a · b` moves material from `a` and `b` into `complex` (all in one compartment).
 #[derive(Debug, Clone)]
 pub struct Bilinear {
@@ -139,9 +142,13 @@ impl OdeSystem {
             dy[b.complex] += rate;
         }
         if !self.signal_terms.is_empty() {
+            // Each signal once per call (the hot path; models have a handful of signals).
+            let mut values = [0.0; MAX_SIGNALS];
+            for (i, sig) in self.signals.iter().enumerate() {
+                values[i] = sig.value_and_slope(y).0;
+            }
             for t in &self.signal_terms {
-                let s = self.signals[t.signal].value_and_slope(y).0;
-                dy[t.species] += t.k_basal + t.k_gain * s;
+                dy[t.species] += t.k_basal + t.k_gain * values[t.signal];
             }
         }
         for p in &self.power_terms {
@@ -165,11 +172,16 @@ impl OdeSystem {
             out[b.b] -= d;
             out[b.complex] += d;
         }
-        for t in &self.signal_terms {
-            let sig = &self.signals[t.signal];
-            let (_, slope) = sig.value_and_slope(y);
-            let dv: f64 = sig.species.iter().map(|&i| v[i]).sum();
-            out[t.species] += t.k_gain * slope * dv;
+        if !self.signal_terms.is_empty() {
+            // dS/dy · v for each signal once: slope × Σ v over the signal's species.
+            let mut dsv = [0.0; MAX_SIGNALS];
+            for (i, sig) in self.signals.iter().enumerate() {
+                let (_, slope) = sig.value_and_slope(y);
+                dsv[i] = slope * sig.species.iter().map(|&k| v[k]).sum::<f64>();
+            }
+            for t in &self.signal_terms {
+                out[t.species] += t.k_gain * dsv[t.signal];
+            }
         }
         for p in &self.power_terms {
             let x = (y[p.driver] / p.reference).max(0.0);

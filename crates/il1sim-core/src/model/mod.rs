@@ -498,6 +498,16 @@ impl Model {
         };
 
         // Signals.
+        if spec.signals.len() > crate::system::MAX_SIGNALS {
+            return Err(err(
+                "signals".into(),
+                format!(
+                    "{} signals declared; at most {} are allowed",
+                    spec.signals.len(),
+                    crate::system::MAX_SIGNALS
+                ),
+            ));
+        }
         let mut signals = Vec::new();
         for (i, s) in spec.signals.iter().enumerate() {
             let loc = format!("signals[{i}] '{}'", s.name);
