@@ -37,6 +37,27 @@ fn bench(c: &mut Criterion) {
         b.iter(|| s.simulate(black_box(&r), 672.0, &times).unwrap())
     });
     g.finish();
+
+    // One virtual subject of the shipped RA population (covariates, variability, two
+    // regimens, bands and figures), as `il1sim population` runs it.
+    let text = include_str!("../../../scenarios/ra-renal-population.toml");
+    let pop = il1sim_core::population::parse_population(text, "ra-renal-population.toml", &model)
+        .unwrap();
+    let mut id = 0u64;
+    c.bench_function(
+        "population subject (ra-renal-population, 2 regimens)",
+        |b| {
+            b.iter(|| {
+                id += 1;
+                il1sim_core::population::simulate_subject(
+                    &model,
+                    &pop,
+                    black_box(id),
+                    SolverOptions::default(),
+                )
+            })
+        },
+    );
 }
 
 criterion_group!(benches, bench);
