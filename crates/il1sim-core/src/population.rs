@@ -238,12 +238,17 @@ pub const FIGURES: [(&str, &str); 9] = [
     ("crp_end", "mg/L"),
 ];
 
+/// Names of the per-subject figures: the fixed part, then CRP on each report day.
+fn figure_names(crp_days: &[u32]) -> Vec<String> {
+    let mut v: Vec<String> = FIGURES.iter().map(|(n, _)| n.to_string()).collect();
+    v.extend(crp_days.iter().map(|d| format!("crp_day_{d}")));
+    v
+}
+
 impl PopulationScenario {
     /// Names of the per-subject figures (fixed part, then CRP days).
     pub fn figure_names(&self) -> Vec<String> {
-        let mut v: Vec<String> = FIGURES.iter().map(|(n, _)| n.to_string()).collect();
-        v.extend(self.crp_days.iter().map(|d| format!("crp_day_{d}")));
-        v
+        figure_names(&self.crp_days)
     }
     pub fn figure_units(&self) -> Vec<String> {
         let mut v: Vec<String> = FIGURES.iter().map(|(_, u)| u.to_string()).collect();
@@ -545,23 +550,25 @@ pub fn parse_population(
                 ),
             ));
         }
-        if !matches!(
-            model.observables[i].kind,
-            ObservableKind::Concentration { .. }
-        ) {
+        // The error is applied to the simulated trough, which is the drug's plasma
+        // concentration in ng/mL: the observable must be exactly that.
+        let is_drug_conc = match model.observables[i].kind {
+            ObservableKind::Concentration { species, .. } => model
+                .drugs
+                .iter()
+                .any(|d| d.concentration_species == species),
+            _ => false,
+        };
+        if !is_drug_conc || model.observables[i].unit != "ng/mL" {
             return Err(e(
                 "residual.observable",
-                format!("'{}' is not a concentration", r.observable),
+                format!("'{}' is not allowed; residual error applies to the trough of a drug's plasma concentration observable in ng/mL (here: anakinra_plasma)", r.observable),
             ));
         }
         residual.push((i, r.clone()));
     }
     let mut targets = Vec::new();
-    let names: Vec<String> = {
-        let mut v: Vec<String> = FIGURES.iter().map(|(n, _)| n.to_string()).collect();
-        v.extend(p.crp_days.iter().map(|d| format!("crp_day_{d}")));
-        v
-    };
+    let names = figure_names(&p.crp_days);
     for t in &p.targets {
         let i = names.iter().position(|n| n == &t.figure).ok_or_else(|| {
             e(
@@ -839,18 +846,13 @@ fn regimen_outcome(
             bands[k].push(obs[o]);
         }
     }
-    // Residual error on the trough of a concentration observable: y(1 + b ε1) + a ε2.
-    let end = traj.states.last();
+    // Residual error on the simulated trough (drug plasma concentration): y(1 + b ε1) + a ε2.
     let observed_trough = pop
         .residual
         .iter()
         .enumerate()
-        .map(|(k, (o, spec))| {
-            let y = summary
-                .get("trough")
-                .filter(|_| subject.model.observables[*o].name == "anakinra_plasma")
-                .or_else(|| end.map(|s| subject.observe(s)[*o]))
-                .unwrap_or(f64::NAN);
+        .map(|(k, (_, spec))| {
+            let y = summary.get("trough").unwrap_or(f64::NAN);
             let base = 2 * (ri * pop.residual.len() + k);
             y * (1.0 + spec.proportional * draw.epsilon[base])
                 + spec.additive * draw.epsilon[base + 1]
