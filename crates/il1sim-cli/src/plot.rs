@@ -1,19 +1,25 @@
-//! SVG time-course figures.
+//! Time-course figures, as SVG and as PNG.
 //!
-//! [`timecourse_svg`] renders several observables (one [`Panel`] each) for
-//! several regimens (one [`Series`] per regimen in every panel) as a single
-//! SVG document. Colours are assigned by position: series `i` of every panel
-//! and dose marks `i` share colour `i`, so one legend at the top of the figure
-//! serves all panels.
+//! [`timecourse_svg`] and [`timecourse_png`] render several observables (one
+//! [`Panel`] each) for several regimens (one [`Series`] per regimen in every
+//! panel) as one figure; both draw through the same code, generic over the
+//! plotters drawing backend, so the two formats show the same figure. Colours
+//! are assigned by position: series `i` of every panel and dose marks `i`
+//! share colour `i`, so one legend at the top of the figure serves all panels.
 //!
-//! Text is emitted as SVG `<text>` elements, so no font files are needed at
-//! render time (plotters' `ttf` feature is not required).
+//! The SVG emits text as `<text>` elements, left to the viewer's sans-serif
+//! font. The PNG rasterises text with DejaVu Sans, compiled into the binary
+//! (`assets/fonts/`, registered with plotters' `ab_glyph` feature), so no
+//! system font or fontconfig is needed at run time; its metrics also lay out
+//! the SVG.
 
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::register_font;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// Figure width in pixels.
@@ -30,6 +36,12 @@ const X_TICKS: u32 = 10;
 const Y_TICKS: u32 = 7;
 /// Font family used for every piece of text.
 const FONT: &str = "sans-serif";
+/// The font registered as [`FONT`] for rasterising (and measuring) text:
+/// DejaVu Sans 2.37 (licence in `assets/fonts/DejaVuSans-LICENSE.txt`).
+/// Bold and italic text fall back to it.
+static FONT_BYTES: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+/// Tallest PNG rendered, in pixels (a 1200 × 32768 RGB buffer is 118 MB).
+const PNG_MAX_HEIGHT: u32 = 32_768;
 
 /// Values (and times) whose magnitude exceeds this are treated like
 /// non-finite values: they could not be padded or tick-marked without
@@ -152,31 +164,123 @@ pub fn timecourse_svg(
     panels: &[Panel],
     doses: &[DoseMarks],
 ) -> Result<String, String> {
-    let legend_rows = layout_legend(legend_entries(panels, doses), !doses.is_empty());
-    let columns = panels.len().clamp(1, COLUMNS);
-    let rows = panels.len().div_ceil(columns);
-    let (legend_height, height) = figure_heights(legend_rows.len(), rows)
-        .ok_or_else(|| format!("figure too tall ({} panels)", panels.len()))?;
-    let (x0, x1) = time_range(panels, doses);
-    let x_axis = Axis::linear(x0, x1, X_TICKS);
-
+    let figure = Figure::new(title, panels, doses)?;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let (title_area, rest) = root.split_vertically(TITLE_HEIGHT);
-        let (legend_area, grid_area) = rest.split_vertically(legend_height);
-        draw_title(&title_area, title)?;
-        draw_legend(&legend_area, &legend_rows)?;
-        if rows > 0 {
-            let cells = grid_area.split_evenly((rows, columns));
-            for (panel, cell) in panels.iter().zip(&cells) {
-                draw_panel(cell, panel, &x_axis, doses)?;
-            }
-        }
-        root.present().map_err(err)?;
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, figure.height)).into_drawing_area();
+        figure.draw(&root)?;
     }
     Ok(svg)
+}
+
+/// Render the same figure as [`timecourse_svg`] as an encoded PNG image
+/// (8-bit RGB, 1200 px wide, text in DejaVu Sans).
+///
+/// The bytes depend only on the arguments: rendering the same figure twice
+/// gives identical files.
+///
+/// # Errors
+///
+/// As [`timecourse_svg`]; also if the image would be taller than 32768
+/// pixels (about 200 panels) or PNG encoding fails.
+pub fn timecourse_png(
+    title: &str,
+    panels: &[Panel],
+    doses: &[DoseMarks],
+) -> Result<Vec<u8>, String> {
+    let figure = Figure::new(title, panels, doses)?;
+    let height = figure.height;
+    if height > PNG_MAX_HEIGHT {
+        return Err(format!(
+            "figure too tall for a PNG ({} panels, {height} px)",
+            panels.len()
+        ));
+    }
+    let mut pixels = vec![0u8; WIDTH as usize * height as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (WIDTH, height)).into_drawing_area();
+        figure.draw(&root)?;
+    }
+    encode_png(&pixels, WIDTH, height)
+}
+
+/// Encode an 8-bit RGB pixel buffer, row by row from the top, as PNG.
+fn encode_png(pixels: &[u8], width: u32, height: u32) -> Result<Vec<u8>, String> {
+    let png_err = |e: png::EncodingError| format!("PNG encoding failed: {e}");
+    let mut bytes = Vec::new();
+    let mut encoder = png::Encoder::new(&mut bytes, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(png_err)?;
+    writer.write_image_data(pixels).map_err(png_err)?;
+    writer.finish().map_err(png_err)?;
+    Ok(bytes)
+}
+
+/// Register [`FONT_BYTES`] as [`FONT`] with plotters, once per process.
+/// Needed before any text is measured or drawn, whatever the backend.
+fn register_fonts() -> Result<(), String> {
+    static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
+    REGISTERED
+        .get_or_init(|| {
+            register_font(FONT, FontStyle::Normal, FONT_BYTES)
+                .map_err(|_| "the bundled font could not be loaded".to_owned())
+        })
+        .clone()
+}
+
+/// A laid-out figure, ready to be drawn on any plotters backend.
+struct Figure<'a> {
+    title: &'a str,
+    panels: &'a [Panel],
+    doses: &'a [DoseMarks],
+    legend_rows: Vec<LegendRow>,
+    columns: usize,
+    rows: usize,
+    legend_height: u32,
+    /// Height of the whole figure in pixels (the width is [`WIDTH`]).
+    height: u32,
+    x_axis: Axis,
+}
+
+impl<'a> Figure<'a> {
+    /// Lay out the figure (see [`timecourse_svg`]).
+    fn new(title: &'a str, panels: &'a [Panel], doses: &'a [DoseMarks]) -> Result<Self, String> {
+        register_fonts()?;
+        let legend_rows = layout_legend(legend_entries(panels, doses), !doses.is_empty());
+        let columns = panels.len().clamp(1, COLUMNS);
+        let rows = panels.len().div_ceil(columns);
+        let (legend_height, height) = figure_heights(legend_rows.len(), rows)
+            .ok_or_else(|| format!("figure too tall ({} panels)", panels.len()))?;
+        let (x0, x1) = time_range(panels, doses);
+        Ok(Figure {
+            title,
+            panels,
+            doses,
+            legend_rows,
+            columns,
+            rows,
+            legend_height,
+            height,
+            x_axis: Axis::linear(x0, x1, X_TICKS),
+        })
+    }
+
+    /// Draw the figure on `root`, a `WIDTH` × `height` drawing area.
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        root.fill(&WHITE).map_err(err)?;
+        let (title_area, rest) = root.split_vertically(TITLE_HEIGHT);
+        let (legend_area, grid_area) = rest.split_vertically(self.legend_height);
+        draw_title(&title_area, self.title)?;
+        draw_legend(&legend_area, &self.legend_rows)?;
+        if self.rows > 0 {
+            let cells = grid_area.split_evenly((self.rows, self.columns));
+            for (panel, cell) in self.panels.iter().zip(&cells) {
+                draw_panel(cell, panel, &self.x_axis, self.doses)?;
+            }
+        }
+        root.present().map_err(err)
+    }
 }
 
 /// Convert a plotters error into the `String` error of this module.
@@ -625,7 +729,10 @@ fn layout_legend(entries: Vec<LegendEntry>, dose_note: bool) -> Vec<LegendRow> {
 }
 
 /// Draw the figure title centred in its strip.
-fn draw_title(area: &DrawingArea<SVGBackend<'_>, Shift>, title: &str) -> Result<(), String> {
+fn draw_title<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+) -> Result<(), String> {
     if title.is_empty() {
         return Ok(());
     }
@@ -638,8 +745,8 @@ fn draw_title(area: &DrawingArea<SVGBackend<'_>, Shift>, title: &str) -> Result<
 }
 
 /// Draw the legend rows.
-fn draw_legend(
-    area: &DrawingArea<SVGBackend<'_>, Shift>,
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
     rows: &[LegendRow],
 ) -> Result<(), String> {
     let label_style = TextStyle::from((FONT, LEGEND_FONT).into_font())
@@ -676,8 +783,8 @@ fn draw_legend(
 // ---------------------------------------------------------------------------
 
 /// Draw one panel, on a logarithmic y axis if asked for and possible.
-fn draw_panel(
-    area: &DrawingArea<SVGBackend<'_>, Shift>,
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
     panel: &Panel,
     x_axis: &Axis,
     doses: &[DoseMarks],
@@ -1109,14 +1216,90 @@ mod tests {
         assert!((axis.value_at(0.5) - 10.0).abs() < 1e-9);
     }
 
-    /// Writes the example figure to `$PLOT_EXAMPLE_SVG` when that variable is
-    /// set, for looking at the output by eye.
+    /// Decode a PNG into (width, height, RGB pixels).
+    fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+        let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+            .read_info()
+            .unwrap();
+        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut pixels).unwrap();
+        assert_eq!(info.color_type, png::ColorType::Rgb);
+        assert_eq!(info.bit_depth, png::BitDepth::Eight);
+        pixels.truncate(info.buffer_size());
+        (info.width, info.height, pixels)
+    }
+
+    #[test]
+    fn png_is_a_valid_image_of_the_expected_size() {
+        let (panels, doses) = example();
+        let png = timecourse_png("Anakinra regimens", &panels, &doses).unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{:?}", &png[..8]);
+        let (width, height, pixels) = decode_png(&png);
+        // Title strip, one legend row, two rows of panels (three panels).
+        let expected = TITLE_HEIGHT + LEGEND_ROW_HEIGHT + LEGEND_PADDING + 2 * PANEL_HEIGHT;
+        assert_eq!((width, height), (WIDTH, expected));
+        assert_eq!(pixels.len(), (WIDTH * expected * 3) as usize);
+
+        let rgb = |x: u32, y: u32| {
+            let i = ((y * WIDTH + x) * 3) as usize;
+            (pixels[i], pixels[i + 1], pixels[i + 2])
+        };
+        // White background, dark text in the title strip (so the bundled
+        // font was used), and both regimen colours drawn.
+        assert_eq!(rgb(0, 0), (255, 255, 255));
+        let title_ink = (0..TITLE_HEIGHT)
+            .flat_map(|y| (0..WIDTH).map(move |x| (x, y)))
+            .filter(|&(x, y)| {
+                let (r, g, b) = rgb(x, y);
+                r < 100 && g < 100 && b < 100
+            })
+            .count();
+        assert!(title_ink > 200, "title text missing ({title_ink} dark pixels)");
+        for i in 0..2 {
+            let RGBColor(r, g, b) = colour(i);
+            let count = pixels
+                .chunks_exact(3)
+                .filter(|p| p == &[r, g, b])
+                .count();
+            assert!(count > 500, "colour {i} drawn on only {count} pixels");
+        }
+    }
+
+    #[test]
+    fn png_is_deterministic_and_handles_edge_cases() {
+        let (panels, doses) = example();
+        let a = timecourse_png("t", &panels, &doses).unwrap();
+        let b = timecourse_png("t", &panels, &doses).unwrap();
+        assert!(a == b, "same figure, different PNG bytes");
+
+        let (w, h, _) = decode_png(&timecourse_png("", &[], &[]).unwrap());
+        assert_eq!((w, h), (WIDTH, TITLE_HEIGHT + LEGEND_PADDING));
+        let odd = Panel {
+            title: "a < b & c — IL-1β (µg/mL)".into(),
+            y_label: "y".into(),
+            series: vec![series("", vec![(0.0, f64::NAN), (1.0, 0.0), (2.0, 1e300)])],
+            log_y: true,
+        };
+        timecourse_png("t", &[odd], &[]).unwrap();
+
+        let many = vec![Panel::default(); 250];
+        let e = timecourse_png("t", &many, &[]).unwrap_err();
+        assert!(e.contains("too tall"), "{e}");
+        timecourse_svg("t", &many, &[]).unwrap();
+    }
+
+    /// Writes the example figure to `$PLOT_EXAMPLE_SVG` and `$PLOT_EXAMPLE_PNG`
+    /// when those variables are set, for looking at the output by eye.
     #[test]
     fn write_example_when_requested() {
+        let (panels, doses) = example();
         if let Some(path) = std::env::var_os("PLOT_EXAMPLE_SVG") {
-            let (panels, doses) = example();
             let svg = timecourse_svg("Example regimens", &panels, &doses).unwrap();
             std::fs::write(path, svg).unwrap();
+        }
+        if let Some(path) = std::env::var_os("PLOT_EXAMPLE_PNG") {
+            let png = timecourse_png("Example regimens", &panels, &doses).unwrap();
+            std::fs::write(path, png).unwrap();
         }
     }
 }

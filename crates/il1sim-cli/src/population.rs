@@ -819,18 +819,15 @@ fn write_figures(out: &Path, m: &Manifest, agg: &Aggregates) -> Result<(), Strin
             label: rname.clone(),
             times_days: m.dose_times_days[r].clone(),
         }];
-        let svg = timecourse_svg(
-            &format!(
-                "{} — {} (5/25/50/75/95th percentiles, {} subjects)",
-                m.population, rname, m.subjects
-            ),
-            &panels,
-            &doses,
-        )?;
-        write_atomic(
-            &out.join(format!("bands-{}.svg", slug(rname))),
-            svg.as_bytes(),
-        )?;
+        let title = format!(
+            "{} — {} (5/25/50/75/95th percentiles, {} subjects)",
+            m.population, rname, m.subjects
+        );
+        let svg = timecourse_svg(&title, &panels, &doses)?;
+        let png = crate::plot::timecourse_png(&title, &panels, &doses)?;
+        let stem = format!("bands-{}", slug(rname));
+        write_atomic(&out.join(format!("{stem}.svg")), svg.as_bytes())?;
+        write_atomic(&out.join(format!("{stem}.png")), &png)?;
     }
     // Target attainment: probability (overall) per target, one series per regimen, drawn
     // over the target index.
@@ -859,15 +856,14 @@ fn write_figures(out: &Path, m: &Manifest, agg: &Aggregates) -> Result<(), Strin
                 log_y: false,
             })
             .collect();
-        let svg = timecourse_svg(
-            &format!(
-                "{} — target attainment (0 overall; 1-5 renal, 6-10 weight, 11-15 age strata)",
-                m.population
-            ),
-            &panels,
-            &[],
-        )?;
+        let title = format!(
+            "{} — target attainment (0 overall; 1-5 renal, 6-10 weight, 11-15 age strata)",
+            m.population
+        );
+        let svg = timecourse_svg(&title, &panels, &[])?;
+        let png = crate::plot::timecourse_png(&title, &panels, &[])?;
         write_atomic(&out.join("targets.svg"), svg.as_bytes())?;
+        write_atomic(&out.join("targets.png"), &png)?;
     }
     Ok(())
 }

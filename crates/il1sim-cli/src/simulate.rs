@@ -114,7 +114,8 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode, String> {
         [
             "timecourse.csv",
             "summary.json",
-            if args.no_plot { "" } else { "timecourse.svg" }
+            if args.no_plot { "" } else { "timecourse.svg" },
+            if args.no_plot { "" } else { "timecourse.png" },
         ]
         .iter()
         .filter(|s| !s.is_empty())
@@ -313,6 +314,8 @@ impl Results<'_> {
             scenario.patient.crcl_ml_min
         );
         let svg = timecourse_svg(&title, &panels, &doses)?;
-        write_atomic(&out.join("timecourse.svg"), svg.as_bytes())
+        write_atomic(&out.join("timecourse.svg"), svg.as_bytes())?;
+        let png = crate::plot::timecourse_png(&title, &panels, &doses)?;
+        write_atomic(&out.join("timecourse.png"), &png)
     }
 }

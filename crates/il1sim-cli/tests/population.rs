@@ -118,3 +118,50 @@ fn omega_that_is_not_positive_definite_is_named() {
     );
     std::fs::remove_file(file).unwrap();
 }
+
+#[test]
+fn covariates_from_a_csv_table() {
+    let dir = tmp("table");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("patients.csv"), "weight_kg,age_y,sex,serum_creatinine_mg_dl\n62,48,female,0.8\n91,67,male,1.9\n55,72,female,3.1\n").unwrap();
+    let text = std::fs::read_to_string(repo("scenarios/ra-renal-population.toml")).unwrap();
+    let start = text.find("weight_kg = {").unwrap();
+    let end = text.find("[population.variability]").unwrap();
+    let text = format!(
+        "{}table = \"patients.csv\"\n\n{}",
+        &text[..start],
+        &text[end..]
+    );
+    std::fs::write(dir.join("pop.toml"), text).unwrap();
+    let out = dir.join("out");
+    let o = il1sim()
+        .arg("population")
+        .arg(dir.join("pop.toml"))
+        .args(["--subjects", "6", "--csv", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = std::fs::read_to_string(out.join("subjects.csv")).unwrap();
+    // Subject i takes row i mod 3; CrCl by Cockcroft–Gault: (140-48)*62/(72*0.8)*0.85 = 84.17 mL/min.
+    let first = csv.lines().nth(1).unwrap();
+    assert!(
+        first.starts_with("0,100 mg daily,62,48,female,0.8,84.17"),
+        "{first}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn fast_method_is_refused_clearly_until_it_exists() {
+    let out = tmp("fast");
+    let o = il1sim()
+        .arg("population")
+        .arg(repo("scenarios/ra-renal-population.toml"))
+        .args(["--method", "fast", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not available yet"));
+}
