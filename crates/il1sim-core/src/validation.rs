@@ -167,6 +167,9 @@ pub const EXPERIMENTS: &[&str] = &[
     "nomid_crp_day90_2mgkg",
     "nomid_serum_il1ra_trough_day90",
     "nomid_serum_il1ra_untreated",
+    "healthy_saa",
+    "nomid_saa_untreated",
+    "nomid_saa_day90_1mgkg",
     "dira_crp_untreated",
     "dira_crp_day28_1mgkg",
     "dira_crp_day28_2mgkg",
@@ -235,8 +238,28 @@ fn crp_at(
     regimen: Option<&Regimen>,
     day: f64,
 ) -> Result<f64, SimError> {
+    observable_at(model, patient, regimen, day, "crp")
+}
+
+/// An observable untreated (no regimen) or at `day` of a regimen.
+fn observable_at(
+    model: &Model,
+    patient: &Patient,
+    regimen: Option<&Regimen>,
+    day: f64,
+    name: &str,
+) -> Result<f64, SimError> {
     let s = Subject::new(model, patient, &[], SolverOptions::default())?;
-    let i = crp_index(model)?;
+    let i = model
+        .observables
+        .iter()
+        .position(|o| o.name == name)
+        .ok_or_else(|| {
+            SimError::from(ModelError::invalid(
+                "model",
+                format!("no '{name}' observable"),
+            ))
+        })?;
     match regimen {
         None => Ok(s.observe(&s.baseline)[i]),
         Some(r) => {
@@ -489,6 +512,21 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
                 .ok_or_else(|| ModelError::invalid("model", "no il1ra_central"))?;
             Ok(s.baseline[e] * s.params.values[model.drugs[0].molar_mass])
         }
+        "healthy_saa" => observable_at(model, &adult("healthy", 100.0), None, 0.0, "saa"),
+        "nomid_saa_untreated" => observable_at(model, &child("nomid", 20.0, 6.0), None, 0.0, "saa"),
+        "nomid_saa_day90_1mgkg" => observable_at(
+            model,
+            &child("nomid", 20.0, 6.0),
+            Some(&daily(
+                DoseAmount::MgPerKg {
+                    mg_per_kg: 1.0,
+                    max_mg: None,
+                },
+                90,
+            )),
+            90.0,
+            "saa",
+        ),
         "dira_crp_untreated" => crp_at(model, &child("dira", 6.0, 0.5), None, 0.0),
         "dira_crp_day28_1mgkg" => crp_at(
             model,
