@@ -8,19 +8,19 @@
 //! share colour `i`, so one legend at the top of the figure serves all panels.
 //!
 //! The SVG emits text as `<text>` elements, left to the viewer's sans-serif
-//! font. The PNG rasterises text with DejaVu Sans, compiled into the binary
-//! (`assets/fonts/`, registered with plotters' `ab_glyph` feature), so no
-//! system font or fontconfig is needed at run time; its metrics also lay out
-//! the SVG.
+//! font. The PNG draws text itself (see [`Raster`]) with DejaVu Sans compiled
+//! into the binary (`assets/fonts/`), so no system font or fontconfig is
+//! needed at run time.
 
 use std::ops::Range;
-use std::sync::OnceLock;
+
+use ab_glyph::{point, Font, FontRef, PxScale, ScaleFont};
 
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::register_font;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters_backend::{BackendColor, BackendCoord, BackendTextStyle, DrawingErrorKind};
 
 /// Figure width in pixels.
 const WIDTH: u32 = 1200;
@@ -36,9 +36,8 @@ const X_TICKS: u32 = 10;
 const Y_TICKS: u32 = 7;
 /// Font family used for every piece of text.
 const FONT: &str = "sans-serif";
-/// The font registered as [`FONT`] for rasterising (and measuring) text:
-/// DejaVu Sans 2.37 (licence in `assets/fonts/DejaVuSans-LICENSE.txt`).
-/// Bold and italic text fall back to it.
+/// The font of all text in PNG figures: DejaVu Sans 2.37 (licence in
+/// `assets/fonts/DejaVuSans-LICENSE.txt`). Bold and italic text use it too.
 static FONT_BYTES: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 /// Tallest PNG rendered, in pixels (a 1200 × 32768 RGB buffer is 118 MB).
 const PNG_MAX_HEIGHT: u32 = 32_768;
@@ -61,6 +60,8 @@ const DOSE_BAND_MAX: f64 = 0.05;
 
 /// Legend font size in pixels.
 const LEGEND_FONT: u32 = 15;
+/// Font size of the legend note in pixels.
+const NOTE_FONT: u32 = 13;
 /// Height of one row of legend entries.
 const LEGEND_ROW_HEIGHT: u32 = 24;
 /// Extra height below the legend.
@@ -71,9 +72,6 @@ const LEGEND_SWATCH: i32 = 28;
 const LEGEND_GAP: i32 = 26;
 /// Left / right margin of the legend.
 const LEGEND_MARGIN: i32 = 16;
-/// Rough average glyph width relative to the font size, used to lay out the
-/// legend (the real width depends on the SVG viewer's font).
-const GLYPH_WIDTH: f64 = 0.5;
 /// Legend note explaining the dose marks, shown when there are any.
 const DOSE_NOTE: &str = "short ticks at the bottom of each panel: dose times";
 
@@ -198,7 +196,11 @@ pub fn timecourse_png(
     }
     let mut pixels = vec![0u8; WIDTH as usize * height as usize * 3];
     {
-        let root = BitMapBackend::with_buffer(&mut pixels, (WIDTH, height)).into_drawing_area();
+        let root = Raster {
+            bitmap: BitMapBackend::with_buffer(&mut pixels, (WIDTH, height)),
+            font: figure.font.clone(),
+        }
+        .into_drawing_area();
         figure.draw(&root)?;
     }
     encode_png(&pixels, WIDTH, height)
@@ -217,18 +219,6 @@ fn encode_png(pixels: &[u8], width: u32, height: u32) -> Result<Vec<u8>, String>
     Ok(bytes)
 }
 
-/// Register [`FONT_BYTES`] as [`FONT`] with plotters, once per process.
-/// Needed before any text is measured or drawn, whatever the backend.
-fn register_fonts() -> Result<(), String> {
-    static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
-    REGISTERED
-        .get_or_init(|| {
-            register_font(FONT, FontStyle::Normal, FONT_BYTES)
-                .map_err(|_| "the bundled font could not be loaded".to_owned())
-        })
-        .clone()
-}
-
 /// A laid-out figure, ready to be drawn on any plotters backend.
 struct Figure<'a> {
     title: &'a str,
@@ -241,13 +231,16 @@ struct Figure<'a> {
     /// Height of the whole figure in pixels (the width is [`WIDTH`]).
     height: u32,
     x_axis: Axis,
+    /// The bundled font, parsed: measures legend text, draws PNG text.
+    font: FontRef<'static>,
 }
 
 impl<'a> Figure<'a> {
     /// Lay out the figure (see [`timecourse_svg`]).
     fn new(title: &'a str, panels: &'a [Panel], doses: &'a [DoseMarks]) -> Result<Self, String> {
-        register_fonts()?;
-        let legend_rows = layout_legend(legend_entries(panels, doses), !doses.is_empty());
+        let font = FontRef::try_from_slice(FONT_BYTES)
+            .map_err(|e| format!("bundled font unusable: {e}"))?;
+        let legend_rows = layout_legend(&font, legend_entries(panels, doses), !doses.is_empty());
         let columns = panels.len().clamp(1, COLUMNS);
         let rows = panels.len().div_ceil(columns);
         let (legend_height, height) = figure_heights(legend_rows.len(), rows)
@@ -263,6 +256,7 @@ impl<'a> Figure<'a> {
             legend_height,
             height,
             x_axis: Axis::linear(x0, x1, X_TICKS),
+            font,
         })
     }
 
@@ -280,6 +274,153 @@ impl<'a> Figure<'a> {
             }
         }
         root.present().map_err(err)
+    }
+}
+
+/// plotters' bitmap backend with text drawn from [`FONT_BYTES`].
+///
+/// Without a font feature plotters cannot rasterise text, and its `ab_glyph`
+/// feature drops each glyph's side bearing (uneven letter spacing) and scales
+/// text smaller than the SVG's. This backend measures and draws text itself:
+/// `size` pixels per em as in the SVG, kerned, anti-aliased, anchored and
+/// rotated as plotters asks. Everything else goes to the bitmap backend.
+struct Raster<'a> {
+    bitmap: BitMapBackend<'a>,
+    font: FontRef<'static>,
+}
+
+/// Error type of [`Raster`].
+type RasterError = DrawingErrorKind<<BitMapBackend<'static> as DrawingBackend>::ErrorType>;
+
+/// Lay out `text` in `font` at `size` pixels per em: the scaled font, the
+/// glyphs with their kerned pen positions, and the advance width of the text.
+fn shape<'f>(
+    font: &'f FontRef<'static>,
+    text: &str,
+    size: f64,
+) -> (
+    ab_glyph::PxScaleFont<&'f FontRef<'static>>,
+    Vec<(ab_glyph::GlyphId, f32)>,
+    f32,
+) {
+    let units_per_em = font.units_per_em().unwrap_or(2048.0);
+    let font = font.as_scaled(PxScale::from(
+        size as f32 * font.height_unscaled() / units_per_em,
+    ));
+    let mut glyphs = Vec::with_capacity(text.len());
+    let mut x = 0.0;
+    let mut previous = None;
+    for c in text.chars() {
+        let id = font.glyph_id(c);
+        if let Some(previous) = previous {
+            x += font.kern(previous, id);
+        }
+        glyphs.push((id, x));
+        x += font.h_advance(id);
+        previous = Some(id);
+    }
+    (font, glyphs, x)
+}
+
+impl DrawingBackend for Raster<'_> {
+    type ErrorType = <BitMapBackend<'static> as DrawingBackend>::ErrorType;
+
+    fn get_size(&self) -> (u32, u32) {
+        self.bitmap.get_size()
+    }
+
+    fn ensure_prepared(&mut self) -> Result<(), RasterError> {
+        self.bitmap.ensure_prepared()
+    }
+
+    fn present(&mut self) -> Result<(), RasterError> {
+        self.bitmap.present()
+    }
+
+    fn draw_pixel(&mut self, point: BackendCoord, color: BackendColor) -> Result<(), RasterError> {
+        self.bitmap.draw_pixel(point, color)
+    }
+
+    fn draw_line<S: plotters_backend::BackendStyle>(
+        &mut self,
+        from: BackendCoord,
+        to: BackendCoord,
+        style: &S,
+    ) -> Result<(), RasterError> {
+        self.bitmap.draw_line(from, to, style)
+    }
+
+    fn draw_rect<S: plotters_backend::BackendStyle>(
+        &mut self,
+        upper_left: BackendCoord,
+        bottom_right: BackendCoord,
+        style: &S,
+        fill: bool,
+    ) -> Result<(), RasterError> {
+        self.bitmap.draw_rect(upper_left, bottom_right, style, fill)
+    }
+
+    fn estimate_text_size<S: BackendTextStyle>(
+        &self,
+        text: &str,
+        style: &S,
+    ) -> Result<(u32, u32), RasterError> {
+        let (font, _, width) = shape(&self.font, text, style.size());
+        let height = font.ascent() - font.descent();
+        Ok((width.ceil() as u32, height.ceil() as u32))
+    }
+
+    fn draw_text<S: BackendTextStyle>(
+        &mut self,
+        text: &str,
+        style: &S,
+        pos: BackendCoord,
+    ) -> Result<(), RasterError> {
+        let colour = style.color();
+        if colour.alpha == 0.0 {
+            return Ok(());
+        }
+        let (font, glyphs, width) = shape(&self.font, text, style.size());
+        let height = font.ascent() - font.descent();
+        // Top left corner of the text box relative to the anchor point,
+        // before rotation; the baseline lies `ascent` below the top.
+        let left = match style.anchor().h_pos {
+            HPos::Left => 0.0,
+            HPos::Center => -width / 2.0,
+            HPos::Right => -width,
+        };
+        let top = match style.anchor().v_pos {
+            VPos::Top => 0.0,
+            VPos::Center => -height / 2.0,
+            VPos::Bottom => -height,
+        };
+        let baseline = top + font.ascent();
+        let transform = style.transform();
+        for &(id, x) in &glyphs {
+            let glyph = id.with_scale_and_position(font.scale, point(left + x, baseline));
+            let Some(outline) = font.outline_glyph(glyph) else {
+                continue; // e.g. a space
+            };
+            // Pixel offsets of the glyph's bounding box (whole numbers).
+            let bounds = outline.px_bounds();
+            let (x0, y0) = (bounds.min.x as i32, bounds.min.y as i32);
+            let bitmap = &mut self.bitmap;
+            let mut result = Ok(());
+            outline.draw(|gx, gy, coverage| {
+                if coverage <= 0.0 || result.is_err() {
+                    return;
+                }
+                let (dx, dy) = transform.transform(x0 + gx as i32, y0 + gy as i32);
+                let pixel = (pos.0.saturating_add(dx), pos.1.saturating_add(dy));
+                let shade = BackendColor {
+                    alpha: colour.alpha * f64::from(coverage.min(1.0)),
+                    rgb: colour.rgb,
+                };
+                result = bitmap.draw_pixel(pixel, shade);
+            });
+            result?;
+        }
+        Ok(())
     }
 }
 
@@ -692,21 +833,28 @@ fn legend_entries(panels: &[Panel], doses: &[DoseMarks]) -> Vec<LegendEntry> {
         .collect()
 }
 
-/// Estimated width in pixels of `text` at the legend font size.
-fn text_width(text: &str) -> i32 {
-    (text.chars().count() as f64 * f64::from(LEGEND_FONT) * GLYPH_WIDTH).ceil() as i32
+/// Width in pixels of `text` in the bundled font at `size` pixels per em:
+/// exact for the PNG, and an estimate for the SVG (whose text is set in the
+/// viewer's sans-serif font).
+fn text_width(font: &FontRef<'static>, text: &str, size: u32) -> i32 {
+    let (_, _, width) = shape(font, text, f64::from(size));
+    width.ceil() as i32
 }
 
-/// Estimated width in pixels of one legend item.
-fn item_width(item: &LegendItem) -> i32 {
+/// Width in pixels of one legend item.
+fn item_width(font: &FontRef<'static>, item: &LegendItem) -> i32 {
     match item {
-        LegendItem::Entry(e) => LEGEND_SWATCH + 6 + text_width(&e.label),
-        LegendItem::Note(n) => text_width(n),
+        LegendItem::Entry(e) => LEGEND_SWATCH + 6 + text_width(font, &e.label, LEGEND_FONT),
+        LegendItem::Note(n) => text_width(font, n, NOTE_FONT),
     }
 }
 
 /// Wrap the legend items into rows that fit the figure width.
-fn layout_legend(entries: Vec<LegendEntry>, dose_note: bool) -> Vec<LegendRow> {
+fn layout_legend(
+    font: &FontRef<'static>,
+    entries: Vec<LegendEntry>,
+    dose_note: bool,
+) -> Vec<LegendRow> {
     let notes = dose_note.then_some(LegendItem::Note(DOSE_NOTE));
     let items = entries.into_iter().map(LegendItem::Entry).chain(notes);
     let max_x = WIDTH as i32 - LEGEND_MARGIN;
@@ -714,7 +862,7 @@ fn layout_legend(entries: Vec<LegendEntry>, dose_note: bool) -> Vec<LegendRow> {
     let mut row = LegendRow::new();
     let mut x = LEGEND_MARGIN;
     for item in items {
-        let width = item_width(&item);
+        let width = item_width(font, &item);
         if !row.is_empty() && x + width > max_x {
             rows.push(std::mem::take(&mut row));
             x = LEGEND_MARGIN;
@@ -752,7 +900,7 @@ fn draw_legend<DB: DrawingBackend>(
     let label_style = TextStyle::from((FONT, LEGEND_FONT).into_font())
         .color(&BLACK)
         .pos(Pos::new(HPos::Left, VPos::Center));
-    let note_style = TextStyle::from((FONT, LEGEND_FONT - 2).into_font().style(FontStyle::Italic))
+    let note_style = TextStyle::from((FONT, NOTE_FONT).into_font().style(FontStyle::Italic))
         .color(&RGBColor(90, 90, 90))
         .pos(Pos::new(HPos::Left, VPos::Center));
     let row_height = LEGEND_ROW_HEIGHT as i32;
@@ -1254,13 +1402,13 @@ mod tests {
                 r < 100 && g < 100 && b < 100
             })
             .count();
-        assert!(title_ink > 200, "title text missing ({title_ink} dark pixels)");
+        assert!(
+            title_ink > 200,
+            "title text missing ({title_ink} dark pixels)"
+        );
         for i in 0..2 {
             let RGBColor(r, g, b) = colour(i);
-            let count = pixels
-                .chunks_exact(3)
-                .filter(|p| p == &[r, g, b])
-                .count();
+            let count = pixels.chunks_exact(3).filter(|p| p == &[r, g, b]).count();
             assert!(count > 500, "colour {i} drawn on only {count} pixels");
         }
     }
