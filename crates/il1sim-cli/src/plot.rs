@@ -112,6 +112,8 @@ pub struct Panel {
     /// Logarithmic y axis. Falls back to a linear axis when the panel has no
     /// positive finite value.
     pub log_y: bool,
+    /// X-axis label; `None` means the shared time axis, "time (days)".
+    pub x_label: Option<String>,
 }
 
 /// Dose times (days) of one regimen, drawn as small tick marks at the bottom
@@ -976,7 +978,7 @@ fn draw_panel<DB: DrawingBackend>(
 
     chart
         .configure_mesh()
-        .x_desc("time (days)")
+        .x_desc(panel.x_label.as_deref().unwrap_or("time (days)"))
         .y_desc(panel.y_label.as_str())
         .x_label_formatter(&|v| x_format.label(*v))
         .y_label_formatter(&|v| y_format.label(*v))
@@ -1044,6 +1046,7 @@ mod tests {
                     series("100 mg q4w", decay(20.0)),
                 ],
                 log_y: true,
+                x_label: None,
             },
             Panel {
                 title: "C-reactive protein".into(),
@@ -1053,12 +1056,14 @@ mod tests {
                     series("100 mg q4w", decay(4.0)),
                 ],
                 log_y: false,
+                x_label: None,
             },
             Panel {
                 title: "IL-1β".into(),
                 y_label: "IL-1 (pg/mL)".into(),
                 series: vec![series("50 mg q2w", vec![(0.0, 1.0), (28.0, 1.0)])],
                 log_y: false,
+                x_label: None,
             },
         ];
         let doses = vec![
@@ -1119,6 +1124,7 @@ mod tests {
             y_label: "y".into(),
             series: vec![series("<regimen>", vec![(0.0, 1.0), (1.0, 2.0)])],
             log_y: false,
+            x_label: None,
         };
         let svg = timecourse_svg("x & y", &[panel], &[]).unwrap();
         assert!(svg.contains("a &lt; b &amp; c"));
@@ -1139,12 +1145,14 @@ mod tests {
             y_label: "y".into(),
             series: vec![],
             log_y: false,
+            x_label: None,
         };
         let empty_series = Panel {
             title: "empty series".into(),
             y_label: "y".into(),
             series: vec![series("", vec![])],
             log_y: true,
+            x_label: None,
         };
         let svg = timecourse_svg("t", &[empty, empty_series], &[]).unwrap();
         assert!(svg.contains("empty series"));
@@ -1162,24 +1170,28 @@ mod tests {
                 y_label: "y".into(),
                 series: vec![series("a", vec![(3.0, 2.0)])],
                 log_y: false,
+                x_label: None,
             },
             Panel {
                 title: "flat zero".into(),
                 y_label: "y".into(),
                 series: vec![series("a", vec![(0.0, 0.0), (5.0, 0.0)])],
                 log_y: false,
+                x_label: None,
             },
             Panel {
                 title: "flat log".into(),
                 y_label: "y".into(),
                 series: vec![series("a", vec![(0.0, 7.0), (5.0, 7.0)])],
                 log_y: true,
+                x_label: None,
             },
             Panel {
                 title: "single at t=0".into(),
                 y_label: "y".into(),
                 series: vec![series("a", vec![(0.0, -4.0)])],
                 log_y: false,
+                x_label: None,
             },
         ];
         let svg = timecourse_svg("t", &panels, &[]).unwrap();
@@ -1208,6 +1220,7 @@ mod tests {
                 series("all nan", vec![(f64::NAN, f64::NAN); 3]),
             ],
             log_y: false,
+            x_label: None,
         };
         let log_zero = Panel {
             title: "log with zeros".into(),
@@ -1217,12 +1230,14 @@ mod tests {
                 vec![(0.0, 0.0), (1.0, 10.0), (2.0, -1.0), (3.0, 100.0)],
             )],
             log_y: true,
+            x_label: None,
         };
         let log_nothing_positive = Panel {
             title: "log nothing positive".into(),
             y_label: "y".into(),
             series: vec![series("a", vec![(0.0, 0.0), (1.0, -2.0), (2.0, f64::NAN)])],
             log_y: true,
+            x_label: None,
         };
         let doses = [DoseMarks {
             label: "d".into(),
@@ -1256,6 +1271,7 @@ mod tests {
                 y_label: "y".into(),
                 series: vec![series("a", vec![(0.0, a), (1e-6, b)])],
                 log_y,
+                x_label: None,
             };
             timecourse_svg("t", &[panel], &[]).unwrap();
         }
@@ -1274,6 +1290,7 @@ mod tests {
             y_label: "y".into(),
             series,
             log_y: false,
+            x_label: None,
         };
         let svg = timecourse_svg("t", &[panel], &[]).unwrap();
         assert!(svg.contains("regimen number 13 with a long name"));
@@ -1294,6 +1311,7 @@ mod tests {
             y_label: String::new(),
             series: vec![series("a", vec![(1.0, 1.0), (28.0, 2.0)])],
             log_y: false,
+            x_label: None,
         }];
         assert_eq!(time_range(&panels, &[]), (0.0, 28.0));
         assert_eq!(time_range(&[], &[]), (0.0, 1.0));
@@ -1427,6 +1445,7 @@ mod tests {
             y_label: "y".into(),
             series: vec![series("", vec![(0.0, f64::NAN), (1.0, 0.0), (2.0, 1e300)])],
             log_y: true,
+            x_label: None,
         };
         timecourse_png("t", &[odd], &[]).unwrap();
 

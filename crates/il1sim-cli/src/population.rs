@@ -812,6 +812,7 @@ fn write_figures(out: &Path, m: &Manifest, agg: &Aggregates) -> Result<(), Strin
                     y_label: format!("{name} ({unit})"),
                     series,
                     log_y: false,
+                    x_label: None,
                 }
             })
             .collect();
@@ -838,7 +839,7 @@ fn write_figures(out: &Path, m: &Manifest, agg: &Aggregates) -> Result<(), Strin
             .enumerate()
             .map(|(t, tname)| Panel {
                 title: tname.clone(),
-                y_label: "probability of attainment by stratum (x: group index)".into(),
+                y_label: "probability of attainment".into(),
                 series: m
                     .regimens
                     .iter()
@@ -854,6 +855,7 @@ fn write_figures(out: &Path, m: &Manifest, agg: &Aggregates) -> Result<(), Strin
                     })
                     .collect(),
                 log_y: false,
+                x_label: Some("group: 0 overall, 1-5 renal, 6-10 weight, 11-15 age".into()),
             })
             .collect();
         let title = format!(

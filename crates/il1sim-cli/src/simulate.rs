@@ -1,5 +1,5 @@
 //! `il1sim simulate`: scenario file or quick form → printed summary, timecourse.csv,
-//! summary.json and timecourse.svg in `--out`.
+//! summary.json, timecourse.svg and timecourse.png in `--out`.
 
 use crate::output::{csv_text, ensure_dir, num, write_atomic};
 use crate::plot::{timecourse_svg, DoseMarks, Panel, Series};
@@ -294,6 +294,7 @@ impl Results<'_> {
                     })
                     .collect(),
                 log_y: false,
+                x_label: None,
             })
             .collect();
         let mut doses = Vec::new();

@@ -69,6 +69,8 @@ fn readme_example_writes_csv_json_and_svg() {
     assert!(cavg["value"].as_f64().unwrap() > 300.0);
     let svg = std::fs::read_to_string(out.join("timecourse.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("time (days)"));
+    let png = std::fs::read(out.join("timecourse.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
     std::fs::remove_dir_all(&out).unwrap();
 }
 
@@ -105,7 +107,11 @@ fn quick_form_with_what_if_options() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(out.join("timecourse.csv").exists() && !out.join("timecourse.svg").exists());
+    assert!(
+        out.join("timecourse.csv").exists()
+            && !out.join("timecourse.svg").exists()
+            && !out.join("timecourse.png").exists()
+    );
     std::fs::remove_dir_all(&out).unwrap();
 }
 

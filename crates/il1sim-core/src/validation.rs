@@ -206,6 +206,17 @@ fn daily(dose: DoseAmount, days: u32) -> Regimen {
     )
 }
 
+/// A daily SC regimen of `mg_per_kg` (uncapped) for `days` doses.
+fn daily_per_kg(mg_per_kg: f64, days: u32) -> Regimen {
+    daily(
+        DoseAmount::MgPerKg {
+            mg_per_kg,
+            max_mg: None,
+        },
+        days,
+    )
+}
+
 fn single(dose_mg: f64, administration: Administration) -> Regimen {
     let mut r = Regimen::repeated(
         "single",
@@ -434,43 +445,20 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
         "ra_crp_fall_week1_4mgkg" => {
             let p = adult("ra", 100.0);
             let c0 = crp_at(model, &p, None, 0.0)?;
-            let c7 = crp_at(
-                model,
-                &p,
-                Some(&daily(
-                    DoseAmount::MgPerKg {
-                        mg_per_kg: 4.0,
-                        max_mg: None,
-                    },
-                    7,
-                )),
-                7.0,
-            )?;
+            let c7 = crp_at(model, &p, Some(&daily_per_kg(4.0, 7)), 7.0)?;
             Ok(1.0 - c7 / c0)
         }
         "nomid_crp_untreated" => crp_at(model, &child("nomid", 20.0, 6.0), None, 0.0),
         "nomid_crp_day90_1mgkg" => crp_at(
             model,
             &child("nomid", 20.0, 6.0),
-            Some(&daily(
-                DoseAmount::MgPerKg {
-                    mg_per_kg: 1.0,
-                    max_mg: None,
-                },
-                90,
-            )),
+            Some(&daily_per_kg(1.0, 90)),
             90.0,
         ),
         "nomid_crp_day90_2mgkg" => crp_at(
             model,
             &child("nomid", 20.0, 6.0),
-            Some(&daily(
-                DoseAmount::MgPerKg {
-                    mg_per_kg: 2.0,
-                    max_mg: None,
-                },
-                90,
-            )),
+            Some(&daily_per_kg(2.0, 90)),
             90.0,
         ),
         "nomid_serum_il1ra_trough_day90" => {
@@ -480,13 +468,7 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
                 &[],
                 SolverOptions::default(),
             )?;
-            let r = daily(
-                DoseAmount::MgPerKg {
-                    mg_per_kg: 1.5,
-                    max_mg: None,
-                },
-                90,
-            );
+            let r = daily_per_kg(1.5, 90);
             let (traj, _) = s.simulate(&r, 90.0 * 24.0, &[90.0 * 24.0])?;
             let y = &traj.states[0];
             let (a, e) = (
@@ -517,13 +499,7 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
         "nomid_saa_day90_1mgkg" => observable_at(
             model,
             &child("nomid", 20.0, 6.0),
-            Some(&daily(
-                DoseAmount::MgPerKg {
-                    mg_per_kg: 1.0,
-                    max_mg: None,
-                },
-                90,
-            )),
+            Some(&daily_per_kg(1.0, 90)),
             90.0,
             "saa",
         ),
@@ -531,25 +507,13 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
         "dira_crp_day28_1mgkg" => crp_at(
             model,
             &child("dira", 6.0, 0.5),
-            Some(&daily(
-                DoseAmount::MgPerKg {
-                    mg_per_kg: 1.0,
-                    max_mg: None,
-                },
-                28,
-            )),
+            Some(&daily_per_kg(1.0, 28)),
             28.0,
         ),
         "dira_crp_day28_2mgkg" => crp_at(
             model,
             &child("dira", 6.0, 0.5),
-            Some(&daily(
-                DoseAmount::MgPerKg {
-                    mg_per_kg: 2.0,
-                    max_mg: None,
-                },
-                28,
-            )),
+            Some(&daily_per_kg(2.0, 28)),
             28.0,
         ),
         other => Err(ModelError::invalid(
