@@ -6,7 +6,10 @@
 //! outputs, so one run and N merged shards go through the same code and give the same bytes.
 
 use crate::output::{csv_text, ensure_dir, num, write_atomic};
-use crate::plot::{timecourse_svg, DoseMarks, Panel, Series};
+use crate::plot::{
+    attainment_png, attainment_svg, timecourse_svg, AttainmentChart, AttainmentGroup, DoseMarks,
+    Panel, Series,
+};
 use arrow_array::builder::{Float64Builder, StringBuilder, UInt64Builder};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
@@ -812,7 +815,6 @@ fn write_figures(out: &Path, m: &Manifest, agg: &Aggregates) -> Result<(), Strin
                     y_label: format!("{name} ({unit})"),
                     series,
                     log_y: false,
-                    x_label: None,
                 }
             })
             .collect();
@@ -830,40 +832,46 @@ fn write_figures(out: &Path, m: &Manifest, agg: &Aggregates) -> Result<(), Strin
         write_atomic(&out.join(format!("{stem}.svg")), svg.as_bytes())?;
         write_atomic(&out.join(format!("{stem}.png")), &png)?;
     }
-    // Target attainment: probability (overall) per target, one series per regimen, drawn
-    // over the target index.
+    // Target attainment: per target, a grouped bar chart of the probability per regimen,
+    // overall and in each stratum ("renal: CrCl 30-59", "weight: 50-69 kg").
     if !m.targets.is_empty() {
-        let panels: Vec<Panel> = m
+        let group_name = |g: usize| {
+            let (by, label) = Aggregates::group_label(g);
+            if g == 0 {
+                return by.to_owned();
+            }
+            let short = by.split_whitespace().next().unwrap_or(by);
+            let label = label
+                .strip_prefix(short)
+                .map_or(label, |rest| rest.trim_start());
+            format!("{short}: {label}")
+        };
+        let charts: Vec<AttainmentChart> = m
             .targets
             .iter()
             .enumerate()
-            .map(|(t, tname)| Panel {
-                title: tname.clone(),
-                y_label: "probability of attainment".into(),
-                series: m
-                    .regimens
-                    .iter()
-                    .enumerate()
-                    .map(|(r, rname)| Series {
-                        label: rname.clone(),
-                        points: (0..GROUPS)
-                            .filter_map(|g| {
+            .map(|(t, tname)| AttainmentChart {
+                target: tname.clone(),
+                regimens: m.regimens.clone(),
+                groups: (0..GROUPS)
+                    .map(|g| AttainmentGroup {
+                        label: group_name(g),
+                        values: (0..m.regimens.len())
+                            .map(|r| {
                                 let (a, e) = agg.attainment_of(r, t, g);
-                                (e > 0).then(|| (g as f64, a as f64 / e as f64))
+                                (e > 0).then_some((a, e))
                             })
                             .collect(),
                     })
                     .collect(),
-                log_y: false,
-                x_label: Some("group: 0 overall, 1-5 renal, 6-10 weight, 11-15 age".into()),
             })
             .collect();
         let title = format!(
-            "{} — target attainment (0 overall; 1-5 renal, 6-10 weight, 11-15 age strata)",
-            m.population
+            "{} — probability of target attainment ({} subjects)",
+            m.population, m.subjects
         );
-        let svg = timecourse_svg(&title, &panels, &[])?;
-        let png = crate::plot::timecourse_png(&title, &panels, &[])?;
+        let svg = attainment_svg(&title, &charts)?;
+        let png = attainment_png(&title, &charts)?;
         write_atomic(&out.join("targets.svg"), svg.as_bytes())?;
         write_atomic(&out.join("targets.png"), &png)?;
     }

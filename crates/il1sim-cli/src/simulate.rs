@@ -304,7 +304,6 @@ impl Results<'_> {
                     })
                     .collect(),
                 log_y: false,
-                x_label: None,
             })
             .collect();
         let mut doses = Vec::new();
