@@ -14,7 +14,7 @@ pub const DEFAULT_CRCL_ML_MIN: f64 = 100.0;
 
 #[derive(clap::Args, Debug, Default, Clone)]
 pub struct QuickArgs {
-    /// Drug to give [default: anakinra]
+    /// Drug to give: anakinra or canakinumab [default: anakinra]
     #[arg(long, value_name = "NAME")]
     pub drug: Option<String>,
     /// Dose with unit: mg (e.g. 100mg) or mg/kg (e.g. 2mg/kg)
@@ -35,7 +35,7 @@ pub struct QuickArgs {
     /// Rate of each IV infusion in mg/h (the duration is dose / rate); instead of --infusion-hours
     #[arg(long, value_name = "MG_PER_H", allow_negative_numbers = true)]
     pub infusion_rate: Option<f64>,
-    /// Dosing interval with unit: h, d or min (e.g. 24h, 2d) [default: 24h]
+    /// Dosing interval with unit: h, d, w or min (e.g. 24h, 2d, 8w) [default: 24h]
     #[arg(long, value_name = "DURATION")]
     pub every: Option<String>,
     /// Simulated duration in days; doses are given on every interval within it [default: 28]
@@ -143,7 +143,7 @@ pub fn parse_amount(flag: &str, text: &str) -> Result<DoseAmount, String> {
 /// Parse a duration such as `24h`, `2d`, `30min` into hours.
 pub fn parse_duration(flag: &str, text: &str) -> Result<f64, String> {
     let t = text.trim().replace(' ', "");
-    let allowed = "allowed: a number with h, d or min, e.g. 24h, 2d, 30min";
+    let allowed = "allowed: a number with h, d, w or min, e.g. 24h, 2d, 8w, 30min";
     let (number, unit) = split_unit(&t);
     let value: f64 = number
         .parse()
@@ -151,6 +151,7 @@ pub fn parse_duration(flag: &str, text: &str) -> Result<f64, String> {
     let hours = match unit {
         "h" => value,
         "d" => value * HOURS_PER_DAY,
+        "w" => value * 7.0 * HOURS_PER_DAY,
         "min" => value / 60.0,
         "" => return Err(format!("{flag} '{text}': a unit is needed; {allowed}")),
         other => {

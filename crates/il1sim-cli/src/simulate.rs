@@ -126,8 +126,40 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn derived(model: &Model, subject: &Subject, name: &str) -> Option<f64> {
-    model.parameter_id(name).map(|i| subject.params.values[i])
+/// The patient-specific PK parameters of the drugs a scenario gives (`CL_<drug>` and, for
+/// anakinra, `V_central`), in their declared units.
+fn patient_parameters(
+    model: &Model,
+    subject: &Subject,
+    scenario: &Scenario,
+) -> Vec<(String, f64, String)> {
+    let mut names: Vec<String> = Vec::new();
+    for r in &scenario.regimens {
+        for n in [
+            format!("CL_{}", r.drug),
+            if r.drug == "anakinra" {
+                "V_central".to_string()
+            } else {
+                String::new()
+            },
+        ] {
+            if !n.is_empty() && !names.contains(&n) {
+                names.push(n);
+            }
+        }
+    }
+    names
+        .into_iter()
+        .filter_map(|n| {
+            let id = model.parameter_id(&n)?;
+            let p = &model.parameters[id];
+            Some((
+                n,
+                subject.params.values[id] / p.to_canonical,
+                p.unit.clone(),
+            ))
+        })
+        .collect()
 }
 
 /// One simulated scenario: what every output is made from.
@@ -158,15 +190,10 @@ impl Results<'_> {
             p.disease,
             scenario.duration_h / HOURS_PER_DAY
         );
-        if let (Some(cl), Some(v)) = (
-            derived(model, subject, "CL_anakinra"),
-            derived(model, subject, "V_central"),
-        ) {
+        for (name, value, unit) in patient_parameters(model, subject, scenario) {
             println!(
-                "anakinra PK for this patient: CL {:.2} L/h (CL/F {:.2} L/h), V {:.1} L",
-                cl,
-                cl / derived(model, subject, "F_anakinra_sc").unwrap_or(1.0),
-                v
+                "  {name} for this patient: {} {unit}",
+                il1sim_core::validation::fmt_num(value)
             );
         }
         println!();
@@ -270,10 +297,10 @@ impl Results<'_> {
                 "crcl": { "value": p.crcl_ml_min, "unit": "mL/min" },
                 "disease": p.disease,
             },
-            "derived_parameters": {
-                "CL_anakinra": { "value": derived(model, subject, "CL_anakinra"), "unit": "L/h" },
-                "V_central": { "value": derived(model, subject, "V_central"), "unit": "L" },
-            },
+            "patient_parameters": patient_parameters(model, subject, scenario)
+                .into_iter()
+                .map(|(name, value, unit)| (name, json!({ "value": value, "unit": unit })))
+                .collect::<serde_json::Map<String, serde_json::Value>>(),
             "solver": { "method": format!("{:?}", options.method).to_lowercase(), "rtol": options.rtol, "atol_relative_to_state_scale": options.atol },
             "regimens": runs.iter().map(|(_, s)| s).collect::<Vec<_>>(),
         });

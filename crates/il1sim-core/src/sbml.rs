@@ -1199,6 +1199,7 @@ pub fn sbml_model(
         let (math, how) = match &o.kind {
             ObservableKind::Concentration {
                 species: s,
+                plus,
                 molar_mass,
             } => {
                 let mw = molar_mass.map(|m| v[m]);
@@ -1226,7 +1227,28 @@ pub fn sbml_model(
                     Some(u) => quantity(factor, u),
                     None => Math::Num(factor),
                 };
-                (times(vec![factor, conc(*s)]), note)
+                let amount = if plus.is_empty() {
+                    conc(*s)
+                } else {
+                    Math::Plus(
+                        std::iter::once(*s)
+                            .chain(plus.iter().copied())
+                            .map(conc)
+                            .collect(),
+                    )
+                };
+                let note = if plus.is_empty() {
+                    note
+                } else {
+                    format!(
+                        "{note}, plus {}",
+                        plus.iter()
+                            .map(|&k| model.species[k].name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                (times(vec![factor, amount]), note)
             }
             ObservableKind::Fraction {
                 numerator,

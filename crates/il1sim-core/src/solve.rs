@@ -231,19 +231,143 @@ impl<'m> Subject<'m> {
         output_times: &[f64],
         observe: &mut dyn FnMut(f64, &[f64]),
     ) -> Result<SegmentEnd, SolveError> {
-        let sys = &self.system;
+        // Integrate only the states that can become non-zero (an undosed drug's states stay
+        // exactly zero and would only make every linear solve larger).
+        let mut targets: Vec<usize> = inputs
+            .iter()
+            .map(|i| match *i {
+                StateInput::Bolus { species, .. } | StateInput::RateStep { species, .. } => species,
+            })
+            .collect();
+        targets.extend((0..rates.len()).filter(|&i| rates[i] != 0.0));
+        let active = self.system.reachable(y0, &targets);
+        let atol = self.atol(options);
+        if active.iter().all(|a| *a) {
+            return self.integrate_system(
+                &self.system,
+                &atol,
+                options,
+                y0,
+                rates,
+                t0,
+                t_end,
+                inputs,
+                output_times,
+                observe,
+                None,
+            );
+        }
+        let keep: Vec<usize> = (0..self.system.n).filter(|&i| active[i]).collect();
+        if keep.is_empty() {
+            // Nothing can change: every state is zero and nothing feeds it.
+            for &t in output_times
+                .iter()
+                .filter(|&&t| t >= t0 - 1e-12 && t <= t_end + 1e-12)
+            {
+                observe(t, y0);
+            }
+            return Ok(SegmentEnd {
+                state: y0.to_vec(),
+                rates: rates.to_vec(),
+            });
+        }
+        let mut map = vec![usize::MAX; self.system.n];
+        for (new, &old) in keep.iter().enumerate() {
+            map[old] = new;
+        }
+        let sys = self.system.restrict(&keep);
+        let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+        let inputs_r: Vec<StateInput> = inputs
+            .iter()
+            .map(|i| match *i {
+                StateInput::Bolus {
+                    time_h,
+                    species,
+                    amount_nmol,
+                } => StateInput::Bolus {
+                    time_h,
+                    species: map[species],
+                    amount_nmol,
+                },
+                StateInput::RateStep {
+                    time_h,
+                    species,
+                    delta_nmol_per_h,
+                } => StateInput::RateStep {
+                    time_h,
+                    species: map[species],
+                    delta_nmol_per_h,
+                },
+            })
+            .collect();
+        let n_full = self.system.n;
+        let expand = |v: &[f64]| {
+            let mut full = vec![0.0; n_full];
+            for (k, &i) in keep.iter().enumerate() {
+                full[i] = v[k];
+            }
+            full
+        };
+        let mut observe_full = |t: f64, y: &[f64]| observe(t, &expand(y));
+        let end = self.integrate_system(
+            &sys,
+            &pick(&atol),
+            options,
+            &pick(y0),
+            &pick(rates),
+            t0,
+            t_end,
+            &inputs_r,
+            output_times,
+            &mut observe_full,
+            Some(&keep),
+        )?;
+        Ok(SegmentEnd {
+            state: expand(&end.state),
+            rates: expand(&end.rates),
+        })
+    }
+
+    /// Integrate `sys` (the full system, or a restriction to the states `kept`).
+    #[allow(clippy::too_many_arguments)]
+    fn integrate_system(
+        &self,
+        sys: &OdeSystem,
+        atol: &[f64],
+        options: &SolverOptions,
+        y0: &[f64],
+        rates: &[f64],
+        t0: f64,
+        t_end: f64,
+        inputs: &[StateInput],
+        output_times: &[f64],
+        observe: &mut dyn FnMut(f64, &[f64]),
+        kept: Option<&[usize]>,
+    ) -> Result<SegmentEnd, SolveError> {
         let n = sys.n;
         let current_rates = RefCell::new(rates.to_vec());
-        let fail = |t: f64, y: &[f64], message: String| SolveError {
-            context: String::new(),
-            time_h: t,
-            message,
-            state: self.describe(y),
+        let fail = |t: f64, y: &[f64], message: String| {
+            let full = match kept {
+                None => y.to_vec(),
+                Some(keep) => {
+                    let mut f = vec![0.0; self.system.n];
+                    for (k, &i) in keep.iter().enumerate() {
+                        f[i] = y[k];
+                    }
+                    f
+                }
+            };
+            SolveError {
+                context: String::new(),
+                time_h: t,
+                message,
+                state: self.describe(&full),
+            }
         };
         let mut problem = OdeBuilder::<M>::new()
             .t0(t0)
             .rtol(options.rtol)
-            .atol(self.atol(options))
+            .atol(atol.to_vec())
             .rhs_implicit(
                 |x: &[f64], _p: &[f64], _t: f64, y: &mut [f64]| {
                     sys.rhs(x, &current_rates.borrow(), y)

@@ -110,6 +110,102 @@ impl OdeSystem {
         self.linear.push((row, col, coef));
     }
 
+    /// States that can become non-zero, starting from `y0` with inputs into `targets`: those
+    /// non-zero at the start or fed by an input, and everything they reach through the
+    /// Jacobian's structure or zero-order production. The others stay exactly zero (for
+    /// example the states of a drug that is not given) and need not be integrated.
+    pub fn reachable(&self, y0: &[f64], targets: &[usize]) -> Vec<bool> {
+        let mut active: Vec<bool> = (0..self.n)
+            .map(|i| y0[i] != 0.0 || targets.contains(&i))
+            .collect();
+        let mut probe = vec![0.0; self.n];
+        let mut dy = vec![0.0; self.n];
+        let zero = vec![0.0; self.n];
+        loop {
+            for i in 0..self.n {
+                // Distinct positive values, so no term cancels by accident.
+                probe[i] = if active[i] {
+                    1.0 + 0.137 * i as f64
+                } else {
+                    0.0
+                };
+            }
+            self.rhs(&probe, &zero, &mut dy);
+            let j = self.jacobian(&probe);
+            let mut changed = false;
+            for r in 0..self.n {
+                if !active[r]
+                    && (dy[r] != 0.0 || (0..self.n).any(|c| active[c] && j[(r, c)] != 0.0))
+                {
+                    active[r] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                return active;
+            }
+        }
+    }
+
+    /// The system on the states `keep` only (ascending), the others being identically zero:
+    /// terms that involve a dropped state vanish.
+    pub fn restrict(&self, keep: &[usize]) -> OdeSystem {
+        let mut map = vec![None; self.n];
+        for (new, &old) in keep.iter().enumerate() {
+            map[old] = Some(new);
+        }
+        let mut s = OdeSystem::new(keep.len(), keep.iter().map(|&i| self.volume[i]).collect());
+        s.constant = keep.iter().map(|&i| self.constant[i]).collect();
+        s.linear = self
+            .linear
+            .iter()
+            .filter_map(|&(r, c, k)| Some((map[r]?, map[c]?, k)))
+            .collect();
+        s.bilinear = self
+            .bilinear
+            .iter()
+            .filter_map(|b| {
+                Some(Bilinear {
+                    a: map[b.a]?,
+                    b: map[b.b]?,
+                    complex: map[b.complex]?,
+                    kon: b.kon,
+                })
+            })
+            .collect();
+        s.signals = self
+            .signals
+            .iter()
+            .map(|g| SignalDef {
+                species: g.species.iter().filter_map(|&i| map[i]).collect(),
+                ..g.clone()
+            })
+            .collect();
+        s.signal_terms = self
+            .signal_terms
+            .iter()
+            .filter_map(|t| {
+                Some(SignalTerm {
+                    species: map[t.species]?,
+                    ..t.clone()
+                })
+            })
+            .collect();
+        s.power_terms = self
+            .power_terms
+            .iter()
+            .filter_map(|p| {
+                Some(PowerTerm {
+                    species: map[p.species]?,
+                    driver: map[p.driver]?,
+                    ..p.clone()
+                })
+            })
+            .collect();
+        s.frozen = self.frozen.iter().filter_map(|&i| map[i]).collect();
+        s
+    }
+
     /// Merge duplicate linear entries (fewer operations in the hot loop).
     pub fn finish(&mut self) {
         self.linear.sort_by_key(|&(r, c, _)| (r, c));
@@ -219,6 +315,34 @@ impl OdeSystem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Dropping states that stay zero gives the same right-hand side on the kept states.
+    #[test]
+    fn restriction_to_reachable_states_preserves_the_dynamics() {
+        let mut s = OdeSystem::new(4, vec![1.0; 4]);
+        s.constant = vec![0.0, 0.2, 0.0, 0.0];
+        s.add_linear(0, 0, -1.0);
+        s.add_linear(1, 1, -0.5);
+        s.bilinear.push(Bilinear {
+            a: 0,
+            b: 1,
+            complex: 2,
+            kon: 2.0,
+        });
+        s.add_linear(3, 3, -0.1); // never fed: stays zero
+        s.finish();
+        let y0 = [0.0, 0.4, 0.0, 0.0];
+        let active = s.reachable(&y0, &[0]);
+        assert_eq!(active, vec![true, true, true, false]);
+        let keep: Vec<usize> = (0..4).filter(|&i| active[i]).collect();
+        let r = s.restrict(&keep);
+        let y = [0.3, 0.4, 0.1, 0.0];
+        let (mut full, mut red) = ([0.0; 4], [0.0; 3]);
+        s.rhs(&y, &[0.0; 4], &mut full);
+        r.rhs(&[0.3, 0.4, 0.1], &[0.0; 3], &mut red);
+        assert_eq!(&full[..3], &red[..]);
+        assert_eq!(s.reachable(&y0, &[]), vec![false, true, false, false]);
+    }
 
     /// A small system touching every term kind, checked against central differences.
     #[test]

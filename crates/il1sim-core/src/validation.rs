@@ -170,6 +170,11 @@ pub const EXPERIMENTS: &[&str] = &[
     "healthy_saa",
     "nomid_saa_untreated",
     "nomid_saa_day90_1mgkg",
+    "canakinumab_terminal_half_life_days",
+    "canakinumab_accumulation_q8w",
+    "canakinumab_total_il1b_ratio_day28",
+    "canakinumab_free_il1b_ratio_day28",
+    "canakinumab_caps_crp_day8",
     "dira_crp_untreated",
     "dira_crp_day28_1mgkg",
     "dira_crp_day28_2mgkg",
@@ -214,6 +219,18 @@ fn daily_per_kg(mg_per_kg: f64, days: u32) -> Regimen {
             max_mg: None,
         },
         days,
+    )
+}
+
+/// Canakinumab SC every 8 weeks (label CAPS regimen above 40 kg: 150 mg q8w).
+fn canakinumab(dose_mg: f64, doses: u32) -> Regimen {
+    Regimen::repeated(
+        "canakinumab",
+        "canakinumab",
+        DoseAmount::Mg(dose_mg),
+        Administration::Subcutaneous,
+        56.0 * 24.0,
+        doses,
     )
 }
 
@@ -502,6 +519,58 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
             Some(&daily_per_kg(1.0, 90)),
             90.0,
             "saa",
+        ),
+        "canakinumab_terminal_half_life_days" => {
+            // Single 150 mg SC in a 70-kg CAPS adult; log-linear fit of days 60-150.
+            let s = Subject::new(model, &adult("caps", 100.0), &[], SolverOptions::default())?;
+            let times: Vec<f64> = (60..=150).step_by(5).map(|d| d as f64 * 24.0).collect();
+            let (traj, _) = s.simulate(&canakinumab(150.0, 1), 150.0 * 24.0, &times)?;
+            let c = model
+                .drug("canakinumab")
+                .ok_or_else(|| ModelError::invalid("model", "no canakinumab"))?
+                .concentration_species;
+            let pts: Vec<(f64, f64)> = traj
+                .times_h
+                .iter()
+                .zip(&traj.states)
+                .map(|(t, y)| (t / 24.0, y[c].ln()))
+                .collect();
+            Ok(std::f64::consts::LN_2 / -slope(&pts))
+        }
+        "canakinumab_accumulation_q8w" => {
+            let s = Subject::new(model, &adult("caps", 100.0), &[], SolverOptions::default())?;
+            let tau = 56.0 * 24.0;
+            let (_, first) = simulate_and_summarise(&s, &canakinumab(150.0, 1), tau, &[])?;
+            let mut ss = canakinumab(150.0, 1);
+            ss.steady_state = true;
+            let (_, at_ss) = simulate_and_summarise(&s, &ss, tau, &[])?;
+            Ok(at_ss.get("auc_tau").unwrap_or(f64::NAN) / first.get("auc_tau").unwrap_or(f64::NAN))
+        }
+        "canakinumab_total_il1b_ratio_day28" => {
+            let p = adult("caps", 100.0);
+            Ok(observable_at(
+                model,
+                &p,
+                Some(&canakinumab(150.0, 1)),
+                28.0,
+                "il1b_total_plasma",
+            )? / observable_at(model, &p, None, 0.0, "il1b_total_plasma")?)
+        }
+        "canakinumab_free_il1b_ratio_day28" => {
+            let p = adult("caps", 100.0);
+            Ok(observable_at(
+                model,
+                &p,
+                Some(&canakinumab(150.0, 1)),
+                28.0,
+                "il1b_free_plasma",
+            )? / observable_at(model, &p, None, 0.0, "il1b_free_plasma")?)
+        }
+        "canakinumab_caps_crp_day8" => crp_at(
+            model,
+            &adult("caps", 100.0),
+            Some(&canakinumab(150.0, 1)),
+            8.0,
         ),
         "dira_crp_untreated" => crp_at(model, &child("dira", 6.0, 0.5), None, 0.0),
         "dira_crp_day28_1mgkg" => crp_at(

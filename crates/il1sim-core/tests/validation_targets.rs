@@ -75,6 +75,11 @@ fn nomid() {
 }
 
 #[test]
+fn canakinumab() {
+    check_group("canakinumab-");
+}
+
+#[test]
 fn dira() {
     check_group("dira-");
 }
@@ -83,7 +88,17 @@ fn dira() {
 fn every_target_belongs_to_a_tested_group() {
     let targets = load_targets(TARGETS_TOML, "validation/targets.toml").unwrap();
     let prefixes = [
-        "engine-", "pk-", "renal-", "paed-", "molar-", "crp-", "healthy-", "ra-", "nomid-", "dira-",
+        "engine-",
+        "pk-",
+        "renal-",
+        "paed-",
+        "molar-",
+        "crp-",
+        "healthy-",
+        "ra-",
+        "nomid-",
+        "canakinumab-",
+        "dira-",
     ];
     for t in targets {
         assert!(

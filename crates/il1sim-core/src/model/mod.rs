@@ -193,9 +193,11 @@ pub struct Drug {
 
 #[derive(Debug, Clone)]
 pub enum ObservableKind {
-    /// Concentration of one species, converted from nM with `factor` (depends on molar mass).
+    /// Concentration of one species (plus, for totals, other species of the same compartment),
+    /// converted from nM to the observable's unit (which may need the molar mass).
     Concentration {
         species: usize,
+        plus: Vec<usize>,
         molar_mass: Option<ParamId>,
     },
     Fraction {
@@ -741,7 +743,16 @@ impl Model {
                             format!("'{}' is not a concentration unit this observable can report; allowed: nM, pM, and with molar_mass: ng/mL, pg/mL, mg/L, ug/mL, mg/dL", o.unit),
                         ));
                     }
-                    ObservableKind::Concentration { species: species_id, molar_mass }
+                    let plus = o
+                        .plus
+                        .iter()
+                        .flatten()
+                        .map(|n| sp(&format!("{loc}.plus"), &Some(n.clone())))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    if plus.iter().any(|&k| species[k].compartment != species[species_id].compartment) {
+                        return Err(err(format!("{loc}.plus"), "added species must be in the compartment of `species`".into()));
+                    }
+                    ObservableKind::Concentration { species: species_id, plus, molar_mass }
                 }
                 "fraction" => {
                     let list = |f: &str, v: &Option<Vec<String>>| -> Result<Vec<usize>, ModelError> {
@@ -1084,11 +1095,12 @@ impl Model {
         match &obs.kind {
             ObservableKind::Concentration {
                 species,
+                plus,
                 molar_mass,
             } => {
                 let mw = molar_mass.map(|m| pv.values[m]);
-                crate::units::concentration_output_factor(&obs.unit, mw).unwrap_or(f64::NAN)
-                    * y[*species]
+                let total = y[*species] + plus.iter().map(|&k| y[k]).sum::<f64>();
+                crate::units::concentration_output_factor(&obs.unit, mw).unwrap_or(f64::NAN) * total
             }
             ObservableKind::Fraction {
                 numerator,

@@ -150,6 +150,8 @@ pub struct ObservableSpec {
     pub kind: String,
     pub description: String,
     pub species: Option<String>,
+    /// Species added to `species` for a total (e.g. drug-bound complexes), same compartment.
+    pub plus: Option<Vec<String>>,
     pub molar_mass: Option<String>,
     pub numerator: Option<Vec<String>>,
     pub denominator: Option<Vec<String>>,
