@@ -2,6 +2,7 @@
 //! results atomically; all science lives in the core library.
 
 mod bench;
+mod compare;
 mod export_sbml;
 mod output;
 mod plot;
@@ -34,6 +35,8 @@ enum Command {
     Merge(population::MergeArgs),
     /// Measure the cost per virtual subject on this machine.
     Bench(bench::BenchArgs),
+    /// Compare a scenario's regimens or drugs side by side (HTML report and CSV).
+    Compare(compare::CompareArgs),
     /// Write a scenario's model, patient and first regimen as SBML Level 3 to standard output.
     ExportSbml(export_sbml::ExportSbmlArgs),
 }
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         Command::Population(args) => population::run(*args),
         Command::Merge(args) => population::run_merge(args),
         Command::Bench(args) => bench::run(args),
+        Command::Compare(args) => compare::run(args),
     };
     match result {
         Ok(code) => code,

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 pub struct SimulateArgs {
     /// Scenario file (TOML); omit it and give --dose etc. for the quick form
     pub scenario: Option<PathBuf>,
-    /// Output directory (created if needed): timecourse.csv, summary.json, timecourse.svg
+    /// Output directory (created if needed): timecourse.csv, summary.json, timecourse.svg and .png
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     #[command(flatten)]
@@ -28,7 +28,7 @@ pub struct SimulateArgs {
     /// Model file [default: the bundled models/il1.toml]
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
-    /// Do not draw timecourse.svg
+    /// Do not draw timecourse.svg and timecourse.png
     #[arg(long)]
     pub no_plot: bool,
 }
@@ -87,15 +87,7 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode, String> {
         None => crate::quick::scenario(&args.quick, &model)?,
     };
     let options = args.solver.options()?;
-    let subject = Subject::new(&model, &scenario.patient, &[], options)
-        .map_err(|e| format!("scenario '{}': {e}", scenario.name))?;
-    let grid = scenario.output_grid();
-    let mut runs: Vec<(Trajectory, RegimenSummary)> = Vec::new();
-    for r in &scenario.regimens {
-        let run = simulate_and_summarise(&subject, r, scenario.duration_h, &grid)
-            .map_err(|e| format!("scenario '{}', regimen '{}': {e}", scenario.name, r.name))?;
-        runs.push(run);
-    }
+    let (subject, runs) = run_scenario(&model, &scenario, options)?;
     let results = Results {
         model: &model,
         scenario: &scenario,
@@ -124,6 +116,24 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode, String> {
         .join(", ")
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Simulate every regimen of a scenario for its patient on the scenario's output grid.
+pub fn run_scenario<'m>(
+    model: &'m Model,
+    scenario: &Scenario,
+    options: SolverOptions,
+) -> Result<(Subject<'m>, Vec<(Trajectory, RegimenSummary)>), String> {
+    let subject = Subject::new(model, &scenario.patient, &[], options)
+        .map_err(|e| format!("scenario '{}': {e}", scenario.name))?;
+    let grid = scenario.output_grid();
+    let mut runs = Vec::new();
+    for r in &scenario.regimens {
+        let run = simulate_and_summarise(&subject, r, scenario.duration_h, &grid)
+            .map_err(|e| format!("scenario '{}', regimen '{}': {e}", scenario.name, r.name))?;
+        runs.push(run);
+    }
+    Ok((subject, runs))
 }
 
 /// The patient-specific PK parameters of the drugs a scenario gives (`CL_<drug>` and, for

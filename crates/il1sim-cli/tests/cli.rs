@@ -201,3 +201,40 @@ fn validate_exits_1_when_a_target_fails() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("FAIL"));
     std::fs::remove_file(&targets).unwrap();
 }
+
+#[test]
+fn compare_writes_html_and_csv_for_caps_and_dira() {
+    for (scenario, drugs) in [
+        ("scenarios/caps-compare.toml", "anakinra,canakinumab"),
+        ("scenarios/dira-compare.toml", "anakinra,canakinumab"),
+    ] {
+        let out = tmp(&format!("compare-{}", scenario.len()));
+        let o = il1sim()
+            .arg("compare")
+            .arg(repo(scenario))
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let csv = std::fs::read_to_string(out.join("compare.csv")).unwrap();
+        assert!(csv.contains(&format!("drug,,{drugs}")), "{csv}");
+        for row in [
+            "injections per month on treatment",
+            "IL-1RI occupancy by antagonist at trough",
+            "total IL-1β in plasma",
+            "free IL-1α in plasma",
+            "time to remission",
+            "time to flare",
+        ] {
+            assert!(csv.contains(row), "{row} missing:\n{csv}");
+        }
+        let html = std::fs::read_to_string(out.join("compare.html")).unwrap();
+        assert!(
+            html.starts_with("<!DOCTYPE html>")
+                && html.contains("<svg")
+                && html.contains("</table>")
+        );
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}
