@@ -31,9 +31,10 @@ pub struct CompareArgs {
 }
 
 /// Observables shown in the comparison (when the model has them).
-const SHOWN: [&str; 9] = [
+const SHOWN: [&str; 10] = [
     "anakinra_plasma",
     "canakinumab_plasma",
+    "rilonacept_plasma",
     "receptor_occupancy_antagonist",
     "il1b_free_plasma",
     "il1b_total_plasma",

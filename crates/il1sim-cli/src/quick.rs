@@ -14,7 +14,7 @@ pub const DEFAULT_CRCL_ML_MIN: f64 = 100.0;
 
 #[derive(clap::Args, Debug, Default, Clone)]
 pub struct QuickArgs {
-    /// Drug to give: anakinra or canakinumab [default: anakinra]
+    /// Drug to give: anakinra, canakinumab or rilonacept [default: anakinra]
     #[arg(long, value_name = "NAME")]
     pub drug: Option<String>,
     /// Dose with unit: mg (e.g. 100mg) or mg/kg (e.g. 2mg/kg)

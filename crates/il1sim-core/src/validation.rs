@@ -175,6 +175,9 @@ pub const EXPERIMENTS: &[&str] = &[
     "canakinumab_total_il1b_ratio_day28",
     "canakinumab_free_il1b_ratio_day28",
     "canakinumab_caps_crp_day8",
+    "rilonacept_terminal_half_life_days",
+    "rilonacept_caps_crp_day7",
+    "rilonacept_free_il1ra_site_ratio_day14",
     "dira_crp_untreated",
     "dira_crp_day28_1mgkg",
     "dira_crp_day28_2mgkg",
@@ -220,6 +223,20 @@ fn daily_per_kg(mg_per_kg: f64, days: u32) -> Regimen {
         },
         days,
     )
+}
+
+/// Rilonacept label regimen for adults: 320 mg SC loading dose, then 160 mg weekly.
+fn rilonacept() -> Regimen {
+    let mut r = Regimen::repeated(
+        "rilonacept",
+        "rilonacept",
+        DoseAmount::Mg(160.0),
+        Administration::Subcutaneous,
+        7.0 * 24.0,
+        12,
+    );
+    r.loading_dose = Some(DoseAmount::Mg(320.0));
+    r
 }
 
 /// Canakinumab SC every 8 weeks (label CAPS regimen above 40 kg: 150 mg q8w).
@@ -572,6 +589,37 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
             Some(&canakinumab(150.0, 1)),
             8.0,
         ),
+        "rilonacept_terminal_half_life_days" => {
+            // Single 320 mg SC in a 70-kg CAPS adult; log-linear fit of days 21-56.
+            let s = Subject::new(model, &adult("caps", 100.0), &[], SolverOptions::default())?;
+            let mut r = rilonacept();
+            r.repeat = Repeat::Single;
+            r.dose = DoseAmount::Mg(320.0);
+            r.loading_dose = None;
+            let times: Vec<f64> = (21..=56).step_by(5).map(|d| d as f64 * 24.0).collect();
+            let (traj, _) = s.simulate(&r, 56.0 * 24.0, &times)?;
+            let c = model
+                .drug("rilonacept")
+                .ok_or_else(|| ModelError::invalid("model", "no rilonacept"))?
+                .concentration_species;
+            let pts: Vec<(f64, f64)> = traj
+                .times_h
+                .iter()
+                .zip(&traj.states)
+                .map(|(t, y)| (t / 24.0, y[c].ln()))
+                .collect();
+            Ok(std::f64::consts::LN_2 / -slope(&pts))
+        }
+        "rilonacept_caps_crp_day7" => {
+            crp_at(model, &adult("caps", 100.0), Some(&rilonacept()), 7.0)
+        }
+        "rilonacept_free_il1ra_site_ratio_day14" => {
+            let p = adult("caps", 100.0);
+            Ok(
+                observable_at(model, &p, Some(&rilonacept()), 14.0, "il1ra_free_tissue")?
+                    / observable_at(model, &p, None, 0.0, "il1ra_free_tissue")?,
+            )
+        }
         "dira_crp_untreated" => crp_at(model, &child("dira", 6.0, 0.5), None, 0.0),
         "dira_crp_day28_1mgkg" => crp_at(
             model,

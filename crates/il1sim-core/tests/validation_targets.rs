@@ -80,6 +80,11 @@ fn canakinumab() {
 }
 
 #[test]
+fn rilonacept() {
+    check_group("rilonacept-");
+}
+
+#[test]
 fn dira() {
     check_group("dira-");
 }
@@ -98,6 +103,7 @@ fn every_target_belongs_to_a_tested_group() {
         "ra-",
         "nomid-",
         "canakinumab-",
+        "rilonacept-",
         "dira-",
     ];
     for t in targets {
