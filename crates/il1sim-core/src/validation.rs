@@ -354,21 +354,14 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
             )?;
             Ok(sum.get("tmax").unwrap_or(f64::NAN))
         }
-        "thalf_sc_terminal" => {
-            // Log-linear regression of the concentration 24-48 h after a single 100 mg SC dose.
-            let s = Subject::new(model, &adult("ra", 100.0), &[], SolverOptions::default())?;
-            let times: Vec<f64> = (24..=48).map(|t| t as f64).collect();
-            let (traj, _) =
-                s.simulate(&single(100.0, Administration::Subcutaneous), 48.0, &times)?;
-            let c = model.drugs[0].concentration_species;
-            let pts: Vec<(f64, f64)> = traj
-                .times_h
-                .iter()
-                .zip(&traj.states)
-                .map(|(t, y)| (*t, y[c].ln()))
-                .collect();
-            Ok(std::f64::consts::LN_2 / -slope(&pts))
-        }
+        // Log-linear regression of the concentration 24-48 h after a single 100 mg SC dose.
+        "thalf_sc_terminal" => terminal_half_life(
+            model,
+            &adult("ra", 100.0),
+            &single(100.0, Administration::Subcutaneous),
+            (24..=48).map(f64::from).collect(),
+            1.0,
+        ),
         "cavg_ss_100mg_mg_per_l" => cavg_ss(model, &adult("ra", 100.0), DoseAmount::Mg(100.0)),
         "accumulation_after_day2_100mg_daily" => {
             // AUC over a dosing interval at the periodic steady state over that of the second dose.
@@ -537,23 +530,14 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
             90.0,
             "saa",
         ),
-        "canakinumab_terminal_half_life_days" => {
-            // Single 150 mg SC in a 70-kg CAPS adult; log-linear fit of days 60-150.
-            let s = Subject::new(model, &adult("caps", 100.0), &[], SolverOptions::default())?;
-            let times: Vec<f64> = (60..=150).step_by(5).map(|d| d as f64 * 24.0).collect();
-            let (traj, _) = s.simulate(&canakinumab(150.0, 1), 150.0 * 24.0, &times)?;
-            let c = model
-                .drug("canakinumab")
-                .ok_or_else(|| ModelError::invalid("model", "no canakinumab"))?
-                .concentration_species;
-            let pts: Vec<(f64, f64)> = traj
-                .times_h
-                .iter()
-                .zip(&traj.states)
-                .map(|(t, y)| (t / 24.0, y[c].ln()))
-                .collect();
-            Ok(std::f64::consts::LN_2 / -slope(&pts))
-        }
+        // Single 150 mg SC in a 70-kg CAPS adult; log-linear fit of days 60-150.
+        "canakinumab_terminal_half_life_days" => terminal_half_life(
+            model,
+            &adult("caps", 100.0),
+            &canakinumab(150.0, 1),
+            (60..=150).step_by(5).map(|d| f64::from(d) * 24.0).collect(),
+            24.0,
+        ),
         "canakinumab_accumulation_q8w" => {
             let s = Subject::new(model, &adult("caps", 100.0), &[], SolverOptions::default())?;
             let tau = 56.0 * 24.0;
@@ -591,24 +575,17 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
         ),
         "rilonacept_terminal_half_life_days" => {
             // Single 320 mg SC in a 70-kg CAPS adult; log-linear fit of days 21-56.
-            let s = Subject::new(model, &adult("caps", 100.0), &[], SolverOptions::default())?;
             let mut r = rilonacept();
             r.repeat = Repeat::Single;
             r.dose = DoseAmount::Mg(320.0);
             r.loading_dose = None;
-            let times: Vec<f64> = (21..=56).step_by(5).map(|d| d as f64 * 24.0).collect();
-            let (traj, _) = s.simulate(&r, 56.0 * 24.0, &times)?;
-            let c = model
-                .drug("rilonacept")
-                .ok_or_else(|| ModelError::invalid("model", "no rilonacept"))?
-                .concentration_species;
-            let pts: Vec<(f64, f64)> = traj
-                .times_h
-                .iter()
-                .zip(&traj.states)
-                .map(|(t, y)| (t / 24.0, y[c].ln()))
-                .collect();
-            Ok(std::f64::consts::LN_2 / -slope(&pts))
+            terminal_half_life(
+                model,
+                &adult("caps", 100.0),
+                &r,
+                (21..=56).step_by(5).map(|d| f64::from(d) * 24.0).collect(),
+                24.0,
+            )
         }
         "rilonacept_caps_crp_day7" => {
             crp_at(model, &adult("caps", 100.0), Some(&rilonacept()), 7.0)
@@ -642,6 +619,31 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
         )
         .into()),
     }
+}
+
+/// Terminal half-life of the regimen's drug (in units of `unit_h` hours): log-linear
+/// regression of its plasma concentration at `times_h`.
+fn terminal_half_life(
+    model: &Model,
+    patient: &Patient,
+    regimen: &Regimen,
+    times_h: Vec<f64>,
+    unit_h: f64,
+) -> Result<f64, SimError> {
+    let s = Subject::new(model, patient, &[], SolverOptions::default())?;
+    let end = times_h.last().copied().unwrap_or(0.0);
+    let (traj, _) = s.simulate(regimen, end, &times_h)?;
+    let c = model
+        .drug(&regimen.drug)
+        .ok_or_else(|| ModelError::invalid("model", format!("no drug '{}'", regimen.drug)))?
+        .concentration_species;
+    let pts: Vec<(f64, f64)> = traj
+        .times_h
+        .iter()
+        .zip(&traj.states)
+        .map(|(t, y)| (t / unit_h, y[c].ln()))
+        .collect();
+    Ok(std::f64::consts::LN_2 / -slope(&pts))
 }
 
 /// Least-squares slope of y on t.
