@@ -42,6 +42,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Behave like other Unix tools when the reader of our output goes away (`il1sim ... | head`):
+    // end quietly instead of failing on a write to a closed pipe.
+    #[cfg(unix)]
+    // SAFETY: called first in main, before any thread exists; restores the default action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Simulate(args) => simulate::run(*args),
