@@ -10,6 +10,9 @@ use serde::Serialize;
 
 /// Time step of the dense grid on which Cmax and Tmax are read (h).
 pub const PEAK_GRID_H: f64 = 0.01;
+/// At most this many points on that grid (a daily interval keeps 0.01 h; an 8-week antibody
+/// interval gets 0.56 h, still fine against its Tmax of days).
+pub const MAX_PEAK_POINTS: usize = 2400;
 
 /// A named number with its unit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -103,7 +106,7 @@ pub fn summarise_with_days(
     };
     let w0 = last_dose;
     let w1 = (last_dose + interval).min(horizon_h);
-    let n_fine = ((w1 - w0) / PEAK_GRID_H).round() as usize;
+    let n_fine = (((w1 - w0) / PEAK_GRID_H).round() as usize).min(MAX_PEAK_POINTS);
     let mut times: Vec<f64> = grid.to_vec();
     times.extend((0..=n_fine).map(|k| w0 + (w1 - w0) * k as f64 / n_fine.max(1) as f64));
     let report_times: Vec<f64> = crp_days
