@@ -65,7 +65,7 @@ pub struct QuickArgs {
     /// Creatinine clearance in mL/min (children: mL/min/1.73 m²) [default: 100]
     #[arg(long, value_name = "ML_MIN", allow_negative_numbers = true)]
     pub crcl: Option<f64>,
-    /// Disease overlay: healthy, ra, caps, nomid or dira [default: healthy]
+    /// Disease overlay: healthy, ra, caps, nomid, sjia or dira [default: healthy]
     #[arg(long, value_name = "DISEASE")]
     pub disease: Option<String>,
     /// Start from the periodic steady state of the regimen (Newton on the dosing-interval map)

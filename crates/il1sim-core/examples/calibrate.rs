@@ -120,4 +120,47 @@ fn main() {
         pb / pb_h,
         b6_for(pb)
     );
+    // Still's disease: untreated CRP 66 mg/L in sJIA (ANAJIS anakinra arm mean, child 25 kg).
+    // AOSD (86 mg/L in the index case) is above what IL-1 alone can drive in this model: the
+    // ceiling printed below (gain 20).
+    let sjia = Patient {
+        weight_kg: 25.0,
+        age_y: 8.0,
+        sex: Sex::Female,
+        crcl_ml_min: 110.0,
+        disease: "healthy".into(),
+    };
+    let aosd = Patient {
+        weight_kg: 70.0,
+        age_y: 35.0,
+        sex: Sex::Female,
+        crcl_ml_min: 100.0,
+        disease: "healthy".into(),
+    };
+    println!(
+        "sjia: il1_autoinduction_gain = {:.5}",
+        gain_for_crp(&model, &sjia, 66.0)
+    );
+    println!(
+        "ceiling: CRP {:.1} mg/L at gain 20 (adult)",
+        crp(
+            &model,
+            &aosd,
+            &[("il1_autoinduction_gain".into(), 20.0)],
+            None
+        )
+    );
+}
+
+/// Autoinduction gain that gives an untreated CRP of `target` mg/L in `patient` (healthy
+/// physiology otherwise): the Still's disease overlays.
+fn gain_for_crp(model: &Model, patient: &Patient, target: f64) -> f64 {
+    solve(0.0, 20.0, |g| {
+        crp(
+            model,
+            patient,
+            &[("il1_autoinduction_gain".into(), g)],
+            None,
+        ) - target
+    })
 }

@@ -639,7 +639,7 @@ doses = 2
         .unwrap_err();
         assert!(
             e.to_string()
-                .contains("allowed: caps, dira, healthy, nomid, ra"),
+                .contains("allowed: caps, dira, healthy, nomid, ra, sjia"),
             "{e}"
         );
     }

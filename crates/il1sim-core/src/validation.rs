@@ -178,6 +178,8 @@ pub const EXPERIMENTS: &[&str] = &[
     "rilonacept_terminal_half_life_days",
     "rilonacept_caps_crp_day7",
     "rilonacept_free_il1ra_site_ratio_day14",
+    "sjia_crp_untreated",
+    "sjia_crp_day28_2mgkg",
     "dira_crp_untreated",
     "dira_crp_day28_1mgkg",
     "dira_crp_day28_2mgkg",
@@ -597,6 +599,13 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
                     / observable_at(model, &p, None, 0.0, "il1ra_free_tissue")?,
             )
         }
+        "sjia_crp_untreated" => crp_at(model, &child("sjia", 25.0, 8.0), None, 0.0),
+        "sjia_crp_day28_2mgkg" => crp_at(
+            model,
+            &child("sjia", 25.0, 8.0),
+            Some(&daily_per_kg(2.0, 28)),
+            28.0,
+        ),
         "dira_crp_untreated" => crp_at(model, &child("dira", 6.0, 0.5), None, 0.0),
         "dira_crp_day28_1mgkg" => crp_at(
             model,

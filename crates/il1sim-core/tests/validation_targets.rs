@@ -85,6 +85,11 @@ fn rilonacept() {
 }
 
 #[test]
+fn stills_disease() {
+    check_group("sjia-");
+}
+
+#[test]
 fn dira() {
     check_group("dira-");
 }
@@ -104,6 +109,7 @@ fn every_target_belongs_to_a_tested_group() {
         "nomid-",
         "canakinumab-",
         "rilonacept-",
+        "sjia-",
         "dira-",
     ];
     for t in targets {
