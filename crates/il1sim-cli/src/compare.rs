@@ -52,7 +52,7 @@ pub fn run(args: CompareArgs) -> Result<ExitCode, String> {
         .map_err(|e| e.to_string())?;
     let options = args.solver.options()?;
     let (subject, runs) = crate::simulate::run_scenario(&model, &scenario, options)?;
-    let obs = |name: &str| model.observables.iter().position(|o| o.name == name);
+    let obs = |name: &str| model.observable_id(name);
     let i_crp = obs("crp").ok_or("the model has no 'crp' observable")?;
 
     let mut header: Vec<String> = vec!["figure".into(), "unit".into()];

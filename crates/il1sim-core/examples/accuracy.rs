@@ -34,7 +34,7 @@ fn main() {
     ];
     let idx: Vec<usize> = names
         .iter()
-        .map(|n| model.observables.iter().position(|o| &o.name == n).unwrap())
+        .map(|n| model.observable_id(n).unwrap())
         .collect();
     let run = |o: SolverOptions| -> (Vec<Vec<f64>>, f64) {
         let s = Subject::new(&model, &p, &[], o).unwrap();

@@ -8,11 +8,7 @@ use il1sim_core::solve::{SolverOptions, Subject};
 
 fn crp(model: &Model, p: &Patient, ov: &[(String, f64)], day: Option<u32>) -> f64 {
     let s = Subject::new(model, p, ov, SolverOptions::TIGHT).expect("subject");
-    let i = model
-        .observables
-        .iter()
-        .position(|o| o.name == "crp")
-        .unwrap();
+    let i = model.observable_id("crp").unwrap();
     match day {
         None => s.observe(&s.baseline)[i],
         Some(d) => {

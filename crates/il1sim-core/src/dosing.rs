@@ -344,6 +344,13 @@ pub enum StateInput {
 }
 
 impl StateInput {
+    /// The state the input goes into.
+    pub fn species(&self) -> usize {
+        match *self {
+            StateInput::Bolus { species, .. } | StateInput::RateStep { species, .. } => species,
+        }
+    }
+
     pub fn time_h(&self) -> f64 {
         match *self {
             StateInput::Bolus { time_h, .. } | StateInput::RateStep { time_h, .. } => time_h,

@@ -64,18 +64,13 @@ pub const CRP_REPORT_DAYS: [u32; 3] = [1, 7, 14];
 
 /// Index of an observable by name; the summary needs these from the model.
 fn observable_index(subject: &Subject, name: &str) -> Result<usize, SimError> {
-    subject
-        .model
-        .observables
-        .iter()
-        .position(|o| o.name == name)
-        .ok_or_else(|| {
-            crate::error::ModelError::invalid(
-                format!("model '{}'", subject.model.name),
-                format!("the summary needs an observable named '{name}'"),
-            )
-            .into()
-        })
+    subject.model.observable_id(name).ok_or_else(|| {
+        crate::error::ModelError::invalid(
+            format!("model '{}'", subject.model.name),
+            format!("the summary needs an observable named '{name}'"),
+        )
+        .into()
+    })
 }
 
 /// Simulate a regimen, returning the trajectory on `grid` and the summary figures.

@@ -348,17 +348,13 @@ pub fn parse_population(
     let band_times_h: Vec<f64> = (0..=n).map(|k| k as f64 * p.band_interval_h).collect();
     let mut band_observables = Vec::new();
     for name in &p.band_observables {
-        let i = model
-            .observables
-            .iter()
-            .position(|o| &o.name == name)
-            .ok_or_else(|| {
-                let all: Vec<&str> = model.observables.iter().map(|o| o.name.as_str()).collect();
-                e(
-                    "band_observables",
-                    format!("'{name}' is not an observable; allowed: {}", all.join(", ")),
-                )
-            })?;
+        let i = model.observable_id(name).ok_or_else(|| {
+            let all: Vec<&str> = model.observables.iter().map(|o| o.name.as_str()).collect();
+            e(
+                "band_observables",
+                format!("'{name}' is not an observable; allowed: {}", all.join(", ")),
+            )
+        })?;
         band_observables.push(i);
     }
     for &d in &p.crp_days {
@@ -531,16 +527,12 @@ pub fn parse_population(
     };
     let mut residual = Vec::new();
     for r in &p.residual {
-        let i = model
-            .observables
-            .iter()
-            .position(|o| o.name == r.observable)
-            .ok_or_else(|| {
-                e(
-                    "residual.observable",
-                    format!("'{}' is not an observable", r.observable),
-                )
-            })?;
+        let i = model.observable_id(&r.observable).ok_or_else(|| {
+            e(
+                "residual.observable",
+                format!("'{}' is not an observable", r.observable),
+            )
+        })?;
         if !(r.additive >= 0.0 && r.proportional >= 0.0) || r.additive + r.proportional == 0.0 {
             return Err(e(
                 "residual",

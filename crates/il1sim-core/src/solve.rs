@@ -233,12 +233,7 @@ impl<'m> Subject<'m> {
     ) -> Result<SegmentEnd, SolveError> {
         // Integrate only the states that can become non-zero (an undosed drug's states stay
         // exactly zero and would only make every linear solve larger).
-        let mut targets: Vec<usize> = inputs
-            .iter()
-            .map(|i| match *i {
-                StateInput::Bolus { species, .. } | StateInput::RateStep { species, .. } => species,
-            })
-            .collect();
+        let mut targets: Vec<usize> = inputs.iter().map(StateInput::species).collect();
         targets.extend((0..rates.len()).filter(|&i| rates[i] != 0.0));
         let active = self.system.reachable(y0, &targets);
         let atol = self.atol(options);
@@ -301,13 +296,7 @@ impl<'m> Subject<'m> {
             })
             .collect();
         let n_full = self.system.n;
-        let expand = |v: &[f64]| {
-            let mut full = vec![0.0; n_full];
-            for (k, &i) in keep.iter().enumerate() {
-                full[i] = v[k];
-            }
-            full
-        };
+        let expand = |v: &[f64]| expand_kept(&keep, n_full, v);
         let mut observe_full = |t: f64, y: &[f64]| observe(t, &expand(y));
         let end = self.integrate_system(
             &sys,
@@ -349,13 +338,7 @@ impl<'m> Subject<'m> {
         let fail = |t: f64, y: &[f64], message: String| {
             let full = match kept {
                 None => y.to_vec(),
-                Some(keep) => {
-                    let mut f = vec![0.0; self.system.n];
-                    for (k, &i) in keep.iter().enumerate() {
-                        f[i] = y[k];
-                    }
-                    f
-                }
+                Some(keep) => expand_kept(keep, self.system.n, y),
             };
             SolveError {
                 context: String::new(),
@@ -471,6 +454,15 @@ impl<'m> Subject<'m> {
             })
             .collect()
     }
+}
+
+/// A state on the kept states `keep` written back into a full state of `n` (the others zero).
+fn expand_kept(keep: &[usize], n: usize, v: &[f64]) -> Vec<f64> {
+    let mut full = vec![0.0; n];
+    for (k, &i) in keep.iter().enumerate() {
+        full[i] = v[k];
+    }
+    full
 }
 
 /// Equal within floating-point noise (event and output times are sums of user numbers).

@@ -4,7 +4,7 @@
 //! doses until troughs settle under-converges for slowly accumulating nonlinear systems
 //! (ferx-core #867), so the fixed point is solved for directly and its residual reported.
 
-use crate::dosing::{Administration, Regimen, Repeat};
+use crate::dosing::{Administration, Regimen, Repeat, StateInput};
 use crate::error::{InputError, SimError, SolveError};
 use crate::solve::{SolverOptions, Subject};
 use crate::system::OdeSystem;
@@ -128,6 +128,12 @@ pub fn periodic(subject: &Subject, regimen: &Regimen) -> Result<PeriodicSteadySt
             regimen.name
         ))
     };
+    // Unknowns: the species this regimen can make non-zero (another drug's stay zero, and
+    // finite-difference columns for them would only cost integrations).
+    let targets: Vec<usize> = inputs.iter().map(StateInput::species).collect();
+    let active = subject.system.reachable(&subject.baseline, &targets);
+    let unknowns: Vec<usize> = (0..n_species).filter(|&i| active[i]).collect();
+    let m = unknowns.len();
     // Start from a few intervals of ordinary dosing.
     let mut y = subject.baseline[..n_species].to_vec();
     for _ in 0..3 {
@@ -135,9 +141,11 @@ pub fn periodic(subject: &Subject, regimen: &Regimen) -> Result<PeriodicSteadySt
     }
     for iter in 1..=NEWTON_MAX_ITER {
         let phi = map(&y).map_err(ctx)?;
-        let r: Vec<f64> = (0..n_species).map(|i| phi[i] - y[i]).collect();
-        let res = (0..n_species)
-            .map(|i| r[i].abs() / scale[i])
+        let r: Vec<f64> = unknowns.iter().map(|&i| phi[i] - y[i]).collect();
+        let res = unknowns
+            .iter()
+            .zip(&r)
+            .map(|(&i, ri)| ri.abs() / scale[i])
             .fold(0.0, f64::max);
         if res < NEWTON_TOL {
             let mut state = y.clone();
@@ -148,17 +156,17 @@ pub fn periodic(subject: &Subject, regimen: &Regimen) -> Result<PeriodicSteadySt
                 residual: res,
             });
         }
-        let mut jac = DMatrix::<f64>::zeros(n_species, n_species);
-        for c in 0..n_species {
+        let mut jac = DMatrix::<f64>::zeros(m, m);
+        for (col, &c) in unknowns.iter().enumerate() {
             let h = 1e-6 * scale[c].max(y[c].abs());
             let mut yp = y.clone();
             yp[c] += h;
             let pp = map(&yp).map_err(ctx)?;
-            for i in 0..n_species {
-                jac[(i, c)] = (pp[i] - yp[i] - r[i]) / h;
+            for (row, &i) in unknowns.iter().enumerate() {
+                jac[(row, col)] = (pp[i] - yp[i] - r[row]) / h;
             }
         }
-        let rhs = DVector::from_iterator(n_species, r.iter().map(|v| -v));
+        let rhs = DVector::from_iterator(m, r.iter().map(|v| -v));
         let dx = jac.lu().solve(&rhs).ok_or_else(|| SolveError {
             context: format!(" (periodic steady state of regimen '{}')", regimen.name),
             time_h: 0.0,
@@ -166,13 +174,13 @@ pub fn periodic(subject: &Subject, regimen: &Regimen) -> Result<PeriodicSteadySt
             state: subject.describe(&y),
         })?;
         let mut lambda: f64 = 1.0;
-        for i in 0..n_species {
-            if y[i] + lambda * dx[i] < 0.0 {
-                lambda = lambda.min(0.5 * y[i] / -dx[i]);
+        for (k, &i) in unknowns.iter().enumerate() {
+            if y[i] + lambda * dx[k] < 0.0 {
+                lambda = lambda.min(0.5 * y[i] / -dx[k]);
             }
         }
-        for i in 0..n_species {
-            y[i] += lambda * dx[i];
+        for (k, &i) in unknowns.iter().enumerate() {
+            y[i] += lambda * dx[k];
         }
     }
     Err(SolveError {

@@ -297,16 +297,7 @@ fn observable_at(
     name: &str,
 ) -> Result<f64, SimError> {
     let s = Subject::new(model, patient, &[], SolverOptions::default())?;
-    let i = model
-        .observables
-        .iter()
-        .position(|o| o.name == name)
-        .ok_or_else(|| {
-            SimError::from(ModelError::invalid(
-                "model",
-                format!("no '{name}' observable"),
-            ))
-        })?;
+    let i = required_observable(model, name)?;
     match regimen {
         None => Ok(s.observe(&s.baseline)[i]),
         Some(r) => {
@@ -317,12 +308,11 @@ fn observable_at(
     }
 }
 
-fn crp_index(model: &Model) -> Result<usize, SimError> {
+/// An observable the experiment needs, by name.
+fn required_observable(model: &Model, name: &str) -> Result<usize, SimError> {
     model
-        .observables
-        .iter()
-        .position(|o| o.name == "crp")
-        .ok_or_else(|| ModelError::invalid("model", "no 'crp' observable").into())
+        .observable_id(name)
+        .ok_or_else(|| ModelError::invalid("model", format!("no '{name}' observable")).into())
 }
 
 /// Run one experiment on the model (the closed-form ones use the bundled one-compartment model).
@@ -442,7 +432,7 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
             let mut times: Vec<f64> = (24..=72).step_by(4).map(|t| t as f64).collect();
             times.push(240.0);
             let (traj, _) = s.simulate(&r, 240.0, &times)?;
-            let i = crp_index(model)?;
+            let i = required_observable(model, "crp")?;
             let floor = s.observe(traj.states.last().expect("240 h requested"))[i];
             let pts: Vec<(f64, f64)> = traj
                 .times_h
@@ -454,22 +444,13 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
             Ok(std::f64::consts::LN_2 / -slope(&pts))
         }
         "healthy_crp" => crp_at(model, &adult("healthy", 100.0), None, 0.0),
-        "healthy_il1ra_plasma" => {
-            let s = Subject::new(
-                model,
-                &adult("healthy", 100.0),
-                &[],
-                SolverOptions::default(),
-            )?;
-            let i = model
-                .observables
-                .iter()
-                .position(|o| o.name == "il1ra_endogenous_plasma")
-                .ok_or_else(|| {
-                    ModelError::invalid("model", "no il1ra_endogenous_plasma observable")
-                })?;
-            Ok(s.observe(&s.baseline)[i])
-        }
+        "healthy_il1ra_plasma" => observable_at(
+            model,
+            &adult("healthy", 100.0),
+            None,
+            0.0,
+            "il1ra_endogenous_plasma",
+        ),
         "ra_crp_untreated" => crp_at(model, &adult("ra", 100.0), None, 0.0),
         "ra_crp_fall_week1_4mgkg" => {
             let p = adult("ra", 100.0);

@@ -863,6 +863,10 @@ impl Model {
         self.param_index.get(name).copied()
     }
 
+    pub fn observable_id(&self, name: &str) -> Option<usize> {
+        self.observables.iter().position(|o| o.name == name)
+    }
+
     pub fn species_id(&self, name: &str) -> Option<usize> {
         self.species_index.get(name).copied()
     }
