@@ -1,23 +1,7 @@
 //! The binary as a user runs it: the README's example, the quick form, validate, and errors.
 
-use std::path::PathBuf;
-use std::process::Command;
-
-fn il1sim() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_il1sim"))
-}
-
-fn repo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path)
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("il1sim-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
+mod common;
+use common::{il1sim, repo, tmp};
 
 #[test]
 fn readme_example_writes_csv_json_and_svg() {

@@ -1,24 +1,8 @@
 //! Population runs are bit-identical whatever the thread count and however the run is
 //! sharded: 1 thread vs 2 threads, and 4 shards merged vs one run, byte-compared.
 
-use std::path::PathBuf;
-use std::process::Command;
-
-fn il1sim() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_il1sim"))
-}
-
-fn repo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path)
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("il1sim-pop-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
+mod common;
+use common::{il1sim, repo, tmp};
 
 fn run(args: &[&str], out: &std::path::Path) {
     let o = il1sim()
