@@ -137,6 +137,7 @@ fn main() {
         "sjia: il1_autoinduction_gain = {:.5}",
         gain_for_crp(&model, &sjia, 66.0)
     );
+    diseases(&model);
     println!(
         "ceiling: CRP {:.1} mg/L at gain 20 (adult)",
         crp(
@@ -159,4 +160,143 @@ fn gain_for_crp(model: &Model, patient: &Patient, target: f64) -> f64 {
             None,
         ) - target
     })
+}
+
+/// An observable untreated (`regimen` None) or at `day` of a regimen.
+fn obs(
+    model: &Model,
+    p: &Patient,
+    ov: &[(String, f64)],
+    regimen: Option<&Regimen>,
+    day: f64,
+    name: &str,
+) -> f64 {
+    let s = Subject::new(model, p, ov, SolverOptions::TIGHT).expect("subject");
+    let i = model.observable_id(name).unwrap();
+    match regimen {
+        None => s.observe(&s.baseline)[i],
+        Some(r) => {
+            let t = day * 24.0;
+            let (traj, _) = s.simulate(r, t, &[t]).expect("simulate");
+            s.observe(&traj.states[0])[i]
+        }
+    }
+}
+
+/// Untreated IL-1β production (ng/day) of a subject: P_il1b_basal (1 + gain S).
+fn il1b_production_ng_per_day(model: &Model, p: &Patient, ov: &[(String, f64)]) -> f64 {
+    let s = Subject::new(model, p, ov, SolverOptions::TIGHT).expect("subject");
+    let v = |n: &str| s.params.values[model.parameter_id(n).unwrap()];
+    // nmol/h x kDa (g/mmol) = mg/h... x 1e6 ng/mg / 1e3: ng/h, x 24: ng/day.
+    v("P_il1b_basal")
+        * (1.0 + v("il1_autoinduction_gain") * s.baseline_signals[0])
+        * v("MW_il1b")
+        * 24.0
+        * 1000.0
+}
+
+/// Rilonacept label regimen for adults: 320 mg SC, then 160 mg weekly (`doses` in all).
+fn rilonacept(doses: u32) -> Regimen {
+    let mut r = Regimen::repeated(
+        "rilonacept",
+        "rilonacept",
+        DoseAmount::Mg(160.0),
+        Administration::Subcutaneous,
+        7.0 * 24.0,
+        doses,
+    );
+    r.loading_dose = Some(DoseAmount::Mg(320.0));
+    r
+}
+
+/// The CAPS severities, Still's disease in adults, MAS and sepsis (docs/model.md, Diseases).
+fn diseases(model: &Model) {
+    let adult = |d: &str| Patient {
+        weight_kg: 70.0,
+        age_y: 50.0,
+        sex: Sex::Male,
+        crcl_ml_min: 100.0,
+        disease: d.into(),
+    };
+    let get = |n: &str| model.parameters[model.parameter_id(n).unwrap()].value;
+    // MWS: the Lachmann 2009 gain (caps is its alias).
+    let mws = adult("mws");
+    println!(
+        "mws adult: IL-1b production {:.2} ng/day, CRP {:.2} mg/L, SAA {:.1} mg/L",
+        il1b_production_ng_per_day(model, &mws, &[]),
+        obs(model, &mws, &[], None, 0.0, "crp"),
+        obs(model, &mws, &[], None, 0.0, "saa")
+    );
+    // FCAS: partly self-amplifying (half the MWS gain, an assumption) with the constitutive
+    // IL-1β production raised so that CRP falls by 20 mg/L over 6 weeks of rilonacept.
+    let h = adult("healthy");
+    let g_mws = 4.7823;
+    let pb_h = get("P_il1b_basal");
+    let fcas_ov = |k: f64| {
+        vec![
+            ("il1_autoinduction_gain".to_string(), 0.5 * g_mws),
+            ("P_il1b_basal".to_string(), k * pb_h),
+        ]
+    };
+    for k in [1.0, 1.5, 2.0, 3.0, 4.0, 6.0] {
+        match Subject::new(model, &h, &fcas_ov(k), SolverOptions::TIGHT) {
+            Ok(s) => println!(
+                "P x {k}: CRP {:.2}",
+                s.observe(&s.baseline)[model.observable_id("crp").unwrap()]
+            ),
+            Err(e) => println!("P x {k}: {}", &e.to_string()[..80]),
+        }
+    }
+    let fall = |k: f64, name: &str| {
+        let ov = fcas_ov(k);
+        obs(model, &h, &ov, None, 0.0, name) - obs(model, &h, &ov, Some(&rilonacept(6)), 42.0, name)
+    };
+    let k = solve(1.0, 6.0, |k| fall(k, "crp") - 20.0);
+    let ov = fcas_ov(k);
+    println!(
+        "fcas: P_il1b_basal = {:.6} pmol/d ({k:.4} x healthy), gain {:.5}; CRP {:.2} mg/L, SAA {:.1} mg/L, SAA fall {:.1} mg/L, IL-1b production {:.2} ng/day",
+        k * pb_h * 24e3,
+        0.5 * g_mws,
+        obs(model, &h, &ov, None, 0.0, "crp"),
+        obs(model, &h, &ov, None, 0.0, "saa"),
+        fall(k, "saa"),
+        il1b_production_ng_per_day(model, &h, &ov)
+    );
+    // Still's disease in adults, MAS, sepsis: IL-1-independent IL-6 drive for a CRP figure.
+    let b0 = get("il6_basal_drive");
+    let drive_for = |gain: f64, target: f64| {
+        solve(b0, 5.0, |b| {
+            crp(
+                model,
+                &h,
+                &[
+                    ("il1_autoinduction_gain".into(), gain),
+                    ("il6_basal_drive".into(), b),
+                ],
+                None,
+            ) - target
+        })
+    };
+    for (name, gain, target) in [
+        ("aosd", 7.2614, 86.0),
+        ("mas", 7.2614, 71.0),
+        ("sepsis", 0.0, 121.0),
+    ] {
+        let b = drive_for(gain, target);
+        let ov = vec![
+            ("il1_autoinduction_gain".to_string(), gain),
+            ("il6_basal_drive".to_string(), b),
+        ];
+        let mut no_il1 = ov.clone();
+        no_il1[0].1 = 0.0;
+        no_il1.push(("P_il1b_basal".into(), 0.0));
+        no_il1.push(("P_il1a_basal".into(), 0.0));
+        println!(
+            "{name}: il6_basal_drive = {b:.6} (gain {gain}); CRP {:.1}, IL-6 {:.2} pg/mL, SAA {:.0} mg/L, CRP with no IL-1 {:.2} mg/L",
+            crp(model, &h, &ov, None),
+            obs(model, &h, &ov, None, 0.0, "il6_plasma"),
+            obs(model, &h, &ov, None, 0.0, "saa"),
+            crp(model, &h, &no_il1, None)
+        );
+    }
 }
