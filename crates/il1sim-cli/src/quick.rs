@@ -65,7 +65,8 @@ pub struct QuickArgs {
     /// Creatinine clearance in mL/min (children: mL/min/1.73 m²) [default: 100]
     #[arg(long, value_name = "ML_MIN", allow_negative_numbers = true)]
     pub crcl: Option<f64>,
-    /// Disease overlay: healthy, ra, caps, nomid, sjia or dira [default: healthy]
+    /// Disease overlay of the model file (healthy, ra, caps, fcas, mws, nomid, sjia, aosd, dira,
+    /// sepsis, mas in the bundled model; an unknown name lists what is allowed) [default: healthy]
     #[arg(long, value_name = "DISEASE")]
     pub disease: Option<String>,
     /// Start from the periodic steady state of the regimen (Newton on the dosing-interval map)
@@ -379,6 +380,22 @@ mod tests {
             disease: Some("gout".into()),
             ..Default::default()
         };
-        assert!(scenario(&q, &m).unwrap_err().contains("--disease"));
+        let e = scenario(&q, &m).unwrap_err();
+        assert!(e.contains("--disease"), "{e}");
+        // The allowed names come from the model file's overlays.
+        for d in m.disease_names() {
+            assert!(e.contains(&d), "{e} does not list {d}");
+        }
+        for d in [
+            "healthy", "ra", "caps", "fcas", "mws", "nomid", "sjia", "aosd", "dira", "sepsis",
+            "mas",
+        ] {
+            let q = QuickArgs {
+                dose: Some("100mg".into()),
+                disease: Some(d.into()),
+                ..Default::default()
+            };
+            assert!(scenario(&q, &m).is_ok(), "--disease {d}");
+        }
     }
 }

@@ -108,7 +108,7 @@ fn bad_input_is_a_clear_error_with_exit_code_2() {
         (&["--dose", "100mg", "--every", "0h"], "must be > 0"),
         (
             &["--dose", "100mg", "--disease", "gout"],
-            "allowed: caps, dira, healthy, nomid, ra, sjia",
+            "allowed: aosd, caps, dira, fcas, healthy, mas, mws, nomid, ra, sepsis, sjia",
         ),
         (&["--dose", "100mg", "--route", "im"], "allowed: sc, iv"),
     ];

@@ -137,6 +137,8 @@ fn main() {
         "sjia: il1_autoinduction_gain = {:.5}",
         gain_for_crp(&model, &sjia, 66.0)
     );
+    diseases(&model);
+    high_dose_iv(&model);
     println!(
         "ceiling: CRP {:.1} mg/L at gain 20 (adult)",
         crp(
@@ -159,4 +161,214 @@ fn gain_for_crp(model: &Model, patient: &Patient, target: f64) -> f64 {
             None,
         ) - target
     })
+}
+
+/// An observable untreated (`regimen` None) or at `day` of a regimen.
+fn obs(
+    model: &Model,
+    p: &Patient,
+    ov: &[(String, f64)],
+    regimen: Option<&Regimen>,
+    day: f64,
+    name: &str,
+) -> f64 {
+    let s = Subject::new(model, p, ov, SolverOptions::TIGHT).expect("subject");
+    let i = model.observable_id(name).unwrap();
+    match regimen {
+        None => s.observe(&s.baseline)[i],
+        Some(r) => {
+            let t = day * 24.0;
+            let (traj, _) = s.simulate(r, t, &[t]).expect("simulate");
+            s.observe(&traj.states[0])[i]
+        }
+    }
+}
+
+/// Untreated IL-1β production (ng/day) of a subject: P_il1b_basal (1 + gain S).
+fn il1b_production_ng_per_day(model: &Model, p: &Patient, ov: &[(String, f64)]) -> f64 {
+    let s = Subject::new(model, p, ov, SolverOptions::TIGHT).expect("subject");
+    let v = |n: &str| s.params.values[model.parameter_id(n).unwrap()];
+    // nmol/h x kDa (g/mmol) = mg/h... x 1e6 ng/mg / 1e3: ng/h, x 24: ng/day.
+    v("P_il1b_basal")
+        * (1.0 + v("il1_autoinduction_gain") * s.baseline_signals[0])
+        * v("MW_il1b")
+        * 24.0
+        * 1000.0
+}
+
+/// Rilonacept label regimen for adults: 320 mg SC, then 160 mg weekly (`doses` in all).
+fn rilonacept(doses: u32) -> Regimen {
+    let mut r = Regimen::repeated(
+        "rilonacept",
+        "rilonacept",
+        DoseAmount::Mg(160.0),
+        Administration::Subcutaneous,
+        7.0 * 24.0,
+        doses,
+    );
+    r.loading_dose = Some(DoseAmount::Mg(320.0));
+    r
+}
+
+/// The CAPS severities, Still's disease in adults, MAS and sepsis (docs/model.md, Diseases).
+fn diseases(model: &Model) {
+    let adult = |d: &str| Patient {
+        weight_kg: 70.0,
+        age_y: 50.0,
+        sex: Sex::Male,
+        crcl_ml_min: 100.0,
+        disease: d.into(),
+    };
+    let get = |n: &str| model.parameters[model.parameter_id(n).unwrap()].value;
+    // MWS: the Lachmann 2009 gain (caps is its alias).
+    let mws = adult("mws");
+    println!(
+        "mws adult: IL-1b production {:.2} ng/day, CRP {:.2} mg/L, SAA {:.1} mg/L",
+        il1b_production_ng_per_day(model, &mws, &[]),
+        obs(model, &mws, &[], None, 0.0, "crp"),
+        obs(model, &mws, &[], None, 0.0, "saa")
+    );
+    // FCAS: partly self-amplifying (half the MWS gain, an assumption) with the constitutive
+    // IL-1β production raised so that CRP falls by 20 mg/L over 6 weeks of rilonacept.
+    let h = adult("healthy");
+    let g_mws = 4.7823;
+    let pb_h = get("P_il1b_basal");
+    let fcas_ov = |k: f64| {
+        vec![
+            ("il1_autoinduction_gain".to_string(), 0.5 * g_mws),
+            ("P_il1b_basal".to_string(), k * pb_h),
+        ]
+    };
+    for k in [1.0, 1.5, 2.0, 3.0, 4.0, 6.0] {
+        match Subject::new(model, &h, &fcas_ov(k), SolverOptions::TIGHT) {
+            Ok(s) => println!(
+                "P x {k}: CRP {:.2}",
+                s.observe(&s.baseline)[model.observable_id("crp").unwrap()]
+            ),
+            Err(e) => println!("P x {k}: {}", &e.to_string()[..80]),
+        }
+    }
+    let fall = |k: f64, name: &str| {
+        let ov = fcas_ov(k);
+        obs(model, &h, &ov, None, 0.0, name) - obs(model, &h, &ov, Some(&rilonacept(6)), 42.0, name)
+    };
+    let k = solve(1.0, 6.0, |k| fall(k, "crp") - 20.0);
+    let ov = fcas_ov(k);
+    println!(
+        "fcas: P_il1b_basal = {:.6} pmol/d ({k:.4} x healthy), gain {:.5}; CRP {:.2} mg/L, SAA {:.1} mg/L, SAA fall {:.1} mg/L, IL-1b production {:.2} ng/day",
+        k * pb_h * 24e3,
+        0.5 * g_mws,
+        obs(model, &h, &ov, None, 0.0, "crp"),
+        obs(model, &h, &ov, None, 0.0, "saa"),
+        fall(k, "saa"),
+        il1b_production_ng_per_day(model, &h, &ov)
+    );
+    // Still's disease in adults, MAS, sepsis: IL-1-independent IL-6 drive for a CRP figure.
+    let b0 = get("il6_basal_drive");
+    let drive_for = |gain: f64, target: f64| {
+        solve(b0, 5.0, |b| {
+            crp(
+                model,
+                &h,
+                &[
+                    ("il1_autoinduction_gain".into(), gain),
+                    ("il6_basal_drive".into(), b),
+                ],
+                None,
+            ) - target
+        })
+    };
+    for (name, gain, target) in [
+        ("aosd", 7.2614, 86.0),
+        ("mas", 7.2614, 71.0),
+        ("sepsis", 0.0, 121.0),
+    ] {
+        let b = drive_for(gain, target);
+        let ov = vec![
+            ("il1_autoinduction_gain".to_string(), gain),
+            ("il6_basal_drive".to_string(), b),
+        ];
+        let mut no_il1 = ov.clone();
+        no_il1[0].1 = 0.0;
+        no_il1.push(("P_il1b_basal".into(), 0.0));
+        no_il1.push(("P_il1a_basal".into(), 0.0));
+        println!(
+            "{name}: il6_basal_drive = {b:.6} (gain {gain}); CRP {:.1}, IL-6 {:.2} pg/mL, SAA {:.0} mg/L, CRP with no IL-1 {:.2} mg/L",
+            crp(model, &h, &ov, None),
+            obs(model, &h, &ov, None, 0.0, "il6_plasma"),
+            obs(model, &h, &ov, None, 0.0, "saa"),
+            crp(model, &h, &no_il1, None)
+        );
+    }
+}
+
+/// High-dose IV anakinra against the two published plasma levels (docs/model.md): the model's
+/// concentration and the apparent clearance (infusion rate / level) each figure implies.
+fn high_dose_iv(model: &Model) {
+    let h = Patient {
+        weight_kg: 70.0,
+        age_y: 40.0,
+        sex: Sex::Male,
+        crcl_ml_min: 100.0,
+        disease: "healthy".into(),
+    };
+    let cl = {
+        let s = Subject::new(model, &h, &[], SolverOptions::TIGHT).unwrap();
+        s.params.values[model.parameter_id("CL_anakinra").unwrap()]
+    };
+    // Healthy volunteers, 133 mg/h for 6 h (J Immunol 1995;154:1499): 34 +/- 3 ug/mL.
+    let mut r = Regimen::repeated(
+        "133 mg/h x 6 h",
+        "anakinra",
+        DoseAmount::Mg(798.0),
+        Administration::IvInfusion { duration_h: 6.0 },
+        24.0,
+        1,
+    );
+    r.name = "endotoxaemia".into();
+    let c6 = obs(model, &h, &[], Some(&r), 6.0 / 24.0, "anakinra_plasma") / 1000.0;
+    println!(
+        "iv: 133 mg/h x 6 h: model {c6:.1} ug/mL at 6 h (published 34 +/- 3; linear Css {:.1}); apparent CL implied {:.2} L/h vs model {cl:.2}",
+        133.0 / cl,
+        133.0 / 34.0
+    );
+    // SAH patients, 100 mg IV bolus then 2 mg/kg/h (Clark 2008): 22 +/- 4 ug/mL from 15 min.
+    let mut r = Regimen::repeated(
+        "2 mg/kg/h",
+        "anakinra",
+        DoseAmount::Mg(140.0 * 24.0),
+        Administration::IvInfusion { duration_h: 24.0 },
+        48.0,
+        1,
+    );
+    r.extra_doses = vec![];
+    let mut bolus = Regimen::repeated(
+        "load",
+        "anakinra",
+        DoseAmount::Mg(100.0),
+        Administration::IvBolus,
+        48.0,
+        1,
+    );
+    bolus.name = "load".into();
+    let s = Subject::new(model, &h, &[], SolverOptions::TIGHT).unwrap();
+    let i = model.observable_id("anakinra_plasma").unwrap();
+    let times = [0.25, 1.0, 6.0, 24.0];
+    let (tr, _) = s.simulate(&r, 24.0, &times).unwrap();
+    let (tb, _) = s.simulate(&bolus, 24.0, &times).unwrap();
+    let c: Vec<String> = times
+        .iter()
+        .enumerate()
+        .map(|(k, t)| {
+            // Linear PK: the load and the infusion superpose.
+            let v = (s.observe(&tr.states[k])[i] + s.observe(&tb.states[k])[i]) / 1000.0;
+            format!("{v:.1} at {t} h")
+        })
+        .collect();
+    println!(
+        "iv: 100 mg + 2 mg/kg/h (70 kg): model {} ug/mL (published 22 +/- 4 from 15 min); apparent CL implied {:.2} L/h; volume implied by the 15-min plateau {:.1} L",
+        c.join(", "),
+        140.0 / 22.0,
+        100.0 / 22.0
+    );
 }

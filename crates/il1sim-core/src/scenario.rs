@@ -638,8 +638,9 @@ doses = 2
         )
         .unwrap_err();
         assert!(
-            e.to_string()
-                .contains("allowed: caps, dira, healthy, nomid, ra, sjia"),
+            e.to_string().contains(
+                "allowed: aosd, caps, dira, fcas, healthy, mas, mws, nomid, ra, sepsis, sjia"
+            ),
             "{e}"
         );
     }

@@ -183,6 +183,19 @@ pub const EXPERIMENTS: &[&str] = &[
     "dira_crp_untreated",
     "dira_crp_day28_1mgkg",
     "dira_crp_day28_2mgkg",
+    "fcas_crp_fall_week6_rilonacept",
+    "fcas_saa_fall_week6_rilonacept",
+    "mws_il1b_production_ng_per_day",
+    "mws_crp_day14_100mg",
+    "mws_saa_day14_100mg",
+    "aosd_crp_untreated",
+    "aosd_crp_day7_100mg",
+    "aosd_crp_day28_100mg",
+    "aosd_crp_4d_after_stop",
+    "mas_crp_untreated",
+    "mas_crp_ratio_day7_iv_5mgkg_bid",
+    "sepsis_crp_untreated",
+    "sepsis_crp_ratio_72h_iv_2mgkgh",
 ];
 
 fn adult(disease: &str, crcl: f64) -> Patient {
@@ -238,6 +251,25 @@ fn rilonacept() -> Regimen {
         12,
     );
     r.loading_dose = Some(DoseAmount::Mg(320.0));
+    r
+}
+
+/// The sepsis trial regimen (Fisher 1994; Opal 1997): 100 mg IV load, then 2 mg/kg/h for
+/// 72 h, as 72 one-hour infusions of 2 mg/kg with the load added to the first hour (the
+/// dosing engine gives one route per regimen; the load over 1 h instead of 1 min).
+pub fn sepsis_infusion(weight_kg: f64) -> Regimen {
+    let mut r = Regimen::repeated(
+        "100 mg load + 2 mg/kg/h IV x 72 h",
+        "anakinra",
+        DoseAmount::MgPerKg {
+            mg_per_kg: 2.0,
+            max_mg: None,
+        },
+        Administration::IvInfusion { duration_h: 1.0 },
+        1.0,
+        72,
+    );
+    r.loading_dose = Some(DoseAmount::Mg(100.0 + 2.0 * weight_kg));
     r
 }
 
@@ -600,6 +632,95 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
             Some(&daily_per_kg(2.0, 28)),
             28.0,
         ),
+        "fcas_crp_fall_week6_rilonacept" | "fcas_saa_fall_week6_rilonacept" => {
+            // Pivotal CAPS trial, part A: 320 mg then 160 mg weekly for 6 weeks (adults).
+            let name = if id.starts_with("fcas_crp") {
+                "crp"
+            } else {
+                "saa"
+            };
+            let p = adult("fcas", 100.0);
+            let mut r = rilonacept();
+            r.repeat = Repeat::Count(6);
+            Ok(observable_at(model, &p, None, 0.0, name)?
+                - observable_at(model, &p, Some(&r), 42.0, name)?)
+        }
+        "mws_il1b_production_ng_per_day" => {
+            // P_il1b_basal (1 + gain S) at the untreated steady state.
+            let s = Subject::new(model, &adult("mws", 100.0), &[], SolverOptions::default())?;
+            let v = |n: &str| {
+                model
+                    .parameter_id(n)
+                    .map(|i| s.params.values[i])
+                    .ok_or_else(|| {
+                        SimError::from(ModelError::invalid("model", format!("no parameter {n}")))
+                    })
+            };
+            let signal = s.baseline_signals.first().copied().unwrap_or(f64::NAN);
+            // nmol/h x kDa = mg/h x 1e-3... in ng/day: x 1e3 (ng per nmol-kDa) x 24 h.
+            Ok(v("P_il1b_basal")?
+                * (1.0 + v("il1_autoinduction_gain")? * signal)
+                * v("MW_il1b")?
+                * 1e3
+                * 24.0)
+        }
+        "mws_crp_day14_100mg" | "mws_saa_day14_100mg" => {
+            let name = if id.starts_with("mws_crp") {
+                "crp"
+            } else {
+                "saa"
+            };
+            observable_at(
+                model,
+                &adult("mws", 100.0),
+                Some(&daily(DoseAmount::Mg(100.0), 14)),
+                14.0,
+                name,
+            )
+        }
+        "aosd_crp_untreated" => crp_at(model, &adult("aosd", 100.0), None, 0.0),
+        "aosd_crp_day7_100mg" => crp_at(
+            model,
+            &adult("aosd", 100.0),
+            Some(&daily(DoseAmount::Mg(100.0), 7)),
+            7.0,
+        ),
+        "aosd_crp_day28_100mg" => crp_at(
+            model,
+            &adult("aosd", 100.0),
+            Some(&daily(DoseAmount::Mg(100.0), 28)),
+            28.0,
+        ),
+        // 28 daily doses (the last at 27 x 24 h); CRP at 32 days, 5 days after the last dose.
+        "aosd_crp_4d_after_stop" => crp_at(
+            model,
+            &adult("aosd", 100.0),
+            Some(&daily(DoseAmount::Mg(100.0), 28)),
+            32.0,
+        ),
+        "mas_crp_untreated" => crp_at(model, &adult("mas", 100.0), None, 0.0),
+        "mas_crp_ratio_day7_iv_5mgkg_bid" => {
+            let p = adult("mas", 100.0);
+            let mut r = Regimen::repeated(
+                "5 mg/kg IV twice daily",
+                "anakinra",
+                DoseAmount::MgPerKg {
+                    mg_per_kg: 5.0,
+                    max_mg: None,
+                },
+                Administration::IvInfusion { duration_h: 1.0 },
+                12.0,
+                14,
+            );
+            r.name = "mas".into();
+            Ok(crp_at(model, &p, Some(&r), 7.0)? / crp_at(model, &p, None, 0.0)?)
+        }
+        "sepsis_crp_untreated" => crp_at(model, &adult("sepsis", 100.0), None, 0.0),
+        "sepsis_crp_ratio_72h_iv_2mgkgh" => {
+            let p = adult("sepsis", 100.0);
+            let r = sepsis_infusion(p.weight_kg);
+            Ok(crp_at(model, &p, Some(&r), 3.0)? / crp_at(model, &p, None, 0.0)?)
+        }
         other => Err(ModelError::invalid(
             "experiment",
             format!(

@@ -95,6 +95,23 @@ fn dira() {
 }
 
 #[test]
+fn caps_severities() {
+    check_group("fcas-");
+    check_group("mws-");
+}
+
+#[test]
+fn adult_onset_stills_disease() {
+    check_group("aosd-");
+}
+
+#[test]
+fn hyperinflammation() {
+    check_group("mas-");
+    check_group("sepsis-");
+}
+
+#[test]
 fn every_target_belongs_to_a_tested_group() {
     let targets = load_targets(TARGETS_TOML, "validation/targets.toml").unwrap();
     let prefixes = [
@@ -111,6 +128,11 @@ fn every_target_belongs_to_a_tested_group() {
         "rilonacept-",
         "sjia-",
         "dira-",
+        "fcas-",
+        "mws-",
+        "aosd-",
+        "mas-",
+        "sepsis-",
     ];
     for t in targets {
         assert!(
