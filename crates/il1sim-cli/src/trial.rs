@@ -5,7 +5,7 @@
 
 use crate::output::{csv_text, ensure_dir, num, write_atomic};
 use crate::plot::{attainment_png, attainment_svg, AttainmentChart, AttainmentGroup};
-use il1sim_core::response::{parse_trial, run_trial, wilson_interval, ResponseModel, Z_95};
+use il1sim_core::response::{parse_trial, run_trial, wilson_interval_p, ResponseModel, Z_95};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -75,8 +75,7 @@ pub fn run(args: TrialArgs) -> Result<ExitCode, String> {
             let (lo, hi) = arm.ci_percent(k);
             let published = trial.arms[a].published[k];
             let pub_ci = published.map(|p| {
-                let count = (p / 100.0 * arm.n as f64).round() as u64;
-                let (l, h) = wilson_interval(count, arm.n, Z_95);
+                let (l, h) = wilson_interval_p(p / 100.0, arm.n, Z_95);
                 (100.0 * l, 100.0 * h)
             });
             let inside = pub_ci.map(|(l, h)| arm.percent(k) >= l && arm.percent(k) <= h);

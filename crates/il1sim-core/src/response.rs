@@ -371,8 +371,16 @@ pub fn wilson_interval(k: u64, n: u64, z: f64) -> (f64, f64) {
     if n == 0 {
         return (0.0, 1.0);
     }
+    wilson_interval_p(k as f64 / n as f64, n, z)
+}
+
+/// Wilson score interval of an observed proportion `p` in `n` trials (fractions); used for
+/// published percentages, whose counts are not always given.
+pub fn wilson_interval_p(p: f64, n: u64, z: f64) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
     let n_f = n as f64;
-    let p = k as f64 / n_f;
     let z2 = z * z;
     let centre = (p + z2 / (2.0 * n_f)) / (1.0 + z2 / n_f);
     let half = z / (1.0 + z2 / n_f) * (p * (1.0 - p) / n_f + z2 / (4.0 * n_f * n_f)).sqrt();

@@ -95,6 +95,11 @@ fn dira() {
 }
 
 #[test]
+fn ra_clinical_response() {
+    check_group("acr-");
+}
+
+#[test]
 fn every_target_belongs_to_a_tested_group() {
     let targets = load_targets(TARGETS_TOML, "validation/targets.toml").unwrap();
     let prefixes = [
@@ -111,6 +116,7 @@ fn every_target_belongs_to_a_tested_group() {
         "rilonacept-",
         "sjia-",
         "dira-",
+        "acr-",
     ];
     for t in targets {
         assert!(
