@@ -9,6 +9,7 @@ mod plot;
 mod population;
 mod quick;
 mod simulate;
+mod trial;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +32,8 @@ enum Command {
     Parameters(validate::ParametersArgs),
     /// Simulate a virtual population (optionally one shard of it).
     Population(Box<population::PopulationArgs>),
+    /// Run a virtual clinical trial (ACR20/50/70 per arm with 95% intervals).
+    Trial(Box<trial::TrialArgs>),
     /// Merge the shards of a population run into its outputs.
     Merge(population::MergeArgs),
     /// Measure the cost per virtual subject on this machine.
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::Parameters(args) => validate::parameters(args),
         Command::ExportSbml(args) => export_sbml::run(args),
         Command::Population(args) => population::run(*args),
+        Command::Trial(args) => trial::run(*args),
         Command::Merge(args) => population::run_merge(args),
         Command::Bench(args) => bench::run(args),
         Command::Compare(args) => compare::run(args),

@@ -106,6 +106,25 @@ struct Manifest {
     full_timecourses: bool,
 }
 
+/// Read the covariate table a population file names (path relative to the file), if any.
+pub fn load_covariate_table(file: &Path, pop: &mut PopulationScenario) -> Result<(), String> {
+    if let Some(table) = pop.covariate_table.clone() {
+        let path = file.parent().unwrap_or(Path::new(".")).join(&table);
+        let mut reader = csv::Reader::from_path(&path)
+            .map_err(|e| format!("cannot read covariate table {}: {e}", path.display()))?;
+        let records: Vec<std::collections::BTreeMap<String, String>> = reader
+            .deserialize()
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let rows = il1sim_core::population::covariate_rows_from_records(
+            &records,
+            &path.display().to_string(),
+        )?;
+        pop.covariates = Covariates::Table(rows);
+    }
+    Ok(())
+}
+
 fn parse_shard(text: &str) -> Result<(u64, u64), String> {
     let err = || format!("--shard '{text}': allowed: K/N with 1 <= K <= N, e.g. 3/8");
     let (k, n) = text.split_once('/').ok_or_else(err)?;
@@ -154,20 +173,7 @@ pub fn run(args: PopulationArgs) -> Result<ExitCode, String> {
     if pop.method == PopMethod::Fast {
         return Err("--method fast: the fast path is not available yet (see the populations issue); use exact".into());
     }
-    if let Some(table) = pop.covariate_table.clone() {
-        let path = args.file.parent().unwrap_or(Path::new(".")).join(&table);
-        let mut reader = csv::Reader::from_path(&path)
-            .map_err(|e| format!("cannot read covariate table {}: {e}", path.display()))?;
-        let records: Vec<std::collections::BTreeMap<String, String>> = reader
-            .deserialize()
-            .collect::<Result<_, _>>()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let rows = il1sim_core::population::covariate_rows_from_records(
-            &records,
-            &path.display().to_string(),
-        )?;
-        pop.covariates = Covariates::Table(rows);
-    }
+    load_covariate_table(&args.file, &mut pop)?;
     let options = args.solver.options()?;
     let (k, n) = match &args.shard {
         Some(s) => parse_shard(s)?,

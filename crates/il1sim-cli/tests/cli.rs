@@ -222,3 +222,47 @@ fn compare_writes_html_and_csv_for_caps_and_dira() {
         std::fs::remove_dir_all(&out).unwrap();
     }
 }
+
+#[test]
+fn trial_prints_arms_and_writes_csv_and_figures() {
+    let out = tmp("trial");
+    let file = tmp("trial.toml");
+    let text = std::fs::read_to_string(repo("scenarios/ra-acr-trial.toml"))
+        .unwrap()
+        .replace("subjects = 501", "subjects = 8")
+        .replace("subjects = 251", "subjects = 4")
+        .replace("subjects = 250", "subjects = 4")
+        .replace("duration_days = 168", "duration_days = 14")
+        .replace("assessment_day = 168", "assessment_day = 14")
+        .replace("until_day = 168", "until_day = 14")
+        .replace("crp_days = [1, 7, 28, 84, 168]", "crp_days = [1, 7]");
+    std::fs::write(&file, text).unwrap();
+    let o = il1sim()
+        .arg("trial")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout.contains("anakinra 100 mg/day + MTX"), "{stdout}");
+    assert!(stdout.contains("95% CI"), "{stdout}");
+    let csv = std::fs::read_to_string(out.join("acr.csv")).unwrap();
+    assert!(
+        csv.starts_with("arm,level,n,responders,percent,ci_low_percent"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 1 + 2 * 3);
+    let subjects = std::fs::read_to_string(out.join("subjects.csv")).unwrap();
+    assert_eq!(subjects.lines().count(), 1 + 8);
+    for f in ["acr.svg", "acr.png"] {
+        assert!(std::fs::metadata(out.join(f)).unwrap().len() > 1000, "{f}");
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+    std::fs::remove_file(&file).unwrap();
+}

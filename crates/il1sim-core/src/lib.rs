@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod model;
 pub mod patient;
 pub mod population;
+pub mod response;
 pub mod sbml;
 pub mod scenario;
 pub mod solve;

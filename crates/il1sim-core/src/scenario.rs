@@ -62,6 +62,7 @@ struct ScenarioFile {
     scenario: ScenarioHeader,
     patient: Option<PatientSpec>,
     population: Option<Spanned<crate::population::PopulationSpecFile>>,
+    trial: Option<Spanned<crate::response::TrialSpecFile>>,
     regimens: Vec<RegimenSpec>,
 }
 
@@ -74,6 +75,8 @@ pub(crate) struct ParsedFile {
     pub output_interval_h: f64,
     pub patient: Option<Patient>,
     pub population: Option<(crate::population::PopulationSpecFile, usize)>,
+    /// A virtual trial (`[trial]`, only with `[population]`) and its line.
+    pub trial: Option<(crate::response::TrialSpecFile, usize)>,
     pub regimens: Vec<Regimen>,
 }
 
@@ -237,6 +240,13 @@ pub(crate) fn parse_file(
         None => 1.0,
     };
 
+    if let (Some(t), None) = (&file.trial, &file.population) {
+        return Err(bad(
+            &t.span(),
+            "trial",
+            "a [trial] needs a [population] (its patients) instead of [patient]".into(),
+        ));
+    }
     let patient = match &file.patient {
         None => None,
         Some(p) => {
@@ -533,6 +543,10 @@ pub(crate) fn parse_file(
         population: file.population.map(|p| {
             let line = line_of(text, &p.span());
             (p.into_inner(), line)
+        }),
+        trial: file.trial.map(|t| {
+            let line = line_of(text, &t.span());
+            (t.into_inner(), line)
         }),
         regimens,
     })

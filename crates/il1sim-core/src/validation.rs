@@ -7,8 +7,11 @@ use crate::error::{ModelError, SimError};
 use crate::metrics::simulate_and_summarise;
 use crate::model::Model;
 use crate::patient::{Patient, Sex};
+use crate::response::{driver_course, parse_trial, run_trial, ResponseModel};
 use crate::solve::{SolverOptions, Subject};
 use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 /// The bundled targets file.
 pub const TARGETS_TOML: &str = include_str!("../../../validation/targets.toml");
@@ -196,7 +199,22 @@ pub const EXPERIMENTS: &[&str] = &[
     "mas_crp_ratio_day7_iv_5mgkg_bid",
     "sepsis_crp_untreated",
     "sepsis_crp_ratio_72h_iv_2mgkgh",
+    "acr20_placebo_week24_cohen2004_expected",
+    "acr20_placebo_week24_bresnihan1998_expected",
+    "acr20_150mg_week24_bresnihan1998_expected",
+    "acr_cohen2004_100mg_expected_acr20",
+    "acr_cohen2004_100mg_expected_acr50",
+    "acr_cohen2004_100mg_expected_acr70",
+    "acr_trial_cohen2004_placebo_acr20",
+    "acr_trial_cohen2004_placebo_acr50",
+    "acr_trial_cohen2004_placebo_acr70",
+    "acr_trial_cohen2004_anakinra_acr20",
+    "acr_trial_cohen2004_anakinra_acr50",
+    "acr_trial_cohen2004_anakinra_acr70",
 ];
+
+/// The shipped virtual replicate of Cohen 2004, run by the `acr_trial_*` experiments.
+pub const RA_ACR_TRIAL_TOML: &str = include_str!("../../../scenarios/ra-acr-trial.toml");
 
 fn adult(disease: &str, crcl: f64) -> Patient {
     Patient {
@@ -721,6 +739,32 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
             let r = sepsis_infusion(p.weight_kg);
             Ok(crp_at(model, &p, Some(&r), 3.0)? / crp_at(model, &p, None, 0.0)?)
         }
+        "acr20_placebo_week24_cohen2004_expected" => {
+            let r = ResponseModel::ra_acr();
+            Ok(100.0 * r.expected(r.placebo_latent(WEEK24_H, r.placebo_amplitude))[0])
+        }
+        "acr20_placebo_week24_bresnihan1998_expected" => {
+            let r = ResponseModel::ra_acr();
+            Ok(100.0 * r.expected(r.placebo_latent(WEEK24_H, r.calibration_placebo_amplitude))[0])
+        }
+        "acr20_150mg_week24_bresnihan1998_expected" => {
+            let r = ResponseModel::ra_acr();
+            let di = r
+                .driver_index(model)
+                .map_err(|m| ModelError::invalid("response model", m))?;
+            let s = Subject::new(model, &adult("ra", 100.0), &[], SolverOptions::default())?;
+            let (t, d) = driver_course(&s, &daily(DoseAmount::Mg(150.0), 168), WEEK24_H, di)?;
+            Ok(100.0 * r.expected(r.latent(&t, &d, r.calibration_placebo_amplitude))[0])
+        }
+        "acr_cohen2004_100mg_expected_acr20" => acr_expected_100mg(model, 0),
+        "acr_cohen2004_100mg_expected_acr50" => acr_expected_100mg(model, 1),
+        "acr_cohen2004_100mg_expected_acr70" => acr_expected_100mg(model, 2),
+        "acr_trial_cohen2004_placebo_acr20" => acr_trial_percent(model, 0, 0),
+        "acr_trial_cohen2004_placebo_acr50" => acr_trial_percent(model, 0, 1),
+        "acr_trial_cohen2004_placebo_acr70" => acr_trial_percent(model, 0, 2),
+        "acr_trial_cohen2004_anakinra_acr20" => acr_trial_percent(model, 1, 0),
+        "acr_trial_cohen2004_anakinra_acr50" => acr_trial_percent(model, 1, 1),
+        "acr_trial_cohen2004_anakinra_acr70" => acr_trial_percent(model, 1, 2),
         other => Err(ModelError::invalid(
             "experiment",
             format!(
@@ -734,6 +778,61 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
 
 /// Terminal half-life of the regimen's drug (in units of `unit_h` hours): log-linear
 /// regression of its plasma concentration at `times_h`.
+/// Week 24 in hours (the assessment of Cohen 2004 and Bresnihan 1998).
+const WEEK24_H: f64 = 168.0 * 24.0;
+
+/// Expected ACR20/50/70 responder percentage (level 0/1/2) of a typical 70-kg RA patient
+/// on 100 mg/day SC with methotrexate at week 24: the population expectation over the
+/// response model's random effect, so it does not depend on a trial's random draw.
+fn acr_expected_100mg(model: &Model, level: usize) -> Result<f64, SimError> {
+    let r = ResponseModel::ra_acr();
+    let di = r
+        .driver_index(model)
+        .map_err(|m| ModelError::invalid("response model", m))?;
+    let s = Subject::new(model, &adult("ra", 100.0), &[], SolverOptions::default())?;
+    let (t, d) = driver_course(&s, &daily(DoseAmount::Mg(100.0), 168), WEEK24_H, di)?;
+    Ok(100.0 * r.expected(r.latent(&t, &d, r.placebo_amplitude))[level])
+}
+
+/// Responder percentages of the shipped Cohen 2004 replicate, per arm and level, computed
+/// once per model name (six targets read the same trial).
+type TrialPercents = Vec<Vec<f64>>;
+static ACR_TRIALS: Mutex<BTreeMap<String, TrialPercents>> = Mutex::new(BTreeMap::new());
+
+fn acr_trial_percent(model: &Model, arm: usize, level: usize) -> Result<f64, SimError> {
+    let cached = ACR_TRIALS
+        .lock()
+        .map_err(|_| ModelError::invalid("validation", "trial cache poisoned"))?
+        .get(&model.name)
+        .cloned();
+    let percents = match cached {
+        Some(p) => p,
+        None => {
+            let trial = parse_trial(
+                RA_ACR_TRIAL_TOML,
+                "scenarios/ra-acr-trial.toml",
+                model,
+                &ResponseModel::ra_acr(),
+            )
+            .map_err(|e| ModelError::invalid("scenarios/ra-acr-trial.toml", e.to_string()))?;
+            let (subjects, arms) = run_trial(model, &trial, SolverOptions::default());
+            if let Some(f) = subjects.iter().find_map(|s| s.failure.clone()) {
+                return Err(ModelError::invalid("virtual trial", f).into());
+            }
+            let p: TrialPercents = arms
+                .iter()
+                .map(|a| (0..a.responders.len()).map(|k| a.percent(k)).collect())
+                .collect();
+            ACR_TRIALS
+                .lock()
+                .map_err(|_| ModelError::invalid("validation", "trial cache poisoned"))?
+                .insert(model.name.clone(), p.clone());
+            p
+        }
+    };
+    Ok(percents[arm][level])
+}
+
 fn terminal_half_life(
     model: &Model,
     patient: &Patient,

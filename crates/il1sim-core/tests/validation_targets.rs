@@ -112,6 +112,11 @@ fn hyperinflammation() {
 }
 
 #[test]
+fn ra_clinical_response() {
+    check_group("acr-");
+}
+
+#[test]
 fn every_target_belongs_to_a_tested_group() {
     let targets = load_targets(TARGETS_TOML, "validation/targets.toml").unwrap();
     let prefixes = [
@@ -133,6 +138,7 @@ fn every_target_belongs_to_a_tested_group() {
         "aosd-",
         "mas-",
         "sepsis-",
+        "acr-",
     ];
     for t in targets {
         assert!(
