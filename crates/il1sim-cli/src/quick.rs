@@ -283,6 +283,7 @@ pub fn scenario(q: &QuickArgs, model: &Model) -> Result<Scenario, String> {
         extra_doses: vec![],
         stop_day: q.stop_day,
         steady_state: q.steady_state,
+        with: Vec::new(),
     };
     regimen
         .check("regimen")

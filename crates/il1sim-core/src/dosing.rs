@@ -137,6 +137,11 @@ pub struct Regimen {
     pub stop_day: Option<u32>,
     /// Start from the periodic steady state of the regimen instead of the untreated state.
     pub steady_state: bool,
+    /// Regimens given at the same time, each with its own drug, route and schedule: a second
+    /// drug (to see, for example, a ligand trap take anakinra out of play) or a second route of
+    /// the same drug (an IV load before an infusion). Their doses join this regimen's; figures
+    /// such as Cmax and trough stay those of this regimen's drug.
+    pub with: Vec<Regimen>,
 }
 
 impl Regimen {
@@ -163,6 +168,7 @@ impl Regimen {
             extra_doses: vec![],
             stop_day: None,
             steady_state: false,
+            with: Vec::new(),
         }
     }
 

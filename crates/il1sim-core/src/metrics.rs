@@ -238,5 +238,8 @@ pub fn describe(r: &Regimen) -> String {
     if r.steady_state {
         s.push_str(", from steady state");
     }
+    for w in &r.with {
+        s.push_str(&format!("; with {}", describe(w)));
+    }
     s
 }

@@ -126,6 +126,10 @@ struct RegimenSpec {
     stop_day: Option<Spanned<i64>>,
     #[serde(default)]
     steady_state: bool,
+    /// Regimens given at the same time (another drug, or another route of the same drug such
+    /// as an IV load before an infusion), written as `[[regimens.with]]` tables.
+    #[serde(default)]
+    with: Vec<RegimenSpec>,
 }
 
 fn default_drug() -> String {
@@ -288,9 +292,40 @@ pub(crate) fn parse_file(
             message: "at least one [[regimens]] entry is needed".into(),
         });
     }
-    let mut regimens = Vec::new();
+    // Top-level regimens (the arms) first, then the regimens given with them.
+    let mut specs: Vec<(String, &RegimenSpec, Option<usize>)> = Vec::new();
     for (i, r) in file.regimens.iter().enumerate() {
-        let f = format!("regimens[{i}]");
+        specs.push((format!("regimens[{i}]"), r, None));
+    }
+    for (i, r) in file.regimens.iter().enumerate() {
+        for (j, w) in r.with.iter().enumerate() {
+            let f = format!("regimens[{i}].with[{j}]");
+            if !w.with.is_empty() {
+                return Err(ScenarioError {
+                    origin: origin.into(),
+                    line: None,
+                    key: format!("{f}.with"),
+                    message: "a regimen given with another cannot have regimens of its own; \
+                              list them all under the arm's [[regimens.with]]"
+                        .into(),
+                });
+            }
+            if w.steady_state || r.steady_state {
+                return Err(ScenarioError {
+                    origin: origin.into(),
+                    line: None,
+                    key: format!("regimens[{i}].steady_state"),
+                    message: "steady_state is not allowed with co-administered regimens (their \
+                              intervals can differ, so there is no one dosing period)"
+                        .into(),
+                });
+            }
+            specs.push((f, w, Some(i)));
+        }
+    }
+    let mut regimens = Vec::new();
+    let mut given_with: Vec<(usize, Regimen)> = Vec::new();
+    for (f, r, parent) in specs {
         let key = |k: &str| format!("{f}.{k}");
         if model.drug(&r.drug).is_none() {
             let names: Vec<&str> = model.drugs.iter().map(|d| d.name.as_str()).collect();
@@ -504,6 +539,7 @@ pub(crate) fn parse_file(
             extra_doses,
             stop_day,
             steady_state: r.steady_state,
+            with: Vec::new(),
         };
         regimen.check(&f).map_err(|e| at(&spans, e))?;
         let route = administration.route();
@@ -521,7 +557,13 @@ pub(crate) fn parse_file(
                 ),
             ));
         }
-        regimens.push(regimen);
+        match parent {
+            None => regimens.push(regimen),
+            Some(p) => given_with.push((p, regimen)),
+        }
+    }
+    for (p, w) in given_with {
+        regimens[p].with.push(w);
     }
     let names: Vec<&String> = regimens.iter().map(|r| &r.name).collect();
     for (i, n) in names.iter().enumerate() {
@@ -583,6 +625,40 @@ doses = 2
         let s = parse_scenario(OK, "ok.toml", &m).unwrap();
         assert_eq!(s.regimens.len(), 1);
         assert_eq!(s.output_grid().len(), 49);
+    }
+
+    #[test]
+    fn regimens_given_with_an_arm_join_it_and_are_checked() {
+        let m = crate::il1_model();
+        let with = format!(
+            "{OK}\n[[regimens.with]]\nname = \"trap\"\ndrug = \"rilonacept\"\nroute = \"sc\"\ndose_mg = 160\ndoses = 1\n"
+        );
+        let s = parse_scenario(&with, "with.toml", &m).unwrap();
+        assert_eq!(s.regimens.len(), 1, "an add-on is not an arm of its own");
+        assert_eq!(s.regimens[0].with.len(), 1);
+        assert_eq!(s.regimens[0].with[0].drug, "rilonacept");
+        // Its values are checked like an arm's, and the error names where it is.
+        let e = parse_scenario(&with.replace("dose_mg = 160", "dose_mg = -1"), "w.toml", &m)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("regimens[0].with[0].dose"), "{e}");
+        // No steady state: an arm and its add-ons can have different periods.
+        let e = parse_scenario(
+            &with.replace("doses = 2", "doses = 2\nsteady_state = true"),
+            "w.toml",
+            &m,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("steady_state"), "{e}");
+        // One level only.
+        let nested = format!(
+            "{with}\n[[regimens.with.with]]\nname = \"x\"\nroute = \"sc\"\ndose_mg = 1\ndoses = 1\n"
+        );
+        let e = parse_scenario(&nested, "w.toml", &m)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("regimens[0].with[0].with"), "{e}");
     }
 
     #[test]

@@ -389,7 +389,7 @@ impl<'m> Subject<'m> {
         }
     }
 
-    /// State inputs of a regimen up to `horizon_h`.
+    /// State inputs of a regimen, and of the regimens given with it, up to `horizon_h`.
     pub fn regimen_inputs(
         &self,
         regimen: &Regimen,
@@ -404,7 +404,13 @@ impl<'m> Subject<'m> {
             )
         })?;
         let doses = regimen.dose_events(self.patient.weight_kg, horizon_h)?;
-        Ok(state_inputs(self.model, &self.params, drug, &doses)?)
+        let mut inputs = state_inputs(self.model, &self.params, drug, &doses)?;
+        for w in &regimen.with {
+            inputs.extend(self.regimen_inputs(w, horizon_h)?);
+        }
+        // Stable: at equal times this regimen's inputs come before those given with it.
+        inputs.sort_by(|a, b| a.time_h().total_cmp(&b.time_h()));
+        Ok(inputs)
     }
 
     /// Simulate a regimen from the untreated state (or from its periodic steady state when

@@ -71,6 +71,15 @@ pub struct PeriodicSteadyState {
 /// Newton on Φ(y) − y = 0 with a finite-difference Jacobian of Φ (tight tolerances).
 pub fn periodic(subject: &Subject, regimen: &Regimen) -> Result<PeriodicSteadyState, SimError> {
     let tau = regimen.interval_h;
+    if !regimen.with.is_empty() {
+        return Err(InputError::new(
+            "steady_state",
+            regimen.name.clone(),
+            "a periodic steady state needs one dosing period; this regimen has co-administered \
+             regimens",
+        )
+        .into());
+    }
     if let Administration::IvInfusion { duration_h } = regimen.administration {
         if duration_h > tau {
             return Err(InputError::new(

@@ -5,7 +5,7 @@
 use crate::dosing::{Administration, DoseAmount, Regimen, Repeat, StateInput};
 use crate::error::{ModelError, SimError};
 use crate::metrics::simulate_and_summarise;
-use crate::model::Model;
+use crate::model::{Model, RouteKind};
 use crate::patient::{Patient, Sex};
 use crate::response::{driver_course, parse_trial, run_trial, ResponseModel};
 use crate::solve::{SolverOptions, Subject};
@@ -146,6 +146,7 @@ pub const EXPERIMENTS: &[&str] = &[
     "closed_form_sc_28_daily",
     "closed_form_iv_infusion_repeated",
     "closed_form_iv_bolus_missed_extra",
+    "closed_form_co_administered",
     "f_sc_70mg",
     "tmax_sc_100mg",
     "thalf_sc_terminal",
@@ -272,22 +273,28 @@ fn rilonacept() -> Regimen {
     r
 }
 
-/// The sepsis trial regimen (Fisher 1994; Opal 1997): 100 mg IV load, then 2 mg/kg/h for
-/// 72 h, as 72 one-hour infusions of 2 mg/kg with the load added to the first hour (the
-/// dosing engine gives one route per regimen; the load over 1 h instead of 1 min).
-pub fn sepsis_infusion(weight_kg: f64) -> Regimen {
+/// The sepsis trial regimen (Fisher 1994; Opal 1997): a 100 mg IV bolus, then 2 mg/kg/h as
+/// one 72-h infusion (the bolus is a regimen given with the infusion).
+pub fn sepsis_infusion() -> Regimen {
     let mut r = Regimen::repeated(
         "100 mg load + 2 mg/kg/h IV x 72 h",
         "anakinra",
         DoseAmount::MgPerKg {
-            mg_per_kg: 2.0,
+            mg_per_kg: 2.0 * 72.0,
             max_mg: None,
         },
-        Administration::IvInfusion { duration_h: 1.0 },
-        1.0,
-        72,
+        Administration::IvInfusion { duration_h: 72.0 },
+        72.0,
+        1,
     );
-    r.loading_dose = Some(DoseAmount::Mg(100.0 + 2.0 * weight_kg));
+    r.with.push(Regimen::repeated(
+        "100 mg IV load",
+        "anakinra",
+        DoseAmount::Mg(100.0),
+        Administration::IvBolus,
+        24.0,
+        1,
+    ));
     r
 }
 
@@ -372,6 +379,7 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
         "closed_form_sc_28_daily" => closed_form_error(ClosedForm::Sc28Daily),
         "closed_form_iv_infusion_repeated" => closed_form_error(ClosedForm::InfusionRepeated),
         "closed_form_iv_bolus_missed_extra" => closed_form_error(ClosedForm::BolusMissedExtra),
+        "closed_form_co_administered" => closed_form_error(ClosedForm::CoAdministered),
         "f_sc_70mg" => {
             // AUC(0-96 h) after 70 mg SC over the same after 70 mg IV (healthy, as in the label).
             let s = Subject::new(
@@ -736,7 +744,7 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
         "sepsis_crp_untreated" => crp_at(model, &adult("sepsis", 100.0), None, 0.0),
         "sepsis_crp_ratio_72h_iv_2mgkgh" => {
             let p = adult("sepsis", 100.0);
-            let r = sepsis_infusion(p.weight_kg);
+            let r = sepsis_infusion();
             Ok(crp_at(model, &p, Some(&r), 3.0)? / crp_at(model, &p, None, 0.0)?)
         }
         "acr20_placebo_week24_cohen2004_expected" => {
@@ -875,6 +883,7 @@ enum ClosedForm {
     Sc28Daily,
     InfusionRepeated,
     BolusMissedExtra,
+    CoAdministered,
 }
 
 /// Largest relative difference between the engine (tight tolerances) and the closed form,
@@ -937,8 +946,37 @@ fn closed_form_error(case: ClosedForm) -> Result<f64, SimError> {
             }];
             horizon = 12.0 * 24.0;
         }
+        ClosedForm::CoAdministered => {
+            // A 72-h infusion with, given with it, an IV bolus load at 0 h and SC doses on
+            // days 2-4 (all routes of one drug in one simulation).
+            r.administration = Administration::IvInfusion { duration_h: 72.0 };
+            r.repeat = Repeat::Single;
+            r.with.push(Regimen::repeated(
+                "load",
+                "test_drug",
+                DoseAmount::Mg(8.0),
+                Administration::IvBolus,
+                24.0,
+                1,
+            ));
+            let mut sc = Regimen::repeated(
+                "sc",
+                "test_drug",
+                DoseAmount::Mg(4.0),
+                Administration::Subcutaneous,
+                24.0,
+                3,
+            );
+            sc.start_h = 24.0;
+            r.with.push(sc);
+            horizon = 120.0;
+        }
     }
     let inputs = s.regimen_inputs(&r, horizon)?;
+    let sc_target = model.drugs[0]
+        .routes
+        .get(&RouteKind::Subcutaneous)
+        .map(|route| route.target);
     let exact = |t: f64| -> f64 {
         inputs
             .iter()
@@ -946,10 +984,10 @@ fn closed_form_error(case: ClosedForm) -> Result<f64, SimError> {
                 StateInput::Bolus {
                     time_h,
                     amount_nmol,
-                    ..
+                    species,
                 } if t > time_h => {
                     let dt = t - time_h;
-                    if matches!(r.administration, Administration::Subcutaneous) {
+                    if Some(species) == sc_target {
                         amount_nmol * ka / (v * (ka - k)) * ((-k * dt).exp() - (-ka * dt).exp())
                     } else {
                         amount_nmol / v * (-k * dt).exp()
