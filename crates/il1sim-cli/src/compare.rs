@@ -139,6 +139,7 @@ pub fn run(args: CompareArgs) -> Result<ExitCode, String> {
     let untreated_crp = subject.observe(&subject.baseline)[i_crp];
     let mut remission = Vec::new();
     let mut flare = Vec::new();
+    let mut missed_flare = Vec::new();
     for ((traj, _), r) in runs.iter().zip(&scenario.regimens) {
         let crp: Vec<(f64, f64)> = traj
             .times_h
@@ -175,12 +176,41 @@ pub fn run(args: CompareArgs) -> Result<ExitCode, String> {
                 .map(fmt_num)
                 .unwrap_or_else(|| "none in the simulated time".into()),
         );
+        // Time to flare after a missed dose: from the first dose left out, the first output
+        // back above the threshold (only when CRP was below it when the dose was missed).
+        missed_flare.push(match r.first_missed_dose_h(scenario.duration_h) {
+            None => "no missed dose".to_string(),
+            Some(tm) => {
+                let at_miss = crp.iter().find(|(t, _)| *t >= tm).map(|(_, c)| *c);
+                match at_miss {
+                    // Up to the last dose: a flare after it belongs to stopping.
+                    Some(c) if c < CRP_ACTIVE_MG_L => crp
+                        .iter()
+                        .find(|(t, c)| *t > tm && *t <= last && *c >= CRP_ACTIVE_MG_L)
+                        .map(|(t, _)| fmt_num((t - tm) / HOURS_PER_DAY))
+                        .unwrap_or_else(|| {
+                            let peak = crp
+                                .iter()
+                                .filter(|(t, _)| *t > tm && *t <= last)
+                                .map(|(_, c)| *c)
+                                .fold(0.0, f64::max);
+                            format!("no flare (CRP peak {} mg/L)", fmt_num(peak))
+                        }),
+                    _ => "not in remission when missed".into(),
+                }
+            }
+        });
     }
     push("time to remission (CRP < 10 mg/L)", "days", remission);
     push(
         "time to flare after the last dose (CRP >= 10 mg/L)",
         "days",
         flare,
+    );
+    push(
+        "time to flare after the first missed dose (CRP >= 10 mg/L)",
+        "days",
+        missed_flare,
     );
 
     // Figure: the compared observables, every regimen on each panel.

@@ -210,8 +210,20 @@ fn compare_writes_html_and_csv_for_caps_and_dira() {
             "free IL-1α in plasma",
             "time to remission",
             "time to flare",
+            "time to flare after the first missed dose",
         ] {
             assert!(csv.contains(row), "{row} missing:\n{csv}");
+        }
+        if scenario.contains("caps") {
+            // The fourth CAPS arm misses two doses: its row reports the outcome, not "no missed dose".
+            let row = csv
+                .lines()
+                .find(|l| l.contains("first missed dose"))
+                .unwrap();
+            assert!(
+                row.ends_with("mg/L)") || row.split(',').last().unwrap().parse::<f64>().is_ok(),
+                "{row}"
+            );
         }
         let html = std::fs::read_to_string(out.join("compare.html")).unwrap();
         assert!(

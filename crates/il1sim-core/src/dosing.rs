@@ -276,6 +276,14 @@ impl Regimen {
         times
     }
 
+    /// Time of the first scheduled dose that `missed_days` leaves out, if any.
+    pub fn first_missed_dose_h(&self, horizon_h: f64) -> Option<f64> {
+        self.scheduled_times(horizon_h).into_iter().find(|t| {
+            let day = (t / HOURS_PER_DAY).floor() as u32 + 1;
+            self.missed_days.contains(&day)
+        })
+    }
+
     /// Expand into dose events up to `horizon_h` for a patient of `weight_kg`.
     pub fn dose_events(
         &self,
