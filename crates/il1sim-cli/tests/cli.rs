@@ -221,7 +221,8 @@ fn compare_writes_html_and_csv_for_caps_and_dira() {
                 .find(|l| l.contains("first missed dose"))
                 .unwrap();
             assert!(
-                row.ends_with("mg/L)") || row.split(',').last().unwrap().parse::<f64>().is_ok(),
+                row.ends_with("mg/L)")
+                    || row.split(',').next_back().unwrap().parse::<f64>().is_ok(),
                 "{row}"
             );
         }
