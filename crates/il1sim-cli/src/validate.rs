@@ -179,5 +179,30 @@ pub fn parameters(args: ParametersArgs) -> Result<ExitCode, String> {
         };
         println!("{:<24} {}\n{:<24}   source: {}", p.name, value, "", source);
     }
+    // The clinical response model reads the mechanistic model's output (il1sim trial).
+    let r = il1sim_core::response::ResponseModel::ra_acr();
+    println!(
+        "\nresponse model '{}' (models/ra-acr-response.toml): {}; driver 1 - {}",
+        r.name, r.description, r.driver
+    );
+    for (name, p) in &r.parameters {
+        println!(
+            "{:<24} {} {}\n{:<24}   source: {}",
+            name,
+            fmt_num(p.value),
+            p.unit,
+            "",
+            p.source
+        );
+    }
+    for l in &r.levels {
+        println!(
+            "{:<24} {} % improvement\n{:<24}   source: {}",
+            l.name,
+            fmt_num(l.improvement_percent),
+            "",
+            l.source
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
