@@ -4,6 +4,7 @@
 use il1sim_core::dosing::{Administration, DoseAmount, Regimen};
 use il1sim_core::model::Model;
 use il1sim_core::patient::{Patient, Sex};
+use il1sim_core::response::bisect as solve;
 use il1sim_core::solve::{SolverOptions, Subject};
 
 fn crp(model: &Model, p: &Patient, ov: &[(String, f64)], day: Option<u32>) -> f64 {
@@ -28,19 +29,6 @@ fn crp(model: &Model, p: &Patient, ov: &[(String, f64)], day: Option<u32>) -> f6
             s.observe(&traj.states[0])[i]
         }
     }
-}
-
-/// Bisection for an increasing function.
-fn solve(mut lo: f64, mut hi: f64, f: impl Fn(f64) -> f64) -> f64 {
-    for _ in 0..60 {
-        let m = 0.5 * (lo + hi);
-        if f(m) < 0.0 {
-            lo = m
-        } else {
-            hi = m
-        }
-    }
-    0.5 * (lo + hi)
 }
 
 fn main() {

@@ -353,8 +353,9 @@ impl ResponseModel {
     }
 }
 
-/// Bisection for an increasing function with a root in [lo, hi].
-fn bisect(mut lo: f64, mut hi: f64, f: impl Fn(f64) -> f64) -> f64 {
+/// Bisection for an increasing function with a root in [lo, hi] (60 halvings: the bracket
+/// shrinks below double precision). Also used by the calibration examples.
+pub fn bisect(mut lo: f64, mut hi: f64, f: impl Fn(f64) -> f64) -> f64 {
     for _ in 0..60 {
         let m = 0.5 * (lo + hi);
         if f(m) < 0.0 {
