@@ -257,6 +257,7 @@ mod fast {
     //!   with the time derivative of y_lin exact) replaces BDF, so a dose costs one step
     //!   boundary instead of a restart at order 1, on the states the regimen can reach,
     //!   with a dense LU of that size.
+    //!
     //! Observables at `land` times are reached exactly; the dense Cmax grid is cubic Hermite
     //! interpolation of z plus the exact y_lin.
 
