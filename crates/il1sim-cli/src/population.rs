@@ -171,7 +171,7 @@ pub fn run(args: PopulationArgs) -> Result<ExitCode, String> {
         };
     }
     if pop.method == PopMethod::Fast {
-        return Err("--method fast: the fast path is not available yet (see the populations issue); use exact".into());
+        return Err("--method fast: the fast path is not available yet (a prototype meets 1e-3 but costs as much as the exact path; docs/solver.md, 'Fast path'); use exact".into());
     }
     load_covariate_table(&args.file, &mut pop)?;
     let options = args.solver.options()?;

@@ -85,14 +85,14 @@ pub fn simulate_and_summarise(
     summarise_with_days(subject, regimen, horizon_h, grid, &CRP_REPORT_DAYS)
 }
 
-/// As [`simulate_and_summarise`], reporting CRP on `crp_days` (1-based days; day d at 24·d h).
-pub fn summarise_with_days(
+/// Output times a summary needs besides `grid`: the dense grid over the last dosing interval
+/// (for Cmax and Tmax) and the CRP report times. Returns (dense peak grid, report times).
+pub fn summary_times(
     subject: &Subject,
     regimen: &Regimen,
     horizon_h: f64,
-    grid: &[f64],
     crp_days: &[u32],
-) -> Result<(Trajectory, RegimenSummary), SimError> {
+) -> Result<(Vec<f64>, Vec<f64>), SimError> {
     let doses = regimen.dose_events(subject.patient.weight_kg, horizon_h)?;
     let last_dose = doses.last().map(|d| d.time_h).unwrap_or(0.0);
     let interval = match regimen.repeat {
@@ -102,19 +102,55 @@ pub fn summarise_with_days(
     let w0 = last_dose;
     let w1 = (last_dose + interval).min(horizon_h);
     let n_fine = (((w1 - w0) / PEAK_GRID_H).round() as usize).min(MAX_PEAK_POINTS);
-    let mut times: Vec<f64> = grid.to_vec();
-    times.extend((0..=n_fine).map(|k| w0 + (w1 - w0) * k as f64 / n_fine.max(1) as f64));
+    let peak: Vec<f64> = (0..=n_fine)
+        .map(|k| w0 + (w1 - w0) * k as f64 / n_fine.max(1) as f64)
+        .collect();
     let report_times: Vec<f64> = crp_days
         .iter()
         .map(|d| *d as f64 * HOURS_PER_DAY)
         .filter(|t| *t <= horizon_h)
         .chain(std::iter::once(horizon_h))
         .collect();
+    Ok((peak, report_times))
+}
+
+/// As [`simulate_and_summarise`], reporting CRP on `crp_days` (1-based days; day d at 24·d h).
+pub fn summarise_with_days(
+    subject: &Subject,
+    regimen: &Regimen,
+    horizon_h: f64,
+    grid: &[f64],
+    crp_days: &[u32],
+) -> Result<(Trajectory, RegimenSummary), SimError> {
+    let (peak, report_times) = summary_times(subject, regimen, horizon_h, crp_days)?;
+    let mut times: Vec<f64> = grid.to_vec();
+    times.extend(peak.iter().copied());
     times.extend(report_times.iter().copied());
     times.sort_by(|a, b| a.total_cmp(b));
     times.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
     let (all, ss) = subject.simulate(regimen, horizon_h, &times)?;
+    summarise_trajectory(subject, regimen, horizon_h, grid, crp_days, &all, ss)
+}
 
+/// The summary figures from a trajectory that holds `grid` and the times of
+/// [`summary_times`] (whichever method computed it).
+pub fn summarise_trajectory(
+    subject: &Subject,
+    regimen: &Regimen,
+    horizon_h: f64,
+    grid: &[f64],
+    crp_days: &[u32],
+    all: &Trajectory,
+    ss: Option<PeriodicSteadyState>,
+) -> Result<(Trajectory, RegimenSummary), SimError> {
+    let doses = regimen.dose_events(subject.patient.weight_kg, horizon_h)?;
+    let last_dose = doses.last().map(|d| d.time_h).unwrap_or(0.0);
+    let interval = match regimen.repeat {
+        Repeat::Single if doses.len() <= 1 => horizon_h - last_dose,
+        _ => regimen.interval_h,
+    };
+    let w0 = last_dose;
+    let w1 = (last_dose + interval).min(horizon_h);
     let at = |t: f64| -> Option<&Vec<f64>> {
         let i = all.times_h.partition_point(|&x| x < t - 1e-9);
         all.states

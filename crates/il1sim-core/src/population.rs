@@ -787,7 +787,7 @@ pub fn simulate_subject(
         return SubjectOutcome {
             regimens: vec![
                 Err(
-                    "the fast method is not available yet; use method = \"exact\"".into()
+                    "the fast method is not available yet (a prototype meets 1e-3 but costs as much as the exact path; docs/solver.md, 'Fast path'); use method = \"exact\"".into()
                 );
                 pop.regimens.len()
             ],

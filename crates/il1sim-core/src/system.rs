@@ -295,6 +295,48 @@ impl OdeSystem {
         }
     }
 
+    /// Dense Jacobian written row-major into `out` (n × n), assembled term by term without
+    /// allocation (the fast method's hot path).
+    pub fn jacobian_into(&self, y: &[f64], out: &mut [f64]) {
+        let n = self.n;
+        out[..n * n].iter_mut().for_each(|o| *o = 0.0);
+        for &(r, c, k) in &self.linear {
+            out[r * n + c] += k;
+        }
+        for b in &self.bilinear {
+            let (da, db) = (b.kon * y[b.b], b.kon * y[b.a]);
+            for (row, sign) in [(b.a, -1.0), (b.b, -1.0), (b.complex, 1.0)] {
+                out[row * n + b.a] += sign * da;
+                out[row * n + b.b] += sign * db;
+            }
+        }
+        if !self.signal_terms.is_empty() {
+            let mut slopes = [0.0; MAX_SIGNALS];
+            for (i, sig) in self.signals.iter().enumerate() {
+                slopes[i] = sig.value_and_slope(y).1;
+            }
+            for t in &self.signal_terms {
+                for &k in &self.signals[t.signal].species {
+                    out[t.species * n + k] += t.k_gain * slopes[t.signal];
+                }
+            }
+        }
+        for p in &self.power_terms {
+            let x = (y[p.driver] / p.reference).max(0.0);
+            let d = if p.exponent == 1.0 {
+                p.k / p.reference
+            } else if x > 0.0 {
+                p.k * p.exponent * x.powf(p.exponent - 1.0) / p.reference
+            } else {
+                0.0
+            };
+            out[p.species * n + p.driver] += d;
+        }
+        for &i in &self.frozen {
+            out[i * n..(i + 1) * n].iter_mut().for_each(|o| *o = 0.0);
+        }
+    }
+
     /// Dense Jacobian (for Newton solves of baselines and periodic steady states).
     pub fn jacobian(&self, y: &[f64]) -> DMatrix<f64> {
         let mut j = DMatrix::zeros(self.n, self.n);
@@ -382,6 +424,13 @@ mod tests {
         s.finish();
         let y = [0.8, 0.6, 0.4, 0.3, 1.1];
         let j = s.jacobian(&y);
+        let mut dense = [0.0; 25];
+        s.jacobian_into(&y, &mut dense);
+        for r in 0..5 {
+            for c in 0..5 {
+                assert!((dense[r * 5 + c] - j[(r, c)]).abs() < 1e-14, "J[{r},{c}]");
+            }
+        }
         let input = [0.0; 5];
         for c in 0..5 {
             let h = 1e-6;
