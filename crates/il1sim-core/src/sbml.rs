@@ -1334,6 +1334,24 @@ pub fn sbml_model(
         .dose_events(pt.weight_kg, horizon_h)
         .map(|d| d.len())
         .unwrap_or(0);
+    // Regimens given with this one (another drug or route): their doses are events too.
+    let given_with: String = regimen
+        .with
+        .iter()
+        .map(|w| {
+            let n = w
+                .dose_events(pt.weight_kg, horizon_h)
+                .map(|d| d.len())
+                .unwrap_or(0);
+            format!(
+                " Given with it, '{}': {} {} of {}, {n} dose(s).",
+                w.name,
+                w.dose.label(),
+                w.administration.label(),
+                w.drug
+            )
+        })
+        .collect();
     let notes = vec![
         format!(
             "il1sim {} export of model '{}' ({}).",
@@ -1346,7 +1364,7 @@ pub fn sbml_model(
             pt.weight_kg, pt.age_y, pt.sex.label(), pt.crcl_ml_min, pt.disease
         ),
         format!(
-            "Regimen '{}': {} {} of {}, every {} h from {} h; {} dose(s) within the horizon of {} h, written as {} event(s).",
+            "Regimen '{}': {} {} of {}, every {} h from {} h; {} dose(s) within the horizon of {} h.{given_with} Written as {} event(s).",
             regimen.name,
             regimen.dose.label(),
             regimen.administration.label(),
