@@ -6,6 +6,7 @@ use il1sim_core::model::Model;
 use il1sim_core::patient::{Patient, Sex};
 use il1sim_core::response::bisect as solve;
 use il1sim_core::solve::{SolverOptions, Subject};
+use il1sim_core::validation::rilonacept_label;
 
 fn crp(model: &Model, p: &Patient, ov: &[(String, f64)], day: Option<u32>) -> f64 {
     let s = Subject::new(model, p, ov, SolverOptions::TIGHT).expect("subject");
@@ -184,20 +185,6 @@ fn il1b_production_ng_per_day(model: &Model, p: &Patient, ov: &[(String, f64)]) 
         * 1000.0
 }
 
-/// Rilonacept label regimen for adults: 320 mg SC, then 160 mg weekly (`doses` in all).
-fn rilonacept(doses: u32) -> Regimen {
-    let mut r = Regimen::repeated(
-        "rilonacept",
-        "rilonacept",
-        DoseAmount::Mg(160.0),
-        Administration::Subcutaneous,
-        7.0 * 24.0,
-        doses,
-    );
-    r.loading_dose = Some(DoseAmount::Mg(320.0));
-    r
-}
-
 /// The CAPS severities, Still's disease in adults, MAS and sepsis (docs/model.md, Diseases).
 fn diseases(model: &Model) {
     let adult = |d: &str| Patient {
@@ -238,7 +225,8 @@ fn diseases(model: &Model) {
     }
     let fall = |k: f64, name: &str| {
         let ov = fcas_ov(k);
-        obs(model, &h, &ov, None, 0.0, name) - obs(model, &h, &ov, Some(&rilonacept(6)), 42.0, name)
+        obs(model, &h, &ov, None, 0.0, name)
+            - obs(model, &h, &ov, Some(&rilonacept_label(6)), 42.0, name)
     };
     let k = solve(1.0, 6.0, |k| fall(k, "crp") - 20.0);
     let ov = fcas_ov(k);

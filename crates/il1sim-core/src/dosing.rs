@@ -144,6 +144,11 @@ pub struct Regimen {
     pub with: Vec<Regimen>,
 }
 
+/// The 1-based day a time falls on (day 1 is [0, 24) h): the unit of missed and stop days.
+fn day_of(t_h: f64) -> u32 {
+    (t_h / HOURS_PER_DAY).floor() as u32 + 1
+}
+
 impl Regimen {
     /// A regimen of `dose` every `interval_h` for `count` doses, starting at 0 h.
     pub fn repeated(
@@ -278,10 +283,9 @@ impl Regimen {
 
     /// Time of the first scheduled dose that `missed_days` leaves out, if any.
     pub fn first_missed_dose_h(&self, horizon_h: f64) -> Option<f64> {
-        self.scheduled_times(horizon_h).into_iter().find(|t| {
-            let day = (t / HOURS_PER_DAY).floor() as u32 + 1;
-            self.missed_days.contains(&day)
-        })
+        self.scheduled_times(horizon_h)
+            .into_iter()
+            .find(|&t| self.missed_days.contains(&day_of(t)))
     }
 
     /// Expand into dose events up to `horizon_h` for a patient of `weight_kg`.
@@ -291,7 +295,6 @@ impl Regimen {
         horizon_h: f64,
     ) -> Result<Vec<DoseEvent>, InputError> {
         self.check("regimen")?;
-        let day_of = |t: f64| (t / HOURS_PER_DAY).floor() as u32 + 1;
         let mut events = Vec::new();
         for (k, t) in self.scheduled_times(horizon_h).into_iter().enumerate() {
             let day = day_of(t);

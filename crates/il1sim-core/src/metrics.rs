@@ -85,6 +85,21 @@ pub fn simulate_and_summarise(
     summarise_with_days(subject, regimen, horizon_h, grid, &CRP_REPORT_DAYS)
 }
 
+/// The last dosing interval within the horizon, [w0, w1] in h: exposure figures refer to it.
+fn last_interval(
+    subject: &Subject,
+    regimen: &Regimen,
+    horizon_h: f64,
+) -> Result<(f64, f64), SimError> {
+    let doses = regimen.dose_events(subject.patient.weight_kg, horizon_h)?;
+    let last_dose = doses.last().map(|d| d.time_h).unwrap_or(0.0);
+    let interval = match regimen.repeat {
+        Repeat::Single if doses.len() <= 1 => horizon_h - last_dose,
+        _ => regimen.interval_h,
+    };
+    Ok((last_dose, (last_dose + interval).min(horizon_h)))
+}
+
 /// Output times a summary needs besides `grid`: the dense grid over the last dosing interval
 /// (for Cmax and Tmax) and the CRP report times. Returns (dense peak grid, report times).
 pub fn summary_times(
@@ -93,14 +108,7 @@ pub fn summary_times(
     horizon_h: f64,
     crp_days: &[u32],
 ) -> Result<(Vec<f64>, Vec<f64>), SimError> {
-    let doses = regimen.dose_events(subject.patient.weight_kg, horizon_h)?;
-    let last_dose = doses.last().map(|d| d.time_h).unwrap_or(0.0);
-    let interval = match regimen.repeat {
-        Repeat::Single if doses.len() <= 1 => horizon_h - last_dose,
-        _ => regimen.interval_h,
-    };
-    let w0 = last_dose;
-    let w1 = (last_dose + interval).min(horizon_h);
+    let (w0, w1) = last_interval(subject, regimen, horizon_h)?;
     let n_fine = (((w1 - w0) / PEAK_GRID_H).round() as usize).min(MAX_PEAK_POINTS);
     let peak: Vec<f64> = (0..=n_fine)
         .map(|k| w0 + (w1 - w0) * k as f64 / n_fine.max(1) as f64)
@@ -143,14 +151,7 @@ pub fn summarise_trajectory(
     all: &Trajectory,
     ss: Option<PeriodicSteadyState>,
 ) -> Result<(Trajectory, RegimenSummary), SimError> {
-    let doses = regimen.dose_events(subject.patient.weight_kg, horizon_h)?;
-    let last_dose = doses.last().map(|d| d.time_h).unwrap_or(0.0);
-    let interval = match regimen.repeat {
-        Repeat::Single if doses.len() <= 1 => horizon_h - last_dose,
-        _ => regimen.interval_h,
-    };
-    let w0 = last_dose;
-    let w1 = (last_dose + interval).min(horizon_h);
+    let (w0, w1) = last_interval(subject, regimen, horizon_h)?;
     let at = |t: f64| -> Option<&Vec<f64>> {
         let i = all.times_h.partition_point(|&x| x < t - 1e-9);
         all.states

@@ -311,10 +311,15 @@ pub(crate) fn parse_file(
                 });
             }
             if w.steady_state || r.steady_state {
+                let owner = if w.steady_state {
+                    &f
+                } else {
+                    &format!("regimens[{i}]")
+                };
                 return Err(ScenarioError {
                     origin: origin.into(),
                     line: None,
-                    key: format!("regimens[{i}].steady_state"),
+                    key: format!("{owner}.steady_state"),
                     message: "steady_state is not allowed with co-administered regimens (their \
                               intervals can differ, so there is no one dosing period)"
                         .into(),

@@ -35,6 +35,20 @@ pub struct PowerTerm {
     pub exponent: f64,
 }
 
+impl PowerTerm {
+    /// d(production)/d(driver) at `y` (the Jacobian entry; 0 at a zero driver unless linear).
+    fn derivative(&self, y: &[f64]) -> f64 {
+        let x = (y[self.driver] / self.reference).max(0.0);
+        if self.exponent == 1.0 {
+            self.k / self.reference
+        } else if x > 0.0 {
+            self.k * self.exponent * x.powf(self.exponent - 1.0) / self.reference
+        } else {
+            0.0
+        }
+    }
+}
+
 /// Operational-model transduction (Black & Leff 1983): S = x/(1+x), x = (τ·ρ)^n,
 /// ρ = Σ y[species] / R_total. The receptor reserve lives in τ.
 #[derive(Debug, Clone)]
@@ -280,14 +294,7 @@ impl OdeSystem {
             }
         }
         for p in &self.power_terms {
-            let x = (y[p.driver] / p.reference).max(0.0);
-            let d = if p.exponent == 1.0 {
-                p.k / p.reference
-            } else if x > 0.0 {
-                p.k * p.exponent * x.powf(p.exponent - 1.0) / p.reference
-            } else {
-                0.0
-            };
+            let d = p.derivative(y);
             out[p.species] += d * v[p.driver];
         }
         for &i in &self.frozen {
@@ -322,14 +329,7 @@ impl OdeSystem {
             }
         }
         for p in &self.power_terms {
-            let x = (y[p.driver] / p.reference).max(0.0);
-            let d = if p.exponent == 1.0 {
-                p.k / p.reference
-            } else if x > 0.0 {
-                p.k * p.exponent * x.powf(p.exponent - 1.0) / p.reference
-            } else {
-                0.0
-            };
+            let d = p.derivative(y);
             out[p.species * n + p.driver] += d;
         }
         for &i in &self.frozen {

@@ -259,18 +259,24 @@ fn daily_per_kg(mg_per_kg: f64, days: u32) -> Regimen {
     )
 }
 
-/// Rilonacept label regimen for adults: 320 mg SC loading dose, then 160 mg weekly.
-fn rilonacept() -> Regimen {
+/// Rilonacept label regimen for adults (Arcalyst US PI section 2): 320 mg SC loading dose,
+/// then 160 mg weekly, `doses` doses in all (also used by the calibration example).
+pub fn rilonacept_label(doses: u32) -> Regimen {
     let mut r = Regimen::repeated(
         "rilonacept",
         "rilonacept",
         DoseAmount::Mg(160.0),
         Administration::Subcutaneous,
         7.0 * 24.0,
-        12,
+        doses,
     );
     r.loading_dose = Some(DoseAmount::Mg(320.0));
     r
+}
+
+/// Twelve weeks of the label regimen.
+fn rilonacept() -> Regimen {
+    rilonacept_label(12)
 }
 
 /// The sepsis trial regimen (Fisher 1994; Opal 1997): a 100 mg IV bolus, then 2 mg/kg/h as
@@ -363,6 +369,33 @@ fn observable_at(
             Ok(s.observe(&traj.states[0])[i])
         }
     }
+}
+
+/// An observable at `day` of a regimen and untreated, for the same patient (one baseline solve).
+fn treated_and_untreated(
+    model: &Model,
+    patient: &Patient,
+    regimen: &Regimen,
+    day: f64,
+    name: &str,
+) -> Result<(f64, f64), SimError> {
+    let s = Subject::new(model, patient, &[], SolverOptions::default())?;
+    let i = required_observable(model, name)?;
+    let t = day * 24.0;
+    let (traj, _) = s.simulate(regimen, t, &[t])?;
+    Ok((s.observe(&traj.states[0])[i], s.observe(&s.baseline)[i]))
+}
+
+/// An observable at `day` of a regimen relative to its untreated value.
+fn ratio_to_untreated(
+    model: &Model,
+    patient: &Patient,
+    regimen: &Regimen,
+    day: f64,
+    name: &str,
+) -> Result<f64, SimError> {
+    let (treated, untreated) = treated_and_untreated(model, patient, regimen, day, name)?;
+    Ok(treated / untreated)
 }
 
 /// An observable the experiment needs, by name.
@@ -512,9 +545,7 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
         "ra_crp_untreated" => crp_at(model, &adult("ra", 100.0), None, 0.0),
         "ra_crp_fall_week1_4mgkg" => {
             let p = adult("ra", 100.0);
-            let c0 = crp_at(model, &p, None, 0.0)?;
-            let c7 = crp_at(model, &p, Some(&daily_per_kg(4.0, 7)), 7.0)?;
-            Ok(1.0 - c7 / c0)
+            Ok(1.0 - ratio_to_untreated(model, &p, &daily_per_kg(4.0, 7), 7.0, "crp")?)
         }
         "nomid_crp_untreated" => crp_at(model, &child("nomid", 20.0, 6.0), None, 0.0),
         "nomid_crp_day90_1mgkg" => crp_at(
@@ -590,23 +621,13 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
         }
         "canakinumab_total_il1b_ratio_day28" => {
             let p = adult("caps", 100.0);
-            Ok(observable_at(
-                model,
-                &p,
-                Some(&canakinumab(150.0, 1)),
-                28.0,
-                "il1b_total_plasma",
-            )? / observable_at(model, &p, None, 0.0, "il1b_total_plasma")?)
+            let r = canakinumab(150.0, 1);
+            ratio_to_untreated(model, &p, &r, 28.0, "il1b_total_plasma")
         }
         "canakinumab_free_il1b_ratio_day28" => {
             let p = adult("caps", 100.0);
-            Ok(observable_at(
-                model,
-                &p,
-                Some(&canakinumab(150.0, 1)),
-                28.0,
-                "il1b_free_plasma",
-            )? / observable_at(model, &p, None, 0.0, "il1b_free_plasma")?)
+            let r = canakinumab(150.0, 1);
+            ratio_to_untreated(model, &p, &r, 28.0, "il1b_free_plasma")
         }
         "canakinumab_caps_crp_day8" => crp_at(
             model,
@@ -633,10 +654,7 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
         }
         "rilonacept_free_il1ra_site_ratio_day14" => {
             let p = adult("caps", 100.0);
-            Ok(
-                observable_at(model, &p, Some(&rilonacept()), 14.0, "il1ra_free_tissue")?
-                    / observable_at(model, &p, None, 0.0, "il1ra_free_tissue")?,
-            )
+            ratio_to_untreated(model, &p, &rilonacept(), 14.0, "il1ra_free_tissue")
         }
         "sjia_crp_untreated" => crp_at(model, &child("sjia", 25.0, 8.0), None, 0.0),
         "sjia_crp_day28_2mgkg" => crp_at(
@@ -666,10 +684,9 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
                 "saa"
             };
             let p = adult("fcas", 100.0);
-            let mut r = rilonacept();
-            r.repeat = Repeat::Count(6);
-            Ok(observable_at(model, &p, None, 0.0, name)?
-                - observable_at(model, &p, Some(&r), 42.0, name)?)
+            let r = rilonacept_label(6);
+            let (treated, untreated) = treated_and_untreated(model, &p, &r, 42.0, name)?;
+            Ok(untreated - treated)
         }
         "mws_il1b_production_ng_per_day" => {
             // P_il1b_basal (1 + gain S) at the untreated steady state.
@@ -727,7 +744,7 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
         "mas_crp_untreated" => crp_at(model, &adult("mas", 100.0), None, 0.0),
         "mas_crp_ratio_day7_iv_5mgkg_bid" => {
             let p = adult("mas", 100.0);
-            let mut r = Regimen::repeated(
+            let r = Regimen::repeated(
                 "5 mg/kg IV twice daily",
                 "anakinra",
                 DoseAmount::MgPerKg {
@@ -738,14 +755,12 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
                 12.0,
                 14,
             );
-            r.name = "mas".into();
-            Ok(crp_at(model, &p, Some(&r), 7.0)? / crp_at(model, &p, None, 0.0)?)
+            ratio_to_untreated(model, &p, &r, 7.0, "crp")
         }
         "sepsis_crp_untreated" => crp_at(model, &adult("sepsis", 100.0), None, 0.0),
         "sepsis_crp_ratio_72h_iv_2mgkgh" => {
             let p = adult("sepsis", 100.0);
-            let r = sepsis_infusion();
-            Ok(crp_at(model, &p, Some(&r), 3.0)? / crp_at(model, &p, None, 0.0)?)
+            ratio_to_untreated(model, &p, &sepsis_infusion(), 3.0, "crp")
         }
         "acr20_placebo_week24_cohen2004_expected" => {
             let r = ResponseModel::ra_acr();
@@ -757,16 +772,18 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
         }
         "acr20_150mg_week24_bresnihan1998_expected" => {
             let r = ResponseModel::ra_acr();
-            let di = r
-                .driver_index(model)
-                .map_err(|m| ModelError::invalid("response model", m))?;
-            let s = Subject::new(model, &adult("ra", 100.0), &[], SolverOptions::default())?;
-            let (t, d) = driver_course(&s, &daily(DoseAmount::Mg(150.0), 168), WEEK24_H, di)?;
-            Ok(100.0 * r.expected(r.latent(&t, &d, r.calibration_placebo_amplitude))[0])
+            acr_expected_week24(model, 150.0, r.calibration_placebo_amplitude, 0)
         }
-        "acr_cohen2004_100mg_expected_acr20" => acr_expected_100mg(model, 0),
-        "acr_cohen2004_100mg_expected_acr50" => acr_expected_100mg(model, 1),
-        "acr_cohen2004_100mg_expected_acr70" => acr_expected_100mg(model, 2),
+        "acr_cohen2004_100mg_expected_acr20"
+        | "acr_cohen2004_100mg_expected_acr50"
+        | "acr_cohen2004_100mg_expected_acr70" => {
+            let level = ["acr20", "acr50", "acr70"]
+                .iter()
+                .position(|l| id.ends_with(l))
+                .expect("matched above");
+            let amplitude = ResponseModel::ra_acr().placebo_amplitude;
+            acr_expected_week24(model, 100.0, amplitude, level)
+        }
         "acr_trial_cohen2004_placebo_acr20" => acr_trial_percent(model, 0, 0),
         "acr_trial_cohen2004_placebo_acr50" => acr_trial_percent(model, 0, 1),
         "acr_trial_cohen2004_placebo_acr70" => acr_trial_percent(model, 0, 2),
@@ -789,17 +806,23 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
 /// Week 24 in hours (the assessment of Cohen 2004 and Bresnihan 1998).
 const WEEK24_H: f64 = 168.0 * 24.0;
 
-/// Expected ACR20/50/70 responder percentage (level 0/1/2) of a typical 70-kg RA patient
-/// on 100 mg/day SC with methotrexate at week 24: the population expectation over the
-/// response model's random effect, so it does not depend on a trial's random draw.
-fn acr_expected_100mg(model: &Model, level: usize) -> Result<f64, SimError> {
+/// Expected responder percentage at response level `level` (0/1/2: ACR20/50/70) of a typical
+/// 70-kg RA patient on `dose_mg` SC daily at week 24, with the trial's placebo amplitude: the
+/// population expectation over the response model's random effect, so it does not depend on a
+/// trial's random draw.
+fn acr_expected_week24(
+    model: &Model,
+    dose_mg: f64,
+    placebo_amplitude: f64,
+    level: usize,
+) -> Result<f64, SimError> {
     let r = ResponseModel::ra_acr();
     let di = r
         .driver_index(model)
         .map_err(|m| ModelError::invalid("response model", m))?;
     let s = Subject::new(model, &adult("ra", 100.0), &[], SolverOptions::default())?;
-    let (t, d) = driver_course(&s, &daily(DoseAmount::Mg(100.0), 168), WEEK24_H, di)?;
-    Ok(100.0 * r.expected(r.latent(&t, &d, r.placebo_amplitude))[level])
+    let (t, d) = driver_course(&s, &daily(DoseAmount::Mg(dose_mg), 168), WEEK24_H, di)?;
+    Ok(100.0 * r.expected(r.latent(&t, &d, placebo_amplitude))[level])
 }
 
 /// Responder percentages of the shipped Cohen 2004 replicate, per arm and level, computed
