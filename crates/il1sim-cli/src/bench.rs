@@ -3,8 +3,9 @@
 //! population subject would be); for a population file N subjects of the population are
 //! simulated and aggregated without writing files. Tests never depend on these timings.
 
-use il1sim_core::metrics::simulate_and_summarise;
-use il1sim_core::population::{parse_population, simulate_subject, Aggregates};
+use il1sim_core::fast;
+use il1sim_core::metrics::{simulate_and_summarise, CRP_REPORT_DAYS};
+use il1sim_core::population::{parse_population, simulate_subject, Aggregates, PopMethod};
 use il1sim_core::scenario::parse_scenario;
 use il1sim_core::solve::Subject;
 use rayon::prelude::*;
@@ -22,6 +23,10 @@ pub struct BenchArgs {
     /// Worker threads [default: 1, so the figure is the cost on one core]
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threads: usize,
+    /// exact or fast (docs/solver.md, "Fast method") [default: the population file's, or
+    /// exact for a scenario file]
+    #[arg(long, value_name = "METHOD")]
+    pub method: Option<String>,
     #[command(flatten)]
     pub solver: crate::simulate::SolverArgs,
     /// Model file [default: the bundled models/il1.toml]
@@ -43,9 +48,18 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
         .build()
         .map_err(|e| e.to_string())?;
     let n = args.subjects;
-    let (label, regimens, failures, wall) = if text.contains("\n[population]") {
+    let method = match args.method.as_deref() {
+        None => None,
+        Some("exact") => Some(PopMethod::Exact),
+        Some("fast") => Some(PopMethod::Fast),
+        Some(other) => return Err(format!("--method '{other}': allowed: exact, fast")),
+    };
+    let (label, regimens, failures, wall, method) = if text.contains("\n[population]") {
         let mut pop = parse_population(&text, &origin, &model).map_err(|e| e.to_string())?;
         pop.subjects = n;
+        if let Some(m) = method {
+            pop.method = m;
+        }
         let start = Instant::now();
         // As in a population run: subjects in parallel, aggregation in id order.
         let mut agg = Aggregates::new(&model, &pop);
@@ -64,10 +78,12 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
             pop.regimens.len(),
             agg.failed.iter().sum::<u64>(),
             wall,
+            pop.method,
         )
     } else {
         let scenario = parse_scenario(&text, &origin, &model).map_err(|e| e.to_string())?;
         let grid = scenario.output_grid();
+        let method = method.unwrap_or(PopMethod::Exact);
         let start = Instant::now();
         let failures: u64 = pool.install(|| {
             (0..n)
@@ -79,8 +95,14 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
                     scenario
                         .regimens
                         .iter()
-                        .filter(|r| {
-                            simulate_and_summarise(&s, r, scenario.duration_h, &grid).is_err()
+                        .filter(|r| match method {
+                            PopMethod::Exact => {
+                                simulate_and_summarise(&s, r, scenario.duration_h, &grid).is_err()
+                            }
+                            PopMethod::Fast => {
+                                fast::summarise(&s, r, scenario.duration_h, &grid, &CRP_REPORT_DAYS)
+                                    .is_err()
+                            }
                         })
                         .count() as u64
                 })
@@ -92,10 +114,11 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
             scenario.regimens.len(),
             failures,
             wall,
+            method,
         )
     };
     let per_subject_ms = 1e3 * wall * args.threads as f64 / n as f64;
-    println!("{label}: {n} subjects x {regimens} regimen(s) on {} thread(s), method {:?} rtol {:e}: {:.3} s wall, {failures} failed solves", args.threads, options.method, options.rtol, wall);
+    println!("{label}: {n} subjects x {regimens} regimen(s) on {} thread(s), method {}, integrator {:?} rtol {:e}: {:.3} s wall, {failures} failed solves", args.threads, format!("{method:?}").to_lowercase(), options.method, options.rtol, wall);
     println!("per_subject_ms={per_subject_ms:.4}");
     println!("per_subject_wall_ms={:.4}", 1e3 * wall / n as f64);
     println!(

@@ -35,8 +35,8 @@ pub struct SimulateArgs {
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct SolverArgs {
-    /// Integration method: bdf, esdirk34 or tr_bdf2 [default: bdf]
-    #[arg(long, value_name = "METHOD")]
+    /// Integrator: bdf, esdirk34 or tr_bdf2 [default: bdf]
+    #[arg(long = "integrator", value_name = "NAME")]
     pub method: Option<String>,
     /// Relative tolerance [default: 1e-6]
     #[arg(long, value_name = "RTOL")]
@@ -51,7 +51,7 @@ impl SolverArgs {
         let mut o = SolverOptions::DEFAULT;
         if let Some(m) = &self.method {
             o.method = Method::parse(m)
-                .ok_or_else(|| format!("--method '{m}': allowed: bdf, esdirk34, tr_bdf2"))?;
+                .ok_or_else(|| format!("--integrator '{m}': allowed: bdf, esdirk34, tr_bdf2"))?;
         }
         for (flag, v, slot) in [
             ("--rtol", self.rtol, &mut o.rtol),

@@ -10,6 +10,7 @@
 
 pub mod dosing;
 pub mod error;
+pub mod fast;
 pub mod metrics;
 pub mod model;
 pub mod patient;

@@ -783,17 +783,6 @@ pub fn simulate_subject(
             };
         }
     };
-    if pop.method == PopMethod::Fast {
-        return SubjectOutcome {
-            regimens: vec![
-                Err(
-                    "the fast method is not available yet (a prototype meets 1e-3 but costs as much as the exact path; docs/solver.md, 'Fast path'); use method = \"exact\"".into()
-                );
-                pop.regimens.len()
-            ],
-            draw,
-        };
-    }
     let subject =
         match Subject::with_variability(model, &draw.patient, &[], &draw.multipliers, options) {
             Ok(s) => s,
@@ -824,8 +813,14 @@ fn regimen_outcome(
     ri: usize,
     draw: &SubjectDraw,
 ) -> Result<RegimenOutcome, SimError> {
-    let (traj, summary) =
-        summarise_with_days(subject, r, pop.duration_h, &pop.band_times_h, &pop.crp_days)?;
+    let (traj, summary) = match pop.method {
+        PopMethod::Exact => {
+            summarise_with_days(subject, r, pop.duration_h, &pop.band_times_h, &pop.crp_days)?
+        }
+        PopMethod::Fast => {
+            crate::fast::summarise(subject, r, pop.duration_h, &pop.band_times_h, &pop.crp_days)?
+        }
+    };
     let figures: Vec<f64> = pop
         .figure_names()
         .iter()

@@ -1,0 +1,493 @@
+//! The fast method for populations (`method = "fast"`): the exact integrator until a
+//! periodic dosing pattern has made the whole system periodic, then that period repeated.
+//!
+//! Why it is exact enough: once the doses repeat every P hours, every state except the
+//! *terminal* ones (nothing depends on them, and their own decay is first order: CRP, SAA,
+//! the AUC) converges geometrically to a P-periodic orbit, typically within 3–8 periods
+//! (docs/solver.md, "Fast method", measures this). The terminal states are linear in
+//! themselves under a periodic forcing, so they are continued in closed form:
+//! y(T + mP + s) = e^{−k s}·Y_m + w(s), Y_{m+1} = e^{−kP}·Y_m + w(P), with w(s) the response
+//! of the template period from zero. Nothing is neglected beyond the periodicity tolerance
+//! [`PERIODIC_RTOL`]; a regimen that is never periodic (or does not converge) is integrated
+//! to the end, exactly as by the exact method.
+
+use crate::dosing::{Regimen, StateInput};
+use crate::error::{InputError, SimError};
+use crate::metrics::{summarise_trajectory, summary_times, RegimenSummary};
+use crate::solve::{SegmentEnd, Subject, Trajectory};
+use crate::system::OdeSystem;
+
+/// Largest change of a non-terminal state over one period, relative to its value (plus
+/// [`NOISE_ATOL`] times the integrator's absolute tolerance), at which the orbit counts as
+/// periodic. The signal is
+/// an operational model with slope 3, so its error is at most ~3× this (3e-5), well inside
+/// the 1e-3 the fast method promises.
+pub const PERIODIC_RTOL: f64 = 1e-5;
+/// Integration noise: period-to-period differences below this many absolute tolerances of
+/// the integrator are not a trend (BDF at the default tolerances leaves differences of 1–6
+/// absolute tolerances between periods of a converged orbit; measured, docs/solver.md).
+pub const NOISE_ATOL: f64 = 10.0;
+
+/// Work done by one fast simulation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FastStats {
+    /// Dosing periods in the periodic window.
+    pub periods: usize,
+    /// Periods integrated (until convergence, plus the template); the rest were repeated.
+    pub periods_integrated: usize,
+}
+
+/// A stretch of the dosing record in which the inputs repeat every `period_h`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PeriodicWindow {
+    pub start_h: f64,
+    pub period_h: f64,
+    pub periods: usize,
+}
+
+impl PeriodicWindow {
+    pub fn end_h(&self) -> f64 {
+        self.start_h + self.period_h * self.periods as f64
+    }
+}
+
+fn same_time(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
+}
+
+fn same_amount(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-12 * a.abs().max(b.abs())
+}
+
+/// The shortest period in which `inputs` (sorted by time) repeat from the first input on,
+/// and for how many whole periods before `horizon_h` they do; `None` when no period repeats
+/// for three periods (nothing to gain) or infusion rates would drift from period to period.
+pub fn periodic_window(inputs: &[StateInput], horizon_h: f64) -> Option<PeriodicWindow> {
+    let first = inputs.first()?.time_h();
+    let mut candidates: Vec<f64> = inputs
+        .iter()
+        .map(|i| i.time_h() - first)
+        .filter(|&p| p > 0.0 && !same_time(p + first, first))
+        .collect();
+    candidates.dedup_by(|a, b| same_time(*a, *b));
+    candidates
+        .into_iter()
+        .take(MAX_PERIOD_CANDIDATES)
+        .find_map(|period| window_with_period(inputs, first, period, horizon_h))
+}
+
+/// Input times tried as the period by [`periodic_window`] (a period holds at most this many
+/// distinct input times: dosing and infusion switches).
+const MAX_PERIOD_CANDIDATES: usize = 16;
+
+fn window_with_period(
+    inputs: &[StateInput],
+    first: f64,
+    period: f64,
+    horizon_h: f64,
+) -> Option<PeriodicWindow> {
+    let in_period = |j: usize| -> &[StateInput] {
+        let lo = first + period * j as f64;
+        let hi = lo + period;
+        let a = inputs.partition_point(|i| i.time_h() < lo && !same_time(i.time_h(), lo));
+        let b = inputs.partition_point(|i| i.time_h() < hi && !same_time(i.time_h(), hi));
+        &inputs[a..b]
+    };
+    let template = in_period(0);
+    // Infusions must switch off within the period, or the rates would grow period by period.
+    let mut net = std::collections::BTreeMap::<usize, (f64, f64)>::new();
+    for i in template {
+        if let StateInput::RateStep {
+            species,
+            delta_nmol_per_h,
+            ..
+        } = *i
+        {
+            let e = net.entry(species).or_insert((0.0, 0.0));
+            e.0 += delta_nmol_per_h;
+            e.1 = e.1.max(delta_nmol_per_h.abs());
+        }
+    }
+    if net.values().any(|(sum, big)| sum.abs() > 1e-12 * big) {
+        return None;
+    }
+    let matches = |j: usize| -> bool {
+        let other = in_period(j);
+        let shift = period * j as f64;
+        other.len() == template.len()
+            && other.iter().zip(template).all(|(a, b)| {
+                same_time(a.time_h(), b.time_h() + shift)
+                    && a.species() == b.species()
+                    && match (*a, *b) {
+                        (
+                            StateInput::Bolus { amount_nmol: x, .. },
+                            StateInput::Bolus { amount_nmol: y, .. },
+                        ) => same_amount(x, y),
+                        (
+                            StateInput::RateStep {
+                                delta_nmol_per_h: x,
+                                ..
+                            },
+                            StateInput::RateStep {
+                                delta_nmol_per_h: y,
+                                ..
+                            },
+                        ) => same_amount(x, y),
+                        _ => false,
+                    }
+            })
+    };
+    let fits = |j: usize| first + period * j as f64 <= horizon_h + 1e-9 * horizon_h.max(1.0);
+    let mut periods = 0;
+    while fits(periods + 1) && (periods == 0 || matches(periods)) {
+        periods += 1;
+    }
+    (periods >= 3).then_some(PeriodicWindow {
+        start_h: first,
+        period_h: period,
+        periods,
+    })
+}
+
+/// States that nothing else depends on and whose own dynamics are a first-order decay
+/// (rate `k`, 0 for an accumulating AUC), fed by the other states: they may be continued in
+/// closed form once their inputs are periodic. Returns `Some(k)` for those states.
+pub fn terminal_states(sys: &OdeSystem, input_targets: &[usize]) -> Vec<Option<f64>> {
+    let mut terminal = vec![true; sys.n];
+    let mut decay = vec![0.0; sys.n];
+    for &(r, c, k) in &sys.linear {
+        if r == c {
+            decay[r] = -k;
+        } else if k != 0.0 {
+            terminal[c] = false;
+        }
+    }
+    for b in &sys.bilinear {
+        terminal[b.a] = false;
+        terminal[b.b] = false;
+        // The complex's rate of formation depends on a and b, not on the complex: fine.
+    }
+    for s in &sys.signals {
+        for &i in &s.species {
+            terminal[i] = false;
+        }
+    }
+    for p in &sys.power_terms {
+        terminal[p.driver] = false;
+    }
+    for &i in sys.frozen.iter().chain(input_targets) {
+        terminal[i] = false;
+    }
+    (0..sys.n)
+        .map(|i| (terminal[i] && decay[i] >= 0.0).then_some(decay[i]))
+        .collect()
+}
+
+/// Simulate `regimen` from the untreated state with the fast method, recording all states
+/// at `output_times` (sorted). Regimens that start from a periodic steady state are
+/// refused (they are periodic from the start: use the exact method).
+pub fn simulate(
+    subject: &Subject,
+    regimen: &Regimen,
+    horizon_h: f64,
+    output_times: &[f64],
+) -> Result<(Trajectory, FastStats), SimError> {
+    if regimen.steady_state {
+        return Err(InputError::new(
+            "steady_state",
+            "true",
+            "the fast method starts from the untreated state; use method = \"exact\"",
+        )
+        .into());
+    }
+    let inputs = subject.regimen_inputs(regimen, horizon_h)?;
+    let context = |e: crate::error::SolveError| -> SimError {
+        e.with_context(format!("regimen '{}' (fast method)", regimen.name))
+            .into()
+    };
+    let mut out: Vec<(f64, Vec<f64>)> = Vec::with_capacity(output_times.len());
+    let mut stats = FastStats::default();
+    let n = subject.system.n;
+
+    let window = periodic_window(&inputs, horizon_h);
+    let Some(w) = window else {
+        subject
+            .integrate(
+                &subject.baseline,
+                &vec![0.0; n],
+                0.0,
+                horizon_h,
+                &inputs,
+                output_times,
+                &mut |t: f64, y: &[f64]| out.push((t, y.to_vec())),
+            )
+            .map_err(context)?;
+        return Ok((finish(out), stats));
+    };
+    stats.periods = w.periods;
+    let targets: Vec<usize> = inputs.iter().map(StateInput::species).collect();
+    let terminal = terminal_states(&subject.system, &targets);
+    let atol = subject.atol(&subject.options);
+
+    // Before the window (nothing is given before its first input, so this is the baseline).
+    let mut seg = SegmentEnd {
+        state: subject.baseline.clone(),
+        rates: vec![0.0; n],
+    };
+    if w.start_h > 0.0 {
+        seg = subject
+            .integrate(
+                &seg.state,
+                &seg.rates,
+                0.0,
+                w.start_h,
+                &inputs,
+                output_times,
+                &mut |t: f64, y: &[f64]| out.push((t, y.to_vec())),
+            )
+            .map_err(context)?;
+    }
+    // Periods, one at a time, until the non-terminal states repeat.
+    let mut converged_at: Option<usize> = None;
+    let mut previous_change = f64::INFINITY;
+    for j in 0..w.periods {
+        let t0 = w.start_h + w.period_h * j as f64;
+        let next = subject
+            .integrate(
+                &seg.state,
+                &seg.rates,
+                t0,
+                t0 + w.period_h,
+                &inputs,
+                output_times,
+                &mut |t: f64, y: &[f64]| out.push((t, y.to_vec())),
+            )
+            .map_err(context)?;
+        stats.periods_integrated += 1;
+        let change = (0..n)
+            .filter(|&i| terminal[i].is_none())
+            .map(|i| {
+                let (a, b) = (seg.state[i], next.state[i]);
+                (a - b).abs() / (PERIODIC_RTOL * a.abs().max(b.abs()) + NOISE_ATOL * atol[i])
+            })
+            .fold(0.0, f64::max);
+        seg = next;
+        // Still shrinking (not a coincidentally small change on the way); repeating needs at
+        // least one period after the template.
+        if change <= 1.0 && change < previous_change && j + 2 < w.periods {
+            converged_at = Some(j + 1);
+            break;
+        }
+        previous_change = change;
+    }
+    let end_of_window = w.end_h();
+    if let Some(jc) = converged_at {
+        let tc = w.start_h + w.period_h * jc as f64;
+        let periods_left = w.periods - jc;
+        // Offsets inside one period of every output time still to come in the window.
+        let place = |t: f64| -> (usize, f64) {
+            let x = (t - tc) / w.period_h;
+            let mut m = (x + 1e-9).floor().max(0.0) as usize;
+            let mut s = t - tc - w.period_h * m as f64;
+            if s < 0.0 {
+                s = 0.0;
+            }
+            if m > periods_left {
+                m = periods_left;
+                s = t - tc - w.period_h * m as f64;
+            }
+            (m, s)
+        };
+        let later: Vec<f64> = output_times
+            .iter()
+            .copied()
+            .filter(|&t| {
+                t > tc && !same_time(t, tc) && (t <= end_of_window || same_time(t, end_of_window))
+            })
+            .collect();
+        let mut offsets: Vec<f64> = later.iter().map(|&t| tc + place(t).1).collect();
+        offsets.sort_by(f64::total_cmp);
+        offsets.dedup_by(|a, b| same_time(*a, *b));
+        let mut template: Vec<(f64, Vec<f64>)> = Vec::with_capacity(offsets.len());
+        let y_tc = seg.state.clone();
+        let end = subject
+            .integrate(
+                &seg.state,
+                &seg.rates,
+                tc,
+                tc + w.period_h,
+                &inputs,
+                &offsets,
+                &mut |t, y| template.push((t - tc, y.to_vec())),
+            )
+            .map_err(context)?;
+        stats.periods_integrated += 1;
+        // Terminal states: w(s) = y_T(s) − e^{−ks} y(T_c); Y_{m+1} = e^{−kP} Y_m + w(P).
+        let per = w.period_h;
+        let terminal_idx: Vec<(usize, f64)> = terminal
+            .iter()
+            .enumerate()
+            .filter_map(|(i, k)| k.map(|k| (i, k)))
+            .collect();
+        let mut y_m: Vec<Vec<f64>> = Vec::with_capacity(periods_left + 1);
+        y_m.push(terminal_idx.iter().map(|&(i, _)| y_tc[i]).collect());
+        for m in 0..periods_left {
+            let prev = &y_m[m];
+            let row = terminal_idx
+                .iter()
+                .zip(prev)
+                .map(|(&(i, k), &ym)| {
+                    let decay = (-k * per).exp();
+                    decay * ym + (end.state[i] - decay * y_tc[i])
+                })
+                .collect();
+            y_m.push(row);
+        }
+        let state_at = |m: usize, s: f64, core: &[f64]| -> Vec<f64> {
+            let mut y = core.to_vec();
+            for (k_idx, &(i, k)) in terminal_idx.iter().enumerate() {
+                let decay = (-k * s).exp();
+                y[i] = decay * y_m[m][k_idx] + (core[i] - decay * y_tc[i]);
+            }
+            y
+        };
+        for &t in &later {
+            let (m, s) = place(t);
+            let pos = template.partition_point(|(x, _)| *x < s && !same_time(*x, s));
+            let core = &template
+                .get(pos)
+                .filter(|(x, _)| same_time(*x, s))
+                .expect("every offset was an output time of the template")
+                .1;
+            out.push((t, state_at(m, s, core)));
+        }
+        // Continue after the window from the repeated state at its end.
+        let mut state = end.state.clone();
+        for (k_idx, &(i, _)) in terminal_idx.iter().enumerate() {
+            state[i] = y_m[periods_left][k_idx];
+        }
+        seg = SegmentEnd {
+            state,
+            rates: end.rates,
+        };
+    }
+    let resume_h = match converged_at {
+        Some(_) => end_of_window,
+        None => w.start_h + w.period_h * stats.periods_integrated as f64,
+    };
+    if resume_h < horizon_h && !same_time(resume_h, horizon_h) {
+        subject
+            .integrate(
+                &seg.state,
+                &seg.rates,
+                resume_h,
+                horizon_h,
+                &inputs,
+                output_times,
+                &mut |t: f64, y: &[f64]| out.push((t, y.to_vec())),
+            )
+            .map_err(context)?;
+    }
+    Ok((finish(out), stats))
+}
+
+/// As [`crate::metrics::summarise_with_days`], with the fast method: the trajectory on `grid`
+/// and the summary figures from one fast simulation.
+pub fn summarise(
+    subject: &Subject,
+    regimen: &Regimen,
+    horizon_h: f64,
+    grid: &[f64],
+    crp_days: &[u32],
+) -> Result<(Trajectory, RegimenSummary), SimError> {
+    let (peak, report) = summary_times(subject, regimen, horizon_h, crp_days)?;
+    let mut times: Vec<f64> = grid.to_vec();
+    times.extend(peak);
+    times.extend(report);
+    times.sort_by(f64::total_cmp);
+    times.dedup_by(|a, b| same_time(*a, *b));
+    let (all, _) = simulate(subject, regimen, horizon_h, &times)?;
+    summarise_trajectory(subject, regimen, horizon_h, grid, crp_days, &all, None)
+}
+
+/// Sort by time and keep one state per time (segments share their boundary outputs).
+fn finish(mut out: Vec<(f64, Vec<f64>)>) -> Trajectory {
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    out.dedup_by(|a, b| same_time(a.0, b.0));
+    Trajectory {
+        times_h: out.iter().map(|o| o.0).collect(),
+        states: out.into_iter().map(|o| o.1).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bolus(t: f64, amount: f64) -> StateInput {
+        StateInput::Bolus {
+            time_h: t,
+            species: 0,
+            amount_nmol: amount,
+        }
+    }
+
+    #[test]
+    fn daily_doses_make_one_window_up_to_the_horizon() {
+        let inputs: Vec<StateInput> = (0..28).map(|d| bolus(24.0 * d as f64, 5.0)).collect();
+        let w = periodic_window(&inputs, 672.0).unwrap();
+        assert_eq!((w.start_h, w.period_h, w.periods), (0.0, 24.0, 28));
+        // A horizon inside the last period keeps only the whole periods.
+        assert_eq!(periodic_window(&inputs, 660.0).unwrap().periods, 27);
+    }
+
+    #[test]
+    fn a_missed_or_changed_dose_ends_the_window() {
+        let mut inputs: Vec<StateInput> = (0..28)
+            .filter(|&d| d != 10)
+            .map(|d| bolus(24.0 * d as f64, 5.0))
+            .collect();
+        assert_eq!(periodic_window(&inputs, 672.0).unwrap().periods, 10);
+        inputs[4] = bolus(96.0, 6.0);
+        assert_eq!(periodic_window(&inputs, 672.0).unwrap().periods, 4);
+        // Fewer than three periods: nothing to gain.
+        assert_eq!(periodic_window(&inputs[..2], 672.0), None);
+    }
+
+    #[test]
+    fn an_infusion_left_running_is_not_periodic() {
+        let on = |t: f64, d: f64| StateInput::RateStep {
+            time_h: t,
+            species: 0,
+            delta_nmol_per_h: d,
+        };
+        let cycles: Vec<StateInput> = (0..10)
+            .flat_map(|d| [on(24.0 * d as f64, 2.0), on(24.0 * d as f64 + 1.0, -2.0)])
+            .collect();
+        let w = periodic_window(&cycles, 240.0).unwrap();
+        assert_eq!((w.period_h, w.periods), (24.0, 10));
+        let running: Vec<StateInput> = (0..10).map(|d| on(24.0 * d as f64, 2.0)).collect();
+        assert_eq!(periodic_window(&running, 240.0), None);
+    }
+
+    #[test]
+    fn terminal_states_are_the_outputs_nothing_depends_on() {
+        // 0 → 1 (linear), 1 drives 2 through a power term, 2 decays; 3 accumulates 1 (AUC).
+        let mut sys = OdeSystem::new(4, vec![1.0; 4]);
+        sys.add_linear(0, 0, -1.0);
+        sys.add_linear(1, 0, 1.0);
+        sys.add_linear(1, 1, -0.5);
+        sys.add_linear(2, 2, -0.1);
+        sys.add_linear(3, 1, 1.0);
+        sys.power_terms.push(crate::system::PowerTerm {
+            species: 2,
+            driver: 1,
+            k: 1.0,
+            reference: 1.0,
+            exponent: 2.0,
+        });
+        sys.finish();
+        let t = terminal_states(&sys, &[0]);
+        assert_eq!(t, vec![None, None, Some(0.1), Some(0.0)]);
+    }
+}
