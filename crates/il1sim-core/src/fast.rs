@@ -13,7 +13,7 @@
 
 use crate::dosing::{Regimen, StateInput};
 use crate::error::{InputError, SimError};
-use crate::metrics::{summarise_trajectory, summary_times, RegimenSummary};
+use crate::metrics::{summarise_with_peak, summary_times, RegimenSummary};
 use crate::solve::{SegmentEnd, Subject, Trajectory};
 use crate::system::OdeSystem;
 
@@ -183,6 +183,71 @@ pub fn terminal_states(sys: &OdeSystem, input_targets: &[usize]) -> Vec<Option<f
         .collect()
 }
 
+/// One species sampled at many times (the concentration on the dense peak grid): recorded
+/// as a number, not as a whole state.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe<'a> {
+    pub species: usize,
+    /// Sorted.
+    pub times: &'a [f64],
+}
+
+/// Where an integration's outputs go: whole states at `full` times, one number at `probe`
+/// times (both sorted; a time may be in both). Outputs arrive in time order (segments share
+/// their boundary time), so cursors replace searches.
+struct Recorder<'a> {
+    full: &'a [f64],
+    probe: Option<Probe<'a>>,
+    states: Vec<(f64, Vec<f64>)>,
+    samples: Vec<(f64, f64)>,
+    next_full: usize,
+    next_probe: usize,
+}
+
+/// Advance `cursor` over `sorted` to `t`; true when `t` is in the list.
+fn at_cursor(sorted: &[f64], cursor: &mut usize, t: f64) -> bool {
+    while *cursor < sorted.len() && sorted[*cursor] < t && !same_time(sorted[*cursor], t) {
+        *cursor += 1;
+    }
+    *cursor < sorted.len() && same_time(sorted[*cursor], t)
+}
+
+fn contains(sorted: &[f64], t: f64) -> bool {
+    let i = sorted.partition_point(|&x| x < t && !same_time(x, t));
+    i < sorted.len() && same_time(sorted[i], t)
+}
+
+fn union(a: &[f64], b: &[f64]) -> Vec<f64> {
+    let mut u: Vec<f64> = a.iter().chain(b).copied().collect();
+    u.sort_by(f64::total_cmp);
+    u.dedup_by(|x, y| same_time(*x, *y));
+    u
+}
+
+impl<'a> Recorder<'a> {
+    fn new(full: &'a [f64], probe: Option<Probe<'a>>) -> Self {
+        Recorder {
+            full,
+            probe,
+            states: Vec::with_capacity(full.len()),
+            samples: Vec::with_capacity(probe.map_or(0, |p| p.times.len())),
+            next_full: 0,
+            next_probe: 0,
+        }
+    }
+
+    fn record(&mut self, t: f64, y: &[f64]) {
+        if at_cursor(self.full, &mut self.next_full, t) {
+            self.states.push((t, y.to_vec()));
+        }
+        if let Some(p) = self.probe {
+            if at_cursor(p.times, &mut self.next_probe, t) {
+                self.samples.push((t, y[p.species]));
+            }
+        }
+    }
+}
+
 /// Simulate `regimen` from the untreated state with the fast method, recording all states
 /// at `output_times` (sorted). Regimens that start from a periodic steady state are
 /// refused (they are periodic from the start: use the exact method).
@@ -192,6 +257,19 @@ pub fn simulate(
     horizon_h: f64,
     output_times: &[f64],
 ) -> Result<(Trajectory, FastStats), SimError> {
+    let (traj, _, stats) = simulate_with_probe(subject, regimen, horizon_h, output_times, None)?;
+    Ok((traj, stats))
+}
+
+/// As [`simulate`], also sampling one species at the `probe` times; returns the samples as
+/// (time h, value) sorted by time.
+pub fn simulate_with_probe(
+    subject: &Subject,
+    regimen: &Regimen,
+    horizon_h: f64,
+    output_times: &[f64],
+    probe: Option<Probe>,
+) -> Result<(Trajectory, Vec<(f64, f64)>, FastStats), SimError> {
     if regimen.steady_state {
         return Err(InputError::new(
             "steady_state",
@@ -205,9 +283,20 @@ pub fn simulate(
         e.with_context(format!("regimen '{}' (fast method)", regimen.name))
             .into()
     };
-    let mut out: Vec<(f64, Vec<f64>)> = Vec::with_capacity(output_times.len());
-    let mut stats = FastStats::default();
     let n = subject.system.n;
+    let targets: Vec<usize> = inputs.iter().map(StateInput::species).collect();
+    let terminal = terminal_states(&subject.system, &targets);
+    // A terminal probe would need the closed-form continuation: record whole states there.
+    let (full_times, probe) = match probe {
+        Some(p) if terminal[p.species].is_some() => (union(output_times, p.times), None),
+        other => (output_times.to_vec(), other),
+    };
+    let all_times = match probe {
+        Some(p) => union(&full_times, p.times),
+        None => full_times.clone(),
+    };
+    let mut rec = Recorder::new(&full_times, probe);
+    let mut stats = FastStats::default();
 
     let window = periodic_window(&inputs, horizon_h);
     let Some(w) = window else {
@@ -218,15 +307,13 @@ pub fn simulate(
                 0.0,
                 horizon_h,
                 &inputs,
-                output_times,
-                &mut |t: f64, y: &[f64]| out.push((t, y.to_vec())),
+                &all_times,
+                &mut |t, y| rec.record(t, y),
             )
             .map_err(context)?;
-        return Ok((finish(out), stats));
+        return Ok(finish(rec, stats));
     };
     stats.periods = w.periods;
-    let targets: Vec<usize> = inputs.iter().map(StateInput::species).collect();
-    let terminal = terminal_states(&subject.system, &targets);
     let atol = subject.atol(&subject.options);
 
     // Before the window (nothing is given before its first input, so this is the baseline).
@@ -242,8 +329,8 @@ pub fn simulate(
                 0.0,
                 w.start_h,
                 &inputs,
-                output_times,
-                &mut |t: f64, y: &[f64]| out.push((t, y.to_vec())),
+                &all_times,
+                &mut |t, y| rec.record(t, y),
             )
             .map_err(context)?;
     }
@@ -259,8 +346,8 @@ pub fn simulate(
                 t0,
                 t0 + w.period_h,
                 &inputs,
-                output_times,
-                &mut |t: f64, y: &[f64]| out.push((t, y.to_vec())),
+                &all_times,
+                &mut |t, y| rec.record(t, y),
             )
             .map_err(context)?;
         stats.periods_integrated += 1;
@@ -284,31 +371,32 @@ pub fn simulate(
     if let Some(jc) = converged_at {
         let tc = w.start_h + w.period_h * jc as f64;
         let periods_left = w.periods - jc;
-        // Offsets inside one period of every output time still to come in the window.
+        // Period index and offset of a time in the window from T_c on.
         let place = |t: f64| -> (usize, f64) {
             let x = (t - tc) / w.period_h;
-            let mut m = (x + 1e-9).floor().max(0.0) as usize;
-            let mut s = t - tc - w.period_h * m as f64;
-            if s < 0.0 {
-                s = 0.0;
-            }
-            if m > periods_left {
-                m = periods_left;
-                s = t - tc - w.period_h * m as f64;
-            }
-            (m, s)
+            let m = ((x + 1e-9).floor().max(0.0) as usize).min(periods_left);
+            ((m), (t - tc - w.period_h * m as f64).max(0.0))
         };
-        let later: Vec<f64> = output_times
-            .iter()
-            .copied()
-            .filter(|&t| {
-                t > tc && !same_time(t, tc) && (t <= end_of_window || same_time(t, end_of_window))
-            })
-            .collect();
-        let mut offsets: Vec<f64> = later.iter().map(|&t| tc + place(t).1).collect();
-        offsets.sort_by(f64::total_cmp);
-        offsets.dedup_by(|a, b| same_time(*a, *b));
-        let mut template: Vec<(f64, Vec<f64>)> = Vec::with_capacity(offsets.len());
+        let in_rest = |t: &f64| {
+            *t > tc && !same_time(*t, tc) && (*t <= end_of_window || same_time(*t, end_of_window))
+        };
+        let later: Vec<f64> = full_times.iter().copied().filter(in_rest).collect();
+        let later_probe: Vec<f64> = probe
+            .map(|p| p.times.iter().copied().filter(in_rest).collect())
+            .unwrap_or_default();
+        let offsets = |ts: &[f64]| -> Vec<f64> {
+            let o: Vec<f64> = ts.iter().map(|&t| tc + place(t).1).collect();
+            union(&o, &[])
+        };
+        let (full_offsets, probe_offsets) = (offsets(&later), offsets(&later_probe));
+        let template_times = union(&full_offsets, &probe_offsets);
+        let mut template = Recorder::new(
+            &full_offsets,
+            probe.map(|p| Probe {
+                species: p.species,
+                times: &probe_offsets,
+            }),
+        );
         let y_tc = seg.state.clone();
         let end = subject
             .integrate(
@@ -317,13 +405,12 @@ pub fn simulate(
                 tc,
                 tc + w.period_h,
                 &inputs,
-                &offsets,
-                &mut |t, y| template.push((t - tc, y.to_vec())),
+                &template_times,
+                &mut |t, y| template.record(t, y),
             )
             .map_err(context)?;
         stats.periods_integrated += 1;
         // Terminal states: w(s) = y_T(s) − e^{−ks} y(T_c); Y_{m+1} = e^{−kP} Y_m + w(P).
-        let per = w.period_h;
         let terminal_idx: Vec<(usize, f64)> = terminal
             .iter()
             .enumerate()
@@ -332,34 +419,44 @@ pub fn simulate(
         let mut y_m: Vec<Vec<f64>> = Vec::with_capacity(periods_left + 1);
         y_m.push(terminal_idx.iter().map(|&(i, _)| y_tc[i]).collect());
         for m in 0..periods_left {
-            let prev = &y_m[m];
             let row = terminal_idx
                 .iter()
-                .zip(prev)
+                .zip(&y_m[m])
                 .map(|(&(i, k), &ym)| {
-                    let decay = (-k * per).exp();
+                    let decay = (-k * w.period_h).exp();
                     decay * ym + (end.state[i] - decay * y_tc[i])
                 })
                 .collect();
             y_m.push(row);
         }
-        let state_at = |m: usize, s: f64, core: &[f64]| -> Vec<f64> {
-            let mut y = core.to_vec();
+        // Template entry of each later time: a cursor over the offsets, restarted each period.
+        let lookup = |list: &[f64], ts: &[f64]| -> Vec<(usize, usize, f64)> {
+            let (mut cursor, mut last_m) = (0usize, usize::MAX);
+            ts.iter()
+                .map(|&t| {
+                    let (m, s) = place(t);
+                    if m != last_m {
+                        (cursor, last_m) = (0, m);
+                    }
+                    let found = at_cursor(list, &mut cursor, tc + s);
+                    debug_assert!(found, "every offset was an output time of the template");
+                    (cursor.min(list.len() - 1), m, s)
+                })
+                .collect()
+        };
+        for ((pos, m, s), &t) in lookup(&full_offsets, &later).into_iter().zip(&later) {
+            let mut y = template.states[pos].1.clone();
             for (k_idx, &(i, k)) in terminal_idx.iter().enumerate() {
                 let decay = (-k * s).exp();
-                y[i] = decay * y_m[m][k_idx] + (core[i] - decay * y_tc[i]);
+                y[i] = decay * y_m[m][k_idx] + (y[i] - decay * y_tc[i]);
             }
-            y
-        };
-        for &t in &later {
-            let (m, s) = place(t);
-            let pos = template.partition_point(|(x, _)| *x < s && !same_time(*x, s));
-            let core = &template
-                .get(pos)
-                .filter(|(x, _)| same_time(*x, s))
-                .expect("every offset was an output time of the template")
-                .1;
-            out.push((t, state_at(m, s, core)));
+            rec.states.push((t, y));
+        }
+        for ((pos, _, _), &t) in lookup(&probe_offsets, &later_probe)
+            .into_iter()
+            .zip(&later_probe)
+        {
+            rec.samples.push((t, template.samples[pos].1));
         }
         // Continue after the window from the repeated state at its end.
         let mut state = end.state.clone();
@@ -383,16 +480,17 @@ pub fn simulate(
                 resume_h,
                 horizon_h,
                 &inputs,
-                output_times,
-                &mut |t: f64, y: &[f64]| out.push((t, y.to_vec())),
+                &all_times,
+                &mut |t, y| rec.record(t, y),
             )
             .map_err(context)?;
     }
-    Ok((finish(out), stats))
+    Ok(finish(rec, stats))
 }
 
 /// As [`crate::metrics::summarise_with_days`], with the fast method: the trajectory on `grid`
-/// and the summary figures from one fast simulation.
+/// and the summary figures from one fast simulation. The dense peak grid is sampled as the
+/// drug concentration only.
 pub fn summarise(
     subject: &Subject,
     regimen: &Regimen,
@@ -401,23 +499,63 @@ pub fn summarise(
     crp_days: &[u32],
 ) -> Result<(Trajectory, RegimenSummary), SimError> {
     let (peak, report) = summary_times(subject, regimen, horizon_h, crp_days)?;
-    let mut times: Vec<f64> = grid.to_vec();
-    times.extend(peak);
-    times.extend(report);
-    times.sort_by(f64::total_cmp);
-    times.dedup_by(|a, b| same_time(*a, *b));
-    let (all, _) = simulate(subject, regimen, horizon_h, &times)?;
-    summarise_trajectory(subject, regimen, horizon_h, grid, crp_days, &all, None)
+    let drug = subject
+        .model
+        .drug(&regimen.drug)
+        .ok_or_else(|| InputError::new("drug", &regimen.drug, "not a drug of the model"))?;
+    let mut times = union(grid, &report);
+    // The interval's ends are needed whole (trough, AUC).
+    if let (Some(&a), Some(&b)) = (peak.first(), peak.last()) {
+        times = union(&times, &[a, b]);
+    }
+    let probe = Probe {
+        species: drug.concentration_species,
+        times: &peak,
+    };
+    let (all, samples, _) = simulate_with_probe(subject, regimen, horizon_h, &times, Some(probe))?;
+    let mw = subject.params.values[drug.molar_mass];
+    let peak_ng_ml: Vec<(f64, f64)> = if samples.is_empty() {
+        // The concentration was terminal (never for a drug that binds): whole states hold it.
+        all.times_h
+            .iter()
+            .zip(&all.states)
+            .filter(|(t, _)| contains(&peak, **t))
+            .map(|(t, y)| (*t, y[drug.concentration_species] * mw))
+            .collect()
+    } else {
+        samples.iter().map(|&(t, c)| (t, c * mw)).collect()
+    };
+    summarise_with_peak(
+        subject,
+        regimen,
+        horizon_h,
+        grid,
+        crp_days,
+        &all,
+        &peak_ng_ml,
+        None,
+    )
 }
 
-/// Sort by time and keep one state per time (segments share their boundary outputs).
-fn finish(mut out: Vec<(f64, Vec<f64>)>) -> Trajectory {
-    out.sort_by(|a, b| a.0.total_cmp(&b.0));
-    out.dedup_by(|a, b| same_time(a.0, b.0));
-    Trajectory {
-        times_h: out.iter().map(|o| o.0).collect(),
-        states: out.into_iter().map(|o| o.1).collect(),
-    }
+/// Sort by time and keep one entry per time (segments share their boundary outputs).
+fn finish(rec: Recorder, stats: FastStats) -> (Trajectory, Vec<(f64, f64)>, FastStats) {
+    let Recorder {
+        mut states,
+        mut samples,
+        ..
+    } = rec;
+    states.sort_by(|a, b| a.0.total_cmp(&b.0));
+    states.dedup_by(|a, b| same_time(a.0, b.0));
+    samples.sort_by(|a, b| a.0.total_cmp(&b.0));
+    samples.dedup_by(|a, b| same_time(a.0, b.0));
+    (
+        Trajectory {
+            times_h: states.iter().map(|o| o.0).collect(),
+            states: states.into_iter().map(|o| o.1).collect(),
+        },
+        samples,
+        stats,
+    )
 }
 
 #[cfg(test)]

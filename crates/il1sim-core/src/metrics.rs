@@ -3,7 +3,7 @@
 //! CRP on chosen days. Every figure carries its unit.
 
 use crate::dosing::{Regimen, Repeat, HOURS_PER_DAY};
-use crate::error::SimError;
+use crate::error::{InputError, SimError};
 use crate::solve::{Subject, Trajectory};
 use crate::steady_state::PeriodicSteadyState;
 use serde::Serialize;
@@ -152,6 +152,36 @@ pub fn summarise_trajectory(
     ss: Option<PeriodicSteadyState>,
 ) -> Result<(Trajectory, RegimenSummary), SimError> {
     let (w0, w1) = last_interval(subject, regimen, horizon_h)?;
+    let drug = subject
+        .model
+        .drug(&regimen.drug)
+        .ok_or_else(|| InputError::new("drug", &regimen.drug, "not a drug of the model"))?;
+    let mw = subject.params.values[drug.molar_mass];
+    let peak: Vec<(f64, f64)> = all
+        .times_h
+        .iter()
+        .zip(&all.states)
+        .filter(|(t, _)| **t >= w0 - 1e-9 && **t <= w1 + 1e-9)
+        .map(|(t, y)| (*t, y[drug.concentration_species] * mw))
+        .collect();
+    summarise_with_peak(subject, regimen, horizon_h, grid, crp_days, all, &peak, ss)
+}
+
+/// As [`summarise_trajectory`], with the concentration over the last dosing interval given
+/// apart as (time h, ng/mL) samples: a method that knows the concentration more cheaply
+/// than whole states (the fast method) need not produce a state per peak-grid point.
+#[allow(clippy::too_many_arguments)]
+pub fn summarise_with_peak(
+    subject: &Subject,
+    regimen: &Regimen,
+    horizon_h: f64,
+    grid: &[f64],
+    crp_days: &[u32],
+    all: &Trajectory,
+    peak: &[(f64, f64)],
+    ss: Option<PeriodicSteadyState>,
+) -> Result<(Trajectory, RegimenSummary), SimError> {
+    let (w0, w1) = last_interval(subject, regimen, horizon_h)?;
     let at = |t: f64| -> Option<&Vec<f64>> {
         let i = all.times_h.partition_point(|&x| x < t - 1e-9);
         all.states
@@ -176,13 +206,10 @@ pub fn summarise_trajectory(
     let i_crp = observable_index(subject, "crp")?;
 
     let (mut cmax, mut tmax) = (f64::NEG_INFINITY, 0.0);
-    for (t, y) in all.times_h.iter().zip(&all.states) {
-        if *t >= w0 - 1e-9 && *t <= w1 + 1e-9 {
-            let c = conc_ng_ml(y);
-            if c > cmax {
-                cmax = c;
-                tmax = *t - w0;
-            }
+    for &(t, c) in peak {
+        if c > cmax {
+            cmax = c;
+            tmax = t - w0;
         }
     }
     let y_start = at(w0).expect("window start is an output time");
