@@ -101,6 +101,16 @@ fn main() {
                 for (k, w) in worst.iter_mut().take(3).enumerate() {
                     *w = w.max(err(&series(&ftraj, k), &series(&etraj, k)));
                 }
+                if std::env::var("SHOW").is_ok() {
+                    let a = fsum.get("il1_signal_relative_trough").unwrap();
+                    let b = esum.get("il1_signal_relative_trough").unwrap();
+                    println!(
+                        "  id {id} sig_tr err {:.1e} {st:?} crcl {:.0} mult {:?}",
+                        (a - b).abs() / b,
+                        d.patient.crcl_ml_min,
+                        d.multipliers.iter().map(|m| m.1).collect::<Vec<_>>()
+                    );
+                }
                 for (k, f) in FIGS.iter().enumerate() {
                     let (a, b) = (fsum.get(f).unwrap(), esum.get(f).unwrap());
                     let e = series(&etraj, [0, 1, 2, 2][k]);

@@ -14,7 +14,7 @@
 use crate::dosing::{Regimen, StateInput};
 use crate::error::{InputError, SimError};
 use crate::metrics::{summarise_with_peak, summary_times, RegimenSummary};
-use crate::solve::{SegmentEnd, Subject, Trajectory};
+use crate::solve::{SegmentEnd, SolverOptions, Subject, Trajectory};
 use crate::system::OdeSystem;
 
 /// Largest change of a non-terminal state over one period, relative to its value (plus
@@ -28,9 +28,21 @@ pub const PERIODIC_RTOL: f64 = 1e-5;
 /// absolute tolerances between periods of a converged orbit; measured, docs/solver.md).
 pub const NOISE_ATOL: f64 = 10.0;
 
+/// Factor by which the fast method's integrations are tighter than the subject's options.
+pub const TIGHTER: f64 = 3.0;
+/// Largest period-to-period ratio of the change for which the orbit is extrapolated (a
+/// clearly geometric approach; ratios near 1 mean a slow or noisy approach).
+pub const MAX_RATIO: f64 = 0.5;
+/// Largest predicted distance between the true trajectory and the extrapolated orbit in
+/// the first repeated period, in units of the periodicity tolerance.
+pub const EXTRAPOLATION_MARGIN: f64 = 0.1;
+
 /// Work done by one fast simulation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FastStats {
+    /// The template started from the extrapolated orbit (the change was still above the
+    /// tolerance but shrinking geometrically).
+    pub extrapolated: bool,
     /// Dosing periods in the periodic window.
     pub periods: usize,
     /// Periods integrated (until convergence, plus the template); the rest were repeated.
@@ -284,6 +296,13 @@ pub fn simulate_with_probe(
             .into()
     };
     let n = subject.system.n;
+    // Integrate 3× tighter than the exact method: the fast method's error against the exact
+    // method is then the exact method's own discretisation error (docs/solver.md).
+    let tight = SolverOptions {
+        rtol: subject.options.rtol / TIGHTER,
+        atol: subject.options.atol / TIGHTER,
+        ..subject.options
+    };
     let targets: Vec<usize> = inputs.iter().map(StateInput::species).collect();
     let terminal = terminal_states(&subject.system, &targets);
     // A terminal probe would need the closed-form continuation: record whole states there.
@@ -301,7 +320,8 @@ pub fn simulate_with_probe(
     let window = periodic_window(&inputs, horizon_h);
     let Some(w) = window else {
         subject
-            .integrate(
+            .integrate_with(
+                &tight,
                 &subject.baseline,
                 &vec![0.0; n],
                 0.0,
@@ -323,7 +343,8 @@ pub fn simulate_with_probe(
     };
     if w.start_h > 0.0 {
         seg = subject
-            .integrate(
+            .integrate_with(
+                &tight,
                 &seg.state,
                 &seg.rates,
                 0.0,
@@ -340,7 +361,8 @@ pub fn simulate_with_probe(
     for j in 0..w.periods {
         let t0 = w.start_h + w.period_h * j as f64;
         let next = subject
-            .integrate(
+            .integrate_with(
+                &tight,
                 &seg.state,
                 &seg.rates,
                 t0,
@@ -358,13 +380,31 @@ pub fn simulate_with_probe(
                 (a - b).abs() / (PERIODIC_RTOL * a.abs().max(b.abs()) + NOISE_ATOL * atol[i])
             })
             .fold(0.0, f64::max);
-        seg = next;
-        // Still shrinking (not a coincidentally small change on the way); repeating needs at
-        // least one period after the template.
-        if change <= 1.0 && change < previous_change && j + 2 < w.periods {
+        // Once the change shrinks geometrically (ratio ρ per period: the drug's accumulation,
+        // e^{−ka·P} for SC dosing, slaves the rest), the orbit is y* = y_j + (y_j − y_{j−1})
+        // ρ/(1−ρ) and the trajectory's distance from it in the next period is ρ²/(1−ρ) times
+        // this change: start the template from y* when that is negligible.
+        let ratio = change / previous_change;
+        let lag = change * ratio * ratio / (1.0 - ratio);
+        // The first ratio (period 1 over period 0) mixes in the start from the untreated state
+        // and is not the orbit's ratio: extrapolate from the third period on.
+        let shrinking = j >= 2 && ratio < MAX_RATIO;
+        // Repeating needs at least one period after the template.
+        if shrinking && lag <= EXTRAPOLATION_MARGIN && j + 2 < w.periods {
+            let jump = ratio / (1.0 - ratio);
+            for i in (0..n).filter(|&i| terminal[i].is_none()) {
+                let step = next.state[i] - seg.state[i];
+                seg.state[i] = next.state[i] + jump * step;
+            }
+            for i in (0..n).filter(|&i| terminal[i].is_some()) {
+                seg.state[i] = next.state[i];
+            }
+            seg.rates = next.rates;
+            stats.extrapolated = change > 1.0;
             converged_at = Some(j + 1);
             break;
         }
+        seg = next;
         previous_change = change;
     }
     let end_of_window = w.end_h();
@@ -399,7 +439,8 @@ pub fn simulate_with_probe(
         );
         let y_tc = seg.state.clone();
         let end = subject
-            .integrate(
+            .integrate_with(
+                &tight,
                 &seg.state,
                 &seg.rates,
                 tc,
@@ -474,7 +515,8 @@ pub fn simulate_with_probe(
     };
     if resume_h < horizon_h && !same_time(resume_h, horizon_h) {
         subject
-            .integrate(
+            .integrate_with(
+                &tight,
                 &seg.state,
                 &seg.rates,
                 resume_h,
