@@ -269,19 +269,27 @@ pub fn simulate(
     horizon_h: f64,
     output_times: &[f64],
 ) -> Result<(Trajectory, FastStats), SimError> {
-    let (traj, _, stats) = simulate_with_probe(subject, regimen, horizon_h, output_times, None)?;
-    Ok((traj, stats))
+    let run = simulate_with_probe(subject, regimen, horizon_h, output_times, None)?;
+    Ok((run.trajectory, run.stats))
 }
 
-/// As [`simulate`], also sampling one species at the `probe` times; returns the samples as
-/// (time h, value) sorted by time.
+/// What [`simulate_with_probe`] returns.
+#[derive(Debug, Clone)]
+pub struct FastRun {
+    pub trajectory: Trajectory,
+    /// The probe's samples as (time h, value), sorted by time.
+    pub samples: Vec<(f64, f64)>,
+    pub stats: FastStats,
+}
+
+/// As [`simulate`], also sampling one species at the `probe` times.
 pub fn simulate_with_probe(
     subject: &Subject,
     regimen: &Regimen,
     horizon_h: f64,
     output_times: &[f64],
     probe: Option<Probe>,
-) -> Result<(Trajectory, Vec<(f64, f64)>, FastStats), SimError> {
+) -> Result<FastRun, SimError> {
     if regimen.steady_state {
         return Err(InputError::new(
             "steady_state",
@@ -554,7 +562,11 @@ pub fn summarise(
         species: drug.concentration_species,
         times: &peak,
     };
-    let (all, samples, _) = simulate_with_probe(subject, regimen, horizon_h, &times, Some(probe))?;
+    let FastRun {
+        trajectory: all,
+        samples,
+        ..
+    } = simulate_with_probe(subject, regimen, horizon_h, &times, Some(probe))?;
     let mw = subject.params.values[drug.molar_mass];
     let peak_ng_ml: Vec<(f64, f64)> = if samples.is_empty() {
         // The concentration was terminal (never for a drug that binds): whole states hold it.
@@ -580,7 +592,7 @@ pub fn summarise(
 }
 
 /// Sort by time and keep one entry per time (segments share their boundary outputs).
-fn finish(rec: Recorder, stats: FastStats) -> (Trajectory, Vec<(f64, f64)>, FastStats) {
+fn finish(rec: Recorder, stats: FastStats) -> FastRun {
     let Recorder {
         mut states,
         mut samples,
@@ -590,14 +602,14 @@ fn finish(rec: Recorder, stats: FastStats) -> (Trajectory, Vec<(f64, f64)>, Fast
     states.dedup_by(|a, b| same_time(a.0, b.0));
     samples.sort_by(|a, b| a.0.total_cmp(&b.0));
     samples.dedup_by(|a, b| same_time(a.0, b.0));
-    (
-        Trajectory {
+    FastRun {
+        trajectory: Trajectory {
             times_h: states.iter().map(|o| o.0).collect(),
             states: states.into_iter().map(|o| o.1).collect(),
         },
         samples,
         stats,
-    )
+    }
 }
 
 #[cfg(test)]
