@@ -275,9 +275,10 @@ def time_roadrunner(roadrunner, doc: Document, n: int, duration_h: float, points
     return (time.perf_counter() - t0) / n * 1e3, load_ms
 
 
-def time_il1sim(args) -> tuple[float, str]:
+def time_il1sim(args, flags: list[str]) -> tuple[float, str]:
     if re.search(r"^\s+bench\b", run([args.il1sim, "--help"]), flags=re.M):
-        out = run([args.il1sim, "bench", args.scenario, "--subjects", str(args.subjects)])
+        out = run([args.il1sim, "bench", args.scenario, "--subjects", str(args.subjects)]
+                  + flags)
         m = re.search(r"per_subject_ms=([0-9.eE+-]+)", out)
         if not m:
             sys.exit(f"`il1sim bench` printed no per_subject_ms= line:\n{out}")
@@ -290,7 +291,7 @@ def time_il1sim(args) -> tuple[float, str]:
     with tempfile.TemporaryDirectory() as out:
         for _ in range(3):
             t0 = time.perf_counter()
-            run([args.il1sim, "simulate", args.scenario, "--out", out, "--no-plot"])
+            run([args.il1sim, "simulate", args.scenario, "--out", out, "--no-plot"] + flags)
             best = min(best, time.perf_counter() - t0)
     return best * 1e3, ("one `il1sim simulate` process, best of 3 (includes process start-up, "
                         "the untreated steady state and writing the CSV)")
@@ -301,9 +302,16 @@ def speed(args, roadrunner, doc: Document, ref: Timecourse) -> None:
         s = tomllib.load(f)["scenario"]
     duration_h = float(s["duration_days"]) * 24.0
     points = int(round(duration_h / float(s.get("output_interval_h", 1.0)))) + 1
-    il1sim_ms, how = time_il1sim(args)
+    il1sim_ms, how = time_il1sim(args, [])
     err, col = worst_relative(differences(ref, il1sim_timecourse(args, [])))
-    rows = [("il1sim (diffsol BDF)", "rtol 1e-6, atol 1e-6 x state scale", il1sim_ms, err, col)]
+    rows = [("il1sim exact (diffsol BDF)", "rtol 1e-6, atol 1e-6 x state scale", il1sim_ms, err,
+             col)]
+    if "--method" in run([args.il1sim, "bench", "--help"]):
+        fast_ms, _ = time_il1sim(args, ["--method", "fast"])
+        err, col = worst_relative(differences(
+            ref, il1sim_timecourse(args, ["--method", "fast"])))
+        rows.append(("il1sim fast (periodic orbit repeated)",
+                     "integrations at rtol 3.3e-7, atol 3.3e-7 x state scale", fast_ms, err, col))
     load_ms = 0.0
     for label, atol in (("default atol", None), ("matched atol", 1e-6)):
         ms, load_ms = time_roadrunner(roadrunner, doc, args.subjects, duration_h, points, atol)
@@ -321,6 +329,11 @@ def speed(args, roadrunner, doc: Document, ref: Timecourse) -> None:
     print("|---|---|---:|---:|---|")
     for tool, tol, ms, err, col in rows:
         print(f"| {tool} | {tol} | {ms:.2f} | {ms / il1sim_ms:.2f} | {err:.1e} ({col}) |")
+    if len(rows) > 1 and rows[1][0].startswith("il1sim fast"):
+        fast_ms = rows[1][2]
+        for tool, _, ms, _, _ in rows[2:]:
+            print(f"\n{tool}: {ms / il1sim_ms:.1f}x the exact method's cost, "
+                  f"{ms / fast_ms:.1f}x the fast method's.")
     print(f"\nil1sim timing: {how}.")
     print("roadrunner timing: reset + simulate per subject, the same document each time "
           "(nothing varied), species concentrations recorded at every output time; loading "

@@ -5,7 +5,7 @@
 
 use il1sim_core::fast;
 use il1sim_core::metrics::{simulate_and_summarise, CRP_REPORT_DAYS};
-use il1sim_core::population::{parse_population, simulate_subject, Aggregates, PopMethod};
+use il1sim_core::population::{parse_population, simulate_subject, Aggregates, SimulationMethod};
 use il1sim_core::scenario::parse_scenario;
 use il1sim_core::solve::Subject;
 use rayon::prelude::*;
@@ -50,8 +50,8 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
     let n = args.subjects;
     let method = match args.method.as_deref() {
         None => None,
-        Some("exact") => Some(PopMethod::Exact),
-        Some("fast") => Some(PopMethod::Fast),
+        Some("exact") => Some(SimulationMethod::Exact),
+        Some("fast") => Some(SimulationMethod::Fast),
         Some(other) => return Err(format!("--method '{other}': allowed: exact, fast")),
     };
     let (label, regimens, failures, wall, method) = if text.contains("\n[population]") {
@@ -83,7 +83,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
     } else {
         let scenario = parse_scenario(&text, &origin, &model).map_err(|e| e.to_string())?;
         let grid = scenario.output_grid();
-        let method = method.unwrap_or(PopMethod::Exact);
+        let method = method.unwrap_or(SimulationMethod::Exact);
         let start = Instant::now();
         let failures: u64 = pool.install(|| {
             (0..n)
@@ -96,10 +96,10 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
                         .regimens
                         .iter()
                         .filter(|r| match method {
-                            PopMethod::Exact => {
+                            SimulationMethod::Exact => {
                                 simulate_and_summarise(&s, r, scenario.duration_h, &grid).is_err()
                             }
-                            PopMethod::Fast => {
+                            SimulationMethod::Fast => {
                                 fast::summarise(&s, r, scenario.duration_h, &grid, &CRP_REPORT_DAYS)
                                     .is_err()
                             }

@@ -51,7 +51,12 @@ pub fn run(args: CompareArgs) -> Result<ExitCode, String> {
     let scenario = parse_scenario(&text, &args.scenario.display().to_string(), &model)
         .map_err(|e| e.to_string())?;
     let options = args.solver.options()?;
-    let (subject, runs) = crate::simulate::run_scenario(&model, &scenario, options)?;
+    let (subject, runs) = crate::simulate::run_scenario(
+        &model,
+        &scenario,
+        options,
+        il1sim_core::population::SimulationMethod::Exact,
+    )?;
     let obs = |name: &str| model.observable_id(name);
     let i_crp = obs("crp").ok_or("the model has no 'crp' observable")?;
 

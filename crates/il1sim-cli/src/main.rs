@@ -95,3 +95,14 @@ pub fn load_model(path: Option<&std::path::Path>) -> Result<il1sim_core::model::
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// clap's own consistency checks (unique argument ids and flags, valid defaults) for
+    /// every subcommand: a clash between two flattened argument groups fails here.
+    #[test]
+    fn command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

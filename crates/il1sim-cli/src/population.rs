@@ -15,8 +15,8 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use il1sim_core::dosing::HOURS_PER_DAY;
 use il1sim_core::population::{
-    parse_population, shard_range, simulate_subject, Aggregates, Covariates, PopMethod,
-    PopulationScenario, SubjectOutcome, GROUPS,
+    parse_population, shard_range, simulate_subject, Aggregates, Covariates, PopulationScenario,
+    SimulationMethod, SubjectOutcome, GROUPS,
 };
 use il1sim_core::solve::SolverOptions;
 use il1sim_core::units::unit_slug;
@@ -173,8 +173,8 @@ pub fn run(args: PopulationArgs) -> Result<ExitCode, String> {
     }
     if let Some(m) = &args.method {
         pop.method = match m.as_str() {
-            "exact" => PopMethod::Exact,
-            "fast" => PopMethod::Fast,
+            "exact" => SimulationMethod::Exact,
+            "fast" => SimulationMethod::Fast,
             other => return Err(format!("--method '{other}': allowed: exact, fast")),
         };
     }

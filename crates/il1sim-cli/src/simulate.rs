@@ -5,8 +5,9 @@ use crate::output::{csv_text, ensure_dir, num, write_atomic};
 use crate::plot::{timecourse_svg, DoseMarks, Panel, Series};
 use crate::quick::QuickArgs;
 use il1sim_core::dosing::HOURS_PER_DAY;
-use il1sim_core::metrics::{simulate_and_summarise, RegimenSummary};
+use il1sim_core::metrics::{simulate_and_summarise, RegimenSummary, CRP_REPORT_DAYS};
 use il1sim_core::model::Model;
+use il1sim_core::population::SimulationMethod;
 use il1sim_core::scenario::{parse_scenario, Scenario};
 use il1sim_core::solve::{Method, SolverOptions, Subject, Trajectory};
 use il1sim_core::validation::fmt_num;
@@ -25,6 +26,10 @@ pub struct SimulateArgs {
     pub quick: QuickArgs,
     #[command(flatten)]
     pub solver: SolverArgs,
+    /// exact (integrate the whole horizon) or fast (repeat the periodic orbit once periodic
+    /// dosing has reached it; docs/solver.md, "Fast method") [default: exact]
+    #[arg(long, value_name = "METHOD", default_value = "exact")]
+    pub method: String,
     /// Model file [default: the bundled models/il1.toml]
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
@@ -36,8 +41,8 @@ pub struct SimulateArgs {
 #[derive(clap::Args, Debug, Clone)]
 pub struct SolverArgs {
     /// Integrator: bdf, esdirk34 or tr_bdf2 [default: bdf]
-    #[arg(long = "integrator", value_name = "NAME")]
-    pub method: Option<String>,
+    #[arg(long, value_name = "NAME")]
+    pub integrator: Option<String>,
     /// Relative tolerance [default: 1e-6]
     #[arg(long, value_name = "RTOL")]
     pub rtol: Option<f64>,
@@ -49,7 +54,7 @@ pub struct SolverArgs {
 impl SolverArgs {
     pub fn options(&self) -> Result<SolverOptions, String> {
         let mut o = SolverOptions::DEFAULT;
-        if let Some(m) = &self.method {
+        if let Some(m) = &self.integrator {
             o.method = Method::parse(m)
                 .ok_or_else(|| format!("--integrator '{m}': allowed: bdf, esdirk34, tr_bdf2"))?;
         }
@@ -87,7 +92,9 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode, String> {
         None => crate::quick::scenario(&args.quick, &model)?,
     };
     let options = args.solver.options()?;
-    let (subject, runs) = run_scenario(&model, &scenario, options)?;
+    let method = SimulationMethod::parse(&args.method)
+        .ok_or_else(|| format!("--method '{}': allowed: exact, fast", args.method))?;
+    let (subject, runs) = run_scenario(&model, &scenario, options, method)?;
     let results = Results {
         model: &model,
         scenario: &scenario,
@@ -97,7 +104,7 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode, String> {
     results.print_summary();
     ensure_dir(&args.out)?;
     results.write_timecourse(&args.out)?;
-    results.write_summary_json(&options, &args.out)?;
+    results.write_summary_json(&options, method, &args.out)?;
     if !args.no_plot {
         results.write_plot(&args.out)?;
     }
@@ -123,14 +130,26 @@ pub fn run_scenario<'m>(
     model: &'m Model,
     scenario: &Scenario,
     options: SolverOptions,
+    method: SimulationMethod,
 ) -> Result<(Subject<'m>, Vec<(Trajectory, RegimenSummary)>), String> {
     let subject = Subject::new(model, &scenario.patient, &[], options)
         .map_err(|e| format!("scenario '{}': {e}", scenario.name))?;
     let grid = scenario.output_grid();
     let mut runs = Vec::new();
     for r in &scenario.regimens {
-        let run = simulate_and_summarise(&subject, r, scenario.duration_h, &grid)
-            .map_err(|e| format!("scenario '{}', regimen '{}': {e}", scenario.name, r.name))?;
+        let run = match method {
+            SimulationMethod::Exact => {
+                simulate_and_summarise(&subject, r, scenario.duration_h, &grid)
+            }
+            SimulationMethod::Fast => il1sim_core::fast::summarise(
+                &subject,
+                r,
+                scenario.duration_h,
+                &grid,
+                &CRP_REPORT_DAYS,
+            ),
+        }
+        .map_err(|e| format!("scenario '{}', regimen '{}': {e}", scenario.name, r.name))?;
         runs.push(run);
     }
     Ok((subject, runs))
@@ -290,6 +309,7 @@ impl Results<'_> {
     fn write_summary_json(
         &self,
         options: &SolverOptions,
+        method: SimulationMethod,
         out: &std::path::Path,
     ) -> Result<(), String> {
         let (model, scenario, subject, runs) =
@@ -312,7 +332,7 @@ impl Results<'_> {
                 .into_iter()
                 .map(|(name, value, unit)| (name, json!({ "value": value, "unit": unit })))
                 .collect::<serde_json::Map<String, serde_json::Value>>(),
-            "solver": { "method": format!("{:?}", options.method).to_lowercase(), "rtol": options.rtol, "atol_relative_to_state_scale": options.atol },
+            "solver": { "method": method.name(), "integrator": format!("{:?}", options.method).to_lowercase(), "rtol": options.rtol, "atol_relative_to_state_scale": options.atol },
             "regimens": runs.iter().map(|(_, s)| s).collect::<Vec<_>>(),
         });
         let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;

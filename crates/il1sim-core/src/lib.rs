@@ -11,6 +11,7 @@
 pub mod dosing;
 pub mod error;
 pub mod fast;
+pub mod kinetic_lu;
 pub mod metrics;
 pub mod model;
 pub mod patient;

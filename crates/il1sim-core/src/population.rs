@@ -138,10 +138,29 @@ pub struct TargetSpec {
 
 // ------------------------------------------------------------------ checked population
 
+/// How a regimen is simulated: `Exact` integrates the whole horizon; `Fast` repeats the
+/// periodic orbit once periodic dosing has reached it ([`crate::fast`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PopMethod {
+pub enum SimulationMethod {
     Exact,
     Fast,
+}
+
+impl SimulationMethod {
+    pub fn parse(text: &str) -> Option<SimulationMethod> {
+        match text {
+            "exact" => Some(SimulationMethod::Exact),
+            "fast" => Some(SimulationMethod::Fast),
+            _ => None,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            SimulationMethod::Exact => "exact",
+            SimulationMethod::Fast => "fast",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -212,7 +231,7 @@ pub struct PopulationScenario {
     pub subjects: u64,
     pub seed: u64,
     pub disease: String,
-    pub method: PopMethod,
+    pub method: SimulationMethod,
     pub band_times_h: Vec<f64>,
     pub band_observables: Vec<usize>,
     pub crp_days: Vec<u32>,
@@ -329,8 +348,8 @@ pub fn parse_population(
         ));
     }
     let method = match p.method.as_str() {
-        "exact" => PopMethod::Exact,
-        "fast" => PopMethod::Fast,
+        "exact" => SimulationMethod::Exact,
+        "fast" => SimulationMethod::Fast,
         other => {
             return Err(e(
                 "method",
@@ -814,10 +833,10 @@ fn regimen_outcome(
     draw: &SubjectDraw,
 ) -> Result<RegimenOutcome, SimError> {
     let (traj, summary) = match pop.method {
-        PopMethod::Exact => {
+        SimulationMethod::Exact => {
             summarise_with_days(subject, r, pop.duration_h, &pop.band_times_h, &pop.crp_days)?
         }
-        PopMethod::Fast => {
+        SimulationMethod::Fast => {
             crate::fast::summarise(subject, r, pop.duration_h, &pop.band_times_h, &pop.crp_days)?
         }
     };

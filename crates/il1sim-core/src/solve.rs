@@ -12,11 +12,11 @@ use crate::model::{Model, ParameterValues};
 use crate::patient::Patient;
 use crate::steady_state::{self, PeriodicSteadyState};
 use crate::system::OdeSystem;
-use diffsol::{NalgebraLU, NalgebraMat, OdeBuilder, OdeSolverMethod, OdeSolverStopReason, Vector};
+use diffsol::{NalgebraMat, OdeBuilder, OdeSolverMethod, OdeSolverStopReason, Vector};
 use std::cell::RefCell;
 
 type M = NalgebraMat<f64>;
-type LS = NalgebraLU<f64>;
+type LS = crate::kinetic_lu::KineticLu;
 
 /// Integration method. BDF is the default (docs/solver.md has the accuracy study).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
