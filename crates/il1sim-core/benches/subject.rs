@@ -36,6 +36,9 @@ fn bench(c: &mut Criterion) {
     g.bench_function("simulate only", |b| {
         b.iter(|| s.simulate(black_box(&r), 672.0, &times).unwrap())
     });
+    g.bench_function("simulate only, fast method", |b| {
+        b.iter(|| il1sim_core::fast::simulate(&s, black_box(&r), 672.0, &times).unwrap())
+    });
     g.finish();
 
     // One virtual subject of the shipped RA population (covariates, variability, two
@@ -43,21 +46,31 @@ fn bench(c: &mut Criterion) {
     let text = include_str!("../../../scenarios/ra-renal-population.toml");
     let pop = il1sim_core::population::parse_population(text, "ra-renal-population.toml", &model)
         .unwrap();
-    let mut id = 0u64;
-    c.bench_function(
-        "population subject (ra-renal-population, 2 regimens)",
-        |b| {
-            b.iter(|| {
-                id += 1;
-                il1sim_core::population::simulate_subject(
-                    &model,
-                    &pop,
-                    black_box(id),
-                    SolverOptions::default(),
-                )
-            })
-        },
-    );
+    for method in [
+        il1sim_core::population::SimulationMethod::Exact,
+        il1sim_core::population::SimulationMethod::Fast,
+    ] {
+        let mut pop = pop.clone();
+        pop.method = method;
+        let mut id = 0u64;
+        c.bench_function(
+            &format!(
+                "population subject (ra-renal-population, 2 regimens, {} method)",
+                method.name()
+            ),
+            |b| {
+                b.iter(|| {
+                    id += 1;
+                    il1sim_core::population::simulate_subject(
+                        &model,
+                        &pop,
+                        black_box(id),
+                        SolverOptions::default(),
+                    )
+                })
+            },
+        );
+    }
 }
 
 criterion_group!(benches, bench);
