@@ -15,12 +15,6 @@ mod validate;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// mimalloc instead of the system allocator: a population subject allocates a few MB of
-/// output states and frees them, which glibc's malloc turned into page faults (19% of the
-/// fast method's time, measured with perf; docs/solver.md, "Fast method").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser, Debug)]
 #[command(name = "il1sim", version, about = "Mechanistic simulation of the IL-1 system and its blockade by anakinra", long_about = None)]
 struct Cli {

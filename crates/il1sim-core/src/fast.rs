@@ -14,6 +14,8 @@
 use crate::dosing::{Regimen, StateInput};
 use crate::error::{InputError, SimError};
 use crate::metrics::{summarise_with_peak, summary_times, RegimenSummary};
+pub use crate::record::Probe;
+use crate::record::{at_cursor, contains, same_time, union, Recorder};
 use crate::solve::{SegmentEnd, SolverOptions, Subject, Trajectory};
 use crate::system::OdeSystem;
 
@@ -61,10 +63,6 @@ impl PeriodicWindow {
     pub fn end_h(&self) -> f64 {
         self.start_h + self.period_h * self.periods as f64
     }
-}
-
-fn same_time(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
 }
 
 fn same_amount(a: f64, b: f64) -> bool {
@@ -193,71 +191,6 @@ pub fn terminal_states(sys: &OdeSystem, input_targets: &[usize]) -> Vec<Option<f
     (0..sys.n)
         .map(|i| (terminal[i] && decay[i] >= 0.0).then_some(decay[i]))
         .collect()
-}
-
-/// One species sampled at many times (the concentration on the dense peak grid): recorded
-/// as a number, not as a whole state.
-#[derive(Debug, Clone, Copy)]
-pub struct Probe<'a> {
-    pub species: usize,
-    /// Sorted.
-    pub times: &'a [f64],
-}
-
-/// Where an integration's outputs go: whole states at `full` times, one number at `probe`
-/// times (both sorted; a time may be in both). Outputs arrive in time order (segments share
-/// their boundary time), so cursors replace searches.
-struct Recorder<'a> {
-    full: &'a [f64],
-    probe: Option<Probe<'a>>,
-    states: Vec<(f64, Vec<f64>)>,
-    samples: Vec<(f64, f64)>,
-    next_full: usize,
-    next_probe: usize,
-}
-
-/// Advance `cursor` over `sorted` to `t`; true when `t` is in the list.
-fn at_cursor(sorted: &[f64], cursor: &mut usize, t: f64) -> bool {
-    while *cursor < sorted.len() && sorted[*cursor] < t && !same_time(sorted[*cursor], t) {
-        *cursor += 1;
-    }
-    *cursor < sorted.len() && same_time(sorted[*cursor], t)
-}
-
-fn contains(sorted: &[f64], t: f64) -> bool {
-    let i = sorted.partition_point(|&x| x < t && !same_time(x, t));
-    i < sorted.len() && same_time(sorted[i], t)
-}
-
-fn union(a: &[f64], b: &[f64]) -> Vec<f64> {
-    let mut u: Vec<f64> = a.iter().chain(b).copied().collect();
-    u.sort_by(f64::total_cmp);
-    u.dedup_by(|x, y| same_time(*x, *y));
-    u
-}
-
-impl<'a> Recorder<'a> {
-    fn new(full: &'a [f64], probe: Option<Probe<'a>>) -> Self {
-        Recorder {
-            full,
-            probe,
-            states: Vec::with_capacity(full.len()),
-            samples: Vec::with_capacity(probe.map_or(0, |p| p.times.len())),
-            next_full: 0,
-            next_probe: 0,
-        }
-    }
-
-    fn record(&mut self, t: f64, y: &[f64]) {
-        if at_cursor(self.full, &mut self.next_full, t) {
-            self.states.push((t, y.to_vec()));
-        }
-        if let Some(p) = self.probe {
-            if at_cursor(p.times, &mut self.next_probe, t) {
-                self.samples.push((t, y[p.species]));
-            }
-        }
-    }
 }
 
 /// Simulate `regimen` from the untreated state with the fast method, recording all states
@@ -591,22 +524,10 @@ pub fn summarise(
     )
 }
 
-/// Sort by time and keep one entry per time (segments share their boundary outputs).
 fn finish(rec: Recorder, stats: FastStats) -> FastRun {
-    let Recorder {
-        mut states,
-        mut samples,
-        ..
-    } = rec;
-    states.sort_by(|a, b| a.0.total_cmp(&b.0));
-    states.dedup_by(|a, b| same_time(a.0, b.0));
-    samples.sort_by(|a, b| a.0.total_cmp(&b.0));
-    samples.dedup_by(|a, b| same_time(a.0, b.0));
+    let (trajectory, samples) = rec.finish();
     FastRun {
-        trajectory: Trajectory {
-            times_h: states.iter().map(|o| o.0).collect(),
-            states: states.into_iter().map(|o| o.1).collect(),
-        },
+        trajectory,
         samples,
         stats,
     }

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod model;
 pub mod patient;
 pub mod population;
+mod record;
 pub mod response;
 pub mod sbml;
 pub mod scenario;

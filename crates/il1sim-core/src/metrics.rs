@@ -4,6 +4,7 @@
 
 use crate::dosing::{Regimen, Repeat, HOURS_PER_DAY};
 use crate::error::{InputError, SimError};
+use crate::record::{union, Probe, Recorder};
 use crate::solve::{Subject, Trajectory};
 use crate::steady_state::PeriodicSteadyState;
 use serde::Serialize;
@@ -131,13 +132,39 @@ pub fn summarise_with_days(
     crp_days: &[u32],
 ) -> Result<(Trajectory, RegimenSummary), SimError> {
     let (peak, report_times) = summary_times(subject, regimen, horizon_h, crp_days)?;
-    let mut times: Vec<f64> = grid.to_vec();
-    times.extend(peak.iter().copied());
-    times.extend(report_times.iter().copied());
-    times.sort_by(|a, b| a.total_cmp(b));
-    times.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
-    let (all, ss) = subject.simulate(regimen, horizon_h, &times)?;
-    summarise_trajectory(subject, regimen, horizon_h, grid, crp_days, &all, ss)
+    let drug = subject
+        .model
+        .drug(&regimen.drug)
+        .ok_or_else(|| InputError::new("drug", &regimen.drug, "not a drug of the model"))?;
+    // Whole states on the grid, at the report days and the interval's ends; the dense peak
+    // grid only as the concentration (2,401 numbers rather than 2,401 states).
+    let mut full = union(grid, &report_times);
+    if let (Some(&a), Some(&b)) = (peak.first(), peak.last()) {
+        full = union(&full, &[a, b]);
+    }
+    let every = union(&full, &peak);
+    let mut rec = Recorder::new(
+        &full,
+        Some(Probe {
+            species: drug.concentration_species,
+            times: &peak,
+        }),
+    );
+    let ss =
+        subject.simulate_observing(regimen, horizon_h, &every, &mut |t, y| rec.record(t, y))?;
+    let (all, samples) = rec.finish();
+    let mw = subject.params.values[drug.molar_mass];
+    let peak_ng_ml: Vec<(f64, f64)> = samples.iter().map(|&(t, c)| (t, c * mw)).collect();
+    summarise_with_peak(
+        subject,
+        regimen,
+        horizon_h,
+        grid,
+        crp_days,
+        &all,
+        &peak_ng_ml,
+        ss,
+    )
 }
 
 /// The summary figures from a trajectory that holds `grid` and the times of

@@ -421,6 +421,25 @@ impl<'m> Subject<'m> {
         horizon_h: f64,
         output_times: &[f64],
     ) -> Result<(Trajectory, Option<PeriodicSteadyState>), SimError> {
+        let mut traj = Trajectory {
+            times_h: Vec::with_capacity(output_times.len()),
+            states: Vec::with_capacity(output_times.len()),
+        };
+        let ss = self.simulate_observing(regimen, horizon_h, output_times, &mut |t, y| {
+            traj.times_h.push(t);
+            traj.states.push(y.to_vec());
+        })?;
+        Ok((traj, ss))
+    }
+
+    /// As [`Subject::simulate`], handing each output to `observe` instead of keeping it.
+    pub fn simulate_observing(
+        &self,
+        regimen: &Regimen,
+        horizon_h: f64,
+        output_times: &[f64],
+        observe: &mut dyn FnMut(f64, &[f64]),
+    ) -> Result<Option<PeriodicSteadyState>, SimError> {
         let inputs = self.regimen_inputs(regimen, horizon_h)?;
         let (y0, ss) = if regimen.steady_state {
             let ss = steady_state::periodic(self, regimen)?;
@@ -428,25 +447,10 @@ impl<'m> Subject<'m> {
         } else {
             (self.baseline.clone(), None)
         };
-        let mut traj = Trajectory {
-            times_h: Vec::with_capacity(output_times.len()),
-            states: Vec::with_capacity(output_times.len()),
-        };
         let rates = vec![0.0; self.system.n];
-        self.integrate(
-            &y0,
-            &rates,
-            0.0,
-            horizon_h,
-            &inputs,
-            output_times,
-            &mut |t, y| {
-                traj.times_h.push(t);
-                traj.states.push(y.to_vec());
-            },
-        )
-        .map_err(|e| e.with_context(format!("regimen '{}'", regimen.name)))?;
-        Ok((traj, ss))
+        self.integrate(&y0, &rates, 0.0, horizon_h, &inputs, output_times, observe)
+            .map_err(|e| e.with_context(format!("regimen '{}'", regimen.name)))?;
+        Ok(ss)
     }
 
     /// Value of every observable of the model at one state.
