@@ -1,5 +1,6 @@
 //! Population runs are bit-identical whatever the thread count and however the run is
-//! sharded: 1 thread vs 2 threads, and 4 shards merged vs one run, byte-compared.
+//! sharded: 1 thread vs 2 threads, and 4 shards merged vs one run, byte-compared (and the
+//! same for the fast method).
 
 mod common;
 use common::{il1sim, repo, tmp};
@@ -60,6 +61,32 @@ fn results_do_not_depend_on_threads_or_shards() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     same_outputs(&one, &sharded);
     for d in [one, two, sharded] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
+
+#[test]
+fn fast_results_do_not_depend_on_threads_or_shards() {
+    let one = tmp("fast-one");
+    run(&["--method", "fast", "--threads", "1"], &one);
+    let sharded = tmp("fast-sharded");
+    for k in [2, 1, 3] {
+        run(
+            &[
+                "--method",
+                "fast",
+                "--shard",
+                &format!("{k}/3"),
+                "--threads",
+                "2",
+            ],
+            &sharded,
+        );
+    }
+    let o = il1sim().arg("merge").arg(&sharded).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    same_outputs(&one, &sharded);
+    for d in [one, sharded] {
         std::fs::remove_dir_all(d).unwrap();
     }
 }

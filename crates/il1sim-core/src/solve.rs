@@ -372,6 +372,7 @@ impl<'m> Subject<'m> {
                 drive(
                     solver,
                     sys,
+                    (atol, options.rtol),
                     &current_rates,
                     t0,
                     t_end,
@@ -480,10 +481,52 @@ fn same_time(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
 }
 
+/// First step after an event, by the starting-step algorithm of Hairer, Nørsett & Wanner
+/// (Solving ODEs I, II.4, as diffsol uses for t0) for order 1: the step at which the change of
+/// the derivative over the step is 1% of the weighted norm.
+fn restart_step(
+    sys: &OdeSystem,
+    rates: &[f64],
+    y: &[f64],
+    f0: &[f64],
+    atol: &[f64],
+    rtol: f64,
+) -> f64 {
+    let n = y.len();
+    let norm = |v: &dyn Fn(usize) -> f64| -> f64 {
+        ((0..n)
+            .map(|i| {
+                let x = v(i) / (atol[i] + rtol * y[i].abs());
+                x * x
+            })
+            .sum::<f64>()
+            / n as f64)
+            .sqrt()
+    };
+    let d0 = norm(&|i| y[i]);
+    let d1 = norm(&|i| f0[i]);
+    let h0 = if d0 < 1e-5 || d1 < 1e-5 {
+        1e-6
+    } else {
+        0.01 * d0 / d1
+    };
+    let y1: Vec<f64> = (0..n).map(|i| y[i] + h0 * f0[i]).collect();
+    let mut f1 = vec![0.0; n];
+    sys.rhs(&y1, rates, &mut f1);
+    let d2 = norm(&|i| f1[i] - f0[i]) / h0;
+    let h1 = if d1.max(d2) < 1e-15 {
+        (h0 * 1e-3).max(1e-6)
+    } else {
+        (0.01 / d1.max(d2)).sqrt()
+    };
+    (100.0 * h0).min(h1)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn drive<'a, Eqn, S>(
     mut solver: S,
     sys: &OdeSystem,
+    (atol, rtol): (&[f64], f64),
     rates: &RefCell<Vec<f64>>,
     t0: f64,
     t_end: f64,
@@ -552,11 +595,15 @@ where
             let y = solver.state().y.clone_as_vec();
             let mut dy = vec![0.0; n];
             sys.rhs(&y, &rates.borrow(), &mut dy);
+            let h = restart_step(sys, &rates.borrow(), &y, &dy, atol, rtol);
             {
                 let st = solver.state_mut();
                 for (i, v) in dy.iter().enumerate() {
                     st.dy[i] = *v;
                 }
+                // diffsol would restart at order 1 with the step the solver had before the
+                // event (up to ~1 h at order 5) and cut it by repeated error-test failures.
+                *st.h = h;
             }
             let state = solver.state_clone();
             solver.set_state(state);
