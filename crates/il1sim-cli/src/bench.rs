@@ -50,9 +50,10 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
     let n = args.subjects;
     let method = match args.method.as_deref() {
         None => None,
-        Some("exact") => Some(SimulationMethod::Exact),
-        Some("fast") => Some(SimulationMethod::Fast),
-        Some(other) => return Err(format!("--method '{other}': allowed: exact, fast")),
+        Some(m) => Some(
+            SimulationMethod::parse(m)
+                .ok_or_else(|| format!("--method '{m}': allowed: exact, fast"))?,
+        ),
     };
     let (label, regimens, failures, wall, method) = if text.contains("\n[population]") {
         let mut pop = parse_population(&text, &origin, &model).map_err(|e| e.to_string())?;
@@ -118,7 +119,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
         )
     };
     let per_subject_ms = 1e3 * wall * args.threads as f64 / n as f64;
-    println!("{label}: {n} subjects x {regimens} regimen(s) on {} thread(s), method {}, integrator {:?} rtol {:e}: {:.3} s wall, {failures} failed solves", args.threads, format!("{method:?}").to_lowercase(), options.method, options.rtol, wall);
+    println!("{label}: {n} subjects x {regimens} regimen(s) on {} thread(s), method {}, integrator {:?} rtol {:e}: {:.3} s wall, {failures} failed solves", args.threads, method.name(), options.method, options.rtol, wall);
     println!("per_subject_ms={per_subject_ms:.4}");
     println!("per_subject_wall_ms={:.4}", 1e3 * wall / n as f64);
     println!(

@@ -172,11 +172,8 @@ pub fn run(args: PopulationArgs) -> Result<ExitCode, String> {
         pop.seed = s;
     }
     if let Some(m) = &args.method {
-        pop.method = match m.as_str() {
-            "exact" => SimulationMethod::Exact,
-            "fast" => SimulationMethod::Fast,
-            other => return Err(format!("--method '{other}': allowed: exact, fast")),
-        };
+        pop.method = SimulationMethod::parse(m)
+            .ok_or_else(|| format!("--method '{m}': allowed: exact, fast"))?;
     }
     load_covariate_table(&args.file, &mut pop)?;
     let options = args.solver.options()?;
@@ -246,7 +243,7 @@ pub fn run(args: PopulationArgs) -> Result<ExitCode, String> {
         first_subject: range.start,
         end_subject: range.end,
         seed: pop.seed,
-        method: format!("{:?}", pop.method).to_lowercase(),
+        method: pop.method.name().to_string(),
         regimens: pop.regimens.iter().map(|r| r.name.clone()).collect(),
         dose_times_days: pop
             .regimens

@@ -14,7 +14,7 @@
 
 use crate::dosing::{Regimen, StateInput};
 use crate::error::{InputError, SimError};
-use crate::metrics::{summarise_with_peak, summary_times, RegimenSummary};
+use crate::metrics::{RegimenSummary, SummaryRecording};
 pub use crate::record::Probe;
 use crate::record::{at_cursor, contains, same_time, union, Recorder};
 use crate::solve::{SegmentEnd, SolverOptions, Subject, Trajectory};
@@ -264,12 +264,25 @@ pub fn simulate_with_probe(
         atol: subject.options.atol / TIGHTER,
         ..subject.options
     };
+    // One integration segment with the fast method's tolerances and every input of the regimen.
+    let segment = |y0: &[f64],
+                   rates: &[f64],
+                   t0: f64,
+                   t1: f64,
+                   times: &[f64],
+                   observe: &mut dyn FnMut(f64, &[f64])| {
+        subject
+            .integrate_with(&tight, y0, rates, t0, t1, &inputs, times, observe)
+            .map_err(context)
+    };
     let targets: Vec<usize> = inputs.iter().map(StateInput::species).collect();
     let terminal = terminal_states(&subject.system, &targets);
-    // A terminal probe would need the closed-form continuation: record whole states there.
-    let (full_times, probe) = match probe {
-        Some(p) if terminal[p.species].is_some() => (union(output_times, p.times), None),
-        other => (output_times.to_vec(), other),
+    // A terminal probe would need the closed-form continuation: record whole states there
+    // and read the samples from them at the end.
+    let terminal_probe = probe.filter(|p| terminal[p.species].is_some());
+    let (full_times, probe) = match terminal_probe {
+        Some(p) => (union(output_times, p.times), None),
+        None => (output_times.to_vec(), probe),
     };
     let all_times = match probe {
         Some(p) => union(&full_times, p.times),
@@ -280,19 +293,15 @@ pub fn simulate_with_probe(
 
     let window = periodic_window(&inputs, horizon_h);
     let Some(w) = window else {
-        subject
-            .integrate_with(
-                &tight,
-                &subject.baseline,
-                &vec![0.0; n],
-                0.0,
-                horizon_h,
-                &inputs,
-                &all_times,
-                &mut |t, y| rec.record(t, y),
-            )
-            .map_err(context)?;
-        return Ok(finish(rec, stats));
+        segment(
+            &subject.baseline,
+            &vec![0.0; n],
+            0.0,
+            horizon_h,
+            &all_times,
+            &mut |t, y| rec.record(t, y),
+        )?;
+        return Ok(finish(rec, stats, terminal_probe));
     };
     stats.periods = w.periods;
     let atol = subject.atol(&subject.options);
@@ -303,36 +312,28 @@ pub fn simulate_with_probe(
         rates: vec![0.0; n],
     };
     if w.start_h > 0.0 {
-        seg = subject
-            .integrate_with(
-                &tight,
-                &seg.state,
-                &seg.rates,
-                0.0,
-                w.start_h,
-                &inputs,
-                &all_times,
-                &mut |t, y| rec.record(t, y),
-            )
-            .map_err(context)?;
+        seg = segment(
+            &seg.state,
+            &seg.rates,
+            0.0,
+            w.start_h,
+            &all_times,
+            &mut |t, y| rec.record(t, y),
+        )?;
     }
     // Periods, one at a time, until the non-terminal states repeat.
     let mut converged_at: Option<usize> = None;
     let mut previous_change = f64::INFINITY;
     for j in 0..w.periods {
         let t0 = w.start_h + w.period_h * j as f64;
-        let next = subject
-            .integrate_with(
-                &tight,
-                &seg.state,
-                &seg.rates,
-                t0,
-                t0 + w.period_h,
-                &inputs,
-                &all_times,
-                &mut |t, y| rec.record(t, y),
-            )
-            .map_err(context)?;
+        let next = segment(
+            &seg.state,
+            &seg.rates,
+            t0,
+            t0 + w.period_h,
+            &all_times,
+            &mut |t, y| rec.record(t, y),
+        )?;
         stats.periods_integrated += 1;
         let change = (0..n)
             .filter(|&i| terminal[i].is_none())
@@ -399,18 +400,14 @@ pub fn simulate_with_probe(
             }),
         );
         let y_tc = seg.state.clone();
-        let end = subject
-            .integrate_with(
-                &tight,
-                &seg.state,
-                &seg.rates,
-                tc,
-                tc + w.period_h,
-                &inputs,
-                &template_times,
-                &mut |t, y| template.record(t, y),
-            )
-            .map_err(context)?;
+        let end = segment(
+            &seg.state,
+            &seg.rates,
+            tc,
+            tc + w.period_h,
+            &template_times,
+            &mut |t, y| template.record(t, y),
+        )?;
         stats.periods_integrated += 1;
         // Terminal states: w(s) = y_T(s) − e^{−ks} y(T_c); Y_{m+1} = e^{−kP} Y_m + w(P).
         let terminal_idx: Vec<(usize, f64)> = terminal
@@ -475,25 +472,20 @@ pub fn simulate_with_probe(
         None => w.start_h + w.period_h * stats.periods_integrated as f64,
     };
     if resume_h < horizon_h && !same_time(resume_h, horizon_h) {
-        subject
-            .integrate_with(
-                &tight,
-                &seg.state,
-                &seg.rates,
-                resume_h,
-                horizon_h,
-                &inputs,
-                &all_times,
-                &mut |t, y| rec.record(t, y),
-            )
-            .map_err(context)?;
+        segment(
+            &seg.state,
+            &seg.rates,
+            resume_h,
+            horizon_h,
+            &all_times,
+            &mut |t, y| rec.record(t, y),
+        )?;
     }
-    Ok(finish(rec, stats))
+    Ok(finish(rec, stats, terminal_probe))
 }
 
 /// As [`crate::metrics::summarise_with_days`], with the fast method: the trajectory on `grid`
-/// and the summary figures from one fast simulation. The dense peak grid is sampled as the
-/// drug concentration only.
+/// and the summary figures from one fast simulation.
 pub fn summarise(
     subject: &Subject,
     regimen: &Regimen,
@@ -501,51 +493,22 @@ pub fn summarise(
     grid: &[f64],
     crp_days: &[u32],
 ) -> Result<(Trajectory, RegimenSummary), SimError> {
-    let (peak, report) = summary_times(subject, regimen, horizon_h, crp_days)?;
-    let drug = subject
-        .model
-        .drug(&regimen.drug)
-        .ok_or_else(|| InputError::new("drug", &regimen.drug, "not a drug of the model"))?;
-    let mut times = union(grid, &report);
-    // The interval's ends are needed whole (trough, AUC).
-    if let (Some(&a), Some(&b)) = (peak.first(), peak.last()) {
-        times = union(&times, &[a, b]);
-    }
-    let probe = Probe {
-        species: drug.concentration_species,
-        times: &peak,
-    };
-    let FastRun {
-        trajectory: all,
-        samples,
-        ..
-    } = simulate_with_probe(subject, regimen, horizon_h, &times, Some(probe))?;
-    let mw = subject.params.values[drug.molar_mass];
-    let peak_ng_ml: Vec<(f64, f64)> = if samples.is_empty() {
-        // The concentration was terminal (never for a drug that binds): whole states hold it.
-        all.times_h
-            .iter()
-            .zip(&all.states)
-            .filter(|(t, _)| contains(&peak, **t))
-            .map(|(t, y)| (*t, y[drug.concentration_species] * mw))
-            .collect()
-    } else {
-        samples.iter().map(|&(t, c)| (t, c * mw)).collect()
-    };
-    summarise_with_peak(
-        subject,
-        regimen,
-        horizon_h,
-        grid,
-        crp_days,
-        &all,
-        &peak_ng_ml,
-        None,
-    )
+    let plan = SummaryRecording::new(subject, regimen, horizon_h, grid, crp_days)?;
+    let run = simulate_with_probe(subject, regimen, horizon_h, &plan.full, Some(plan.probe()))?;
+    plan.summarise(&run.trajectory, &run.samples, None)
 }
 
-fn finish(rec: Recorder, stats: FastStats) -> FastRun {
-    let (trajectory, samples) = rec.finish();
+fn finish(rec: Recorder, stats: FastStats, terminal_probe: Option<Probe>) -> FastRun {
+    let (trajectory, mut samples) = rec.finish();
+    if let Some(p) = terminal_probe {
+        samples = trajectory
+            .times_h
+            .iter()
+            .zip(&trajectory.states)
+            .filter(|(t, _)| contains(p.times, **t))
+            .map(|(t, y)| (*t, y[p.species]))
+            .collect();
+    }
     FastRun {
         trajectory,
         samples,

@@ -4,6 +4,7 @@
 
 use crate::dosing::{Regimen, Repeat, HOURS_PER_DAY};
 use crate::error::{InputError, SimError};
+use crate::model::Drug;
 use crate::record::{union, Probe, Recorder};
 use crate::solve::{Subject, Trajectory};
 use crate::steady_state::PeriodicSteadyState;
@@ -131,40 +132,94 @@ pub fn summarise_with_days(
     grid: &[f64],
     crp_days: &[u32],
 ) -> Result<(Trajectory, RegimenSummary), SimError> {
-    let (peak, report_times) = summary_times(subject, regimen, horizon_h, crp_days)?;
-    let drug = subject
-        .model
-        .drug(&regimen.drug)
-        .ok_or_else(|| InputError::new("drug", &regimen.drug, "not a drug of the model"))?;
-    // Whole states on the grid, at the report days and the interval's ends; the dense peak
-    // grid only as the concentration (2,401 numbers rather than 2,401 states).
-    let mut full = union(grid, &report_times);
-    if let (Some(&a), Some(&b)) = (peak.first(), peak.last()) {
-        full = union(&full, &[a, b]);
-    }
-    let every = union(&full, &peak);
-    let mut rec = Recorder::new(
-        &full,
-        Some(Probe {
-            species: drug.concentration_species,
-            times: &peak,
-        }),
-    );
+    let plan = SummaryRecording::new(subject, regimen, horizon_h, grid, crp_days)?;
+    let every = union(&plan.full, &plan.peak);
+    let mut rec = Recorder::new(&plan.full, Some(plan.probe()));
     let ss =
         subject.simulate_observing(regimen, horizon_h, &every, &mut |t, y| rec.record(t, y))?;
     let (all, samples) = rec.finish();
-    let mw = subject.params.values[drug.molar_mass];
-    let peak_ng_ml: Vec<(f64, f64)> = samples.iter().map(|&(t, c)| (t, c * mw)).collect();
-    summarise_with_peak(
-        subject,
-        regimen,
-        horizon_h,
-        grid,
-        crp_days,
-        &all,
-        &peak_ng_ml,
-        ss,
-    )
+    plan.summarise(&all, &samples, ss)
+}
+
+/// The drug a regimen gives, or an error naming it.
+fn regimen_drug<'m>(subject: &Subject<'m>, regimen: &Regimen) -> Result<&'m Drug, SimError> {
+    subject
+        .model
+        .drug(&regimen.drug)
+        .ok_or_else(|| InputError::new("drug", &regimen.drug, "not a drug of the model").into())
+}
+
+/// What one summary records, whichever method simulates: whole states at `full` (the grid,
+/// the report days, the last interval's ends) and the drug concentration alone at `peak`
+/// (the dense grid Cmax is read from: 2,401 numbers rather than 2,401 states).
+pub(crate) struct SummaryRecording<'a> {
+    subject: &'a Subject<'a>,
+    regimen: &'a Regimen,
+    horizon_h: f64,
+    grid: &'a [f64],
+    crp_days: &'a [u32],
+    pub(crate) full: Vec<f64>,
+    pub(crate) peak: Vec<f64>,
+    species: usize,
+    molar_mass: f64,
+}
+
+impl<'a> SummaryRecording<'a> {
+    pub(crate) fn new(
+        subject: &'a Subject<'a>,
+        regimen: &'a Regimen,
+        horizon_h: f64,
+        grid: &'a [f64],
+        crp_days: &'a [u32],
+    ) -> Result<Self, SimError> {
+        let (peak, report_times) = summary_times(subject, regimen, horizon_h, crp_days)?;
+        let drug = regimen_drug(subject, regimen)?;
+        let mut full = union(grid, &report_times);
+        if let (Some(&a), Some(&b)) = (peak.first(), peak.last()) {
+            full = union(&full, &[a, b]);
+        }
+        Ok(SummaryRecording {
+            subject,
+            regimen,
+            horizon_h,
+            grid,
+            crp_days,
+            full,
+            peak,
+            species: drug.concentration_species,
+            molar_mass: subject.params.values[drug.molar_mass],
+        })
+    }
+
+    pub(crate) fn probe(&self) -> Probe<'_> {
+        Probe {
+            species: self.species,
+            times: &self.peak,
+        }
+    }
+
+    /// The summary from the recorded states and concentration samples (nM).
+    pub(crate) fn summarise(
+        &self,
+        all: &Trajectory,
+        samples: &[(f64, f64)],
+        ss: Option<PeriodicSteadyState>,
+    ) -> Result<(Trajectory, RegimenSummary), SimError> {
+        let peak_ng_ml: Vec<(f64, f64)> = samples
+            .iter()
+            .map(|&(t, c)| (t, c * self.molar_mass))
+            .collect();
+        summarise_with_peak(
+            self.subject,
+            self.regimen,
+            self.horizon_h,
+            self.grid,
+            self.crp_days,
+            all,
+            &peak_ng_ml,
+            ss,
+        )
+    }
 }
 
 /// The summary figures from a trajectory that holds `grid` and the times of
@@ -179,10 +234,7 @@ pub fn summarise_trajectory(
     ss: Option<PeriodicSteadyState>,
 ) -> Result<(Trajectory, RegimenSummary), SimError> {
     let (w0, w1) = last_interval(subject, regimen, horizon_h)?;
-    let drug = subject
-        .model
-        .drug(&regimen.drug)
-        .ok_or_else(|| InputError::new("drug", &regimen.drug, "not a drug of the model"))?;
+    let drug = regimen_drug(subject, regimen)?;
     let mw = subject.params.values[drug.molar_mass];
     let peak: Vec<(f64, f64)> = all
         .times_h
@@ -215,10 +267,7 @@ pub fn summarise_with_peak(
             .get(i)
             .filter(|_| (all.times_h[i] - t).abs() < 1e-9)
     };
-    let drug = subject
-        .model
-        .drug(&regimen.drug)
-        .expect("checked by simulate");
+    let drug = regimen_drug(subject, regimen)?;
     let drug_k = subject
         .model
         .drugs

@@ -347,16 +347,12 @@ pub fn parse_population(
             ),
         ));
     }
-    let method = match p.method.as_str() {
-        "exact" => SimulationMethod::Exact,
-        "fast" => SimulationMethod::Fast,
-        other => {
-            return Err(e(
-                "method",
-                format!("'{other}' is not allowed; allowed: exact, fast"),
-            ))
-        }
-    };
+    let method = SimulationMethod::parse(&p.method).ok_or_else(|| {
+        e(
+            "method",
+            format!("'{}' is not allowed; allowed: exact, fast", p.method),
+        )
+    })?;
     if !(p.band_interval_h.is_finite() && p.band_interval_h > 0.0) {
         return Err(e(
             "band_interval_h",

@@ -38,6 +38,7 @@
 use crate::dosing::{Regimen, StateInput};
 use crate::error::{ModelError, SimError};
 use crate::model::{Model, ObservableKind, ParamId, Reaction};
+use crate::record::same_time;
 use crate::solve::Subject;
 use crate::units::Dimension;
 use std::collections::HashSet;
@@ -605,11 +606,6 @@ impl Ids {
 }
 
 // ------------------------------------------------------------------------------- builder
-
-/// Equal within floating-point noise, as the integrator decides (solve.rs).
-fn same_time(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
-}
 
 fn finite(value: f64, what: &str) -> Result<f64, ModelError> {
     if value.is_finite() {

@@ -10,6 +10,7 @@ use crate::dosing::{state_inputs, Regimen, StateInput};
 use crate::error::{SimError, SolveError};
 use crate::model::{Model, ParameterValues};
 use crate::patient::Patient;
+use crate::record::same_time;
 use crate::steady_state::{self, PeriodicSteadyState};
 use crate::system::OdeSystem;
 use diffsol::{NalgebraMat, OdeBuilder, OdeSolverMethod, OdeSolverStopReason, Vector};
@@ -474,11 +475,6 @@ fn expand_kept(keep: &[usize], n: usize, v: &[f64]) -> Vec<f64> {
         full[i] = v[k];
     }
     full
-}
-
-/// Equal within floating-point noise (event and output times are sums of user numbers).
-fn same_time(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
 }
 
 /// First step after an event, by the starting-step algorithm of Hairer, Nørsett & Wanner

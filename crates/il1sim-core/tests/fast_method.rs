@@ -6,7 +6,7 @@
 
 use il1sim_core::fast;
 use il1sim_core::metrics::summarise_with_days;
-use il1sim_core::population::{draw_subject, parse_population};
+use il1sim_core::population::{draw_subject, parse_population, PopulationScenario};
 use il1sim_core::scenario::parse_scenario;
 use il1sim_core::solve::{SolverOptions, Subject, Trajectory};
 
@@ -68,6 +68,23 @@ fn compare(
     worst
 }
 
+/// Subject `id` of a population, as `il1sim population` draws it.
+fn population_subject<'m>(
+    model: &'m il1sim_core::model::Model,
+    pop: &PopulationScenario,
+    id: u64,
+) -> Subject<'m> {
+    let d = draw_subject(pop, id).unwrap();
+    Subject::with_variability(
+        model,
+        &d.patient,
+        &[],
+        &d.multipliers,
+        SolverOptions::default(),
+    )
+    .unwrap()
+}
+
 #[test]
 fn fast_method_is_within_1e3_of_exact_over_both_shipped_populations() {
     let model = il1sim_core::il1_model();
@@ -85,15 +102,7 @@ fn fast_method_is_within_1e3_of_exact_over_both_shipped_populations() {
     ] {
         let pop = parse_population(text, file, &model).unwrap();
         for id in 0..subjects {
-            let d = draw_subject(&pop, id).unwrap();
-            let s = Subject::with_variability(
-                &model,
-                &d.patient,
-                &[],
-                &d.multipliers,
-                SolverOptions::default(),
-            )
-            .unwrap();
+            let s = population_subject(&model, &pop, id);
             for r in &pop.regimens {
                 let (err, at) = compare(&s, r, pop.duration_h, &pop.band_times_h, &pop.crp_days);
                 assert!(
@@ -149,15 +158,7 @@ fn a_periodic_regimen_is_repeated_and_the_rest_integrated() {
     let model = il1sim_core::il1_model();
     let text = include_str!("../../../scenarios/ra-renal-population.toml");
     let pop = parse_population(text, "ra-renal-population", &model).unwrap();
-    let d = draw_subject(&pop, 0).unwrap();
-    let s = Subject::with_variability(
-        &model,
-        &d.patient,
-        &[],
-        &d.multipliers,
-        SolverOptions::default(),
-    )
-    .unwrap();
+    let s = population_subject(&model, &pop, 0);
     let (_, stats) =
         fast::simulate(&s, &pop.regimens[0], pop.duration_h, &pop.band_times_h).unwrap();
     assert_eq!(stats.periods, 28);
