@@ -298,7 +298,14 @@ impl<'m> Subject<'m> {
             .collect();
         let n_full = self.system.n;
         let expand = |v: &[f64]| expand_kept(&keep, n_full, v);
-        let mut observe_full = |t: f64, y: &[f64]| observe(t, &expand(y));
+        // One buffer for every observation (the dense peak grid has thousands).
+        let mut full = vec![0.0; n_full];
+        let mut observe_full = |t: f64, y: &[f64]| {
+            for (k, &i) in keep.iter().enumerate() {
+                full[i] = y[k];
+            }
+            observe(t, &full)
+        };
         let end = self.integrate_system(
             &sys,
             &pick(&atol),
@@ -543,6 +550,7 @@ where
     let mut next_out = output_times.partition_point(|&t| t < t0 && !same_time(t, t0));
     let mut next_in = 0usize;
     let mut t = t0;
+    let mut interpolated = solver.state().y.clone();
     loop {
         // Observations at the current time come before the events at that time.
         let y_now = solver.state().y.clone_as_vec();
@@ -624,10 +632,10 @@ where
                 && !same_time(output_times[next_out], t_next)
             {
                 let ot = output_times[next_out];
-                let yv = solver
-                    .interpolate(ot)
+                solver
+                    .interpolate_inplace(ot, &mut interpolated)
                     .map_err(|e| fail(ot, &solver.state().y.clone_as_vec(), e.to_string()))?;
-                observe(ot, &yv.clone_as_vec());
+                observe(ot, interpolated.batch_as_slice(0));
                 next_out += 1;
             }
             if let OdeSolverStopReason::TstopReached = reason {

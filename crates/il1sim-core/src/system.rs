@@ -306,10 +306,14 @@ impl OdeSystem {
         }
         if !self.signal_terms.is_empty() {
             // dS/dy · v for each signal once: slope × Σ v over the signal's species.
+            // The Jacobian is built from unit directions: most miss a signal's species, and
+            // then its slope (a power) is not needed.
             let mut dsv = [0.0; MAX_SIGNALS];
             for (i, sig) in self.signals.iter().enumerate() {
-                let (_, slope) = sig.value_and_slope(y);
-                dsv[i] = slope * sig.species.iter().map(|&k| v[k]).sum::<f64>();
+                let sum_v = sig.species.iter().map(|&k| v[k]).sum::<f64>();
+                if sum_v != 0.0 {
+                    dsv[i] = sig.value_and_slope(y).1 * sum_v;
+                }
             }
             for t in &self.signal_terms {
                 out[t.species] += t.k_gain * dsv[t.signal];
@@ -317,6 +321,9 @@ impl OdeSystem {
         }
         let mut last: Option<(&PowerTerm, f64)> = None;
         for p in &self.power_terms {
+            if v[p.driver] == 0.0 {
+                continue;
+            }
             let d = match last {
                 Some((q, d)) if q.same_power(p) && q.k != 0.0 => d * (p.k / q.k),
                 _ => p.derivative(y),
