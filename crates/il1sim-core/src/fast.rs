@@ -16,7 +16,7 @@ use crate::dosing::{Regimen, StateInput};
 use crate::error::{InputError, SimError};
 use crate::metrics::{RegimenSummary, SummaryRecording};
 pub use crate::record::Probe;
-use crate::record::{at_cursor, contains, same_time, union, Recorder};
+use crate::record::{at_cursor, contains, same_time, union, Observer, Recorder};
 use crate::solve::{SegmentEnd, SolverOptions, Subject, Trajectory};
 use crate::system::OdeSystem;
 
@@ -270,7 +270,7 @@ pub fn simulate_with_probe(
                    t0: f64,
                    t1: f64,
                    times: &[f64],
-                   observe: &mut dyn FnMut(f64, &[f64])| {
+                   observe: &mut dyn Observer<'_>| {
         subject
             .integrate_with(&tight, y0, rates, t0, t1, &inputs, times, observe)
             .map_err(context)
@@ -284,10 +284,6 @@ pub fn simulate_with_probe(
         Some(p) => (union(output_times, p.times), None),
         None => (output_times.to_vec(), probe),
     };
-    let all_times = match probe {
-        Some(p) => union(&full_times, p.times),
-        None => full_times.clone(),
-    };
     let mut rec = Recorder::new(&full_times, probe);
     let mut stats = FastStats::default();
 
@@ -298,8 +294,8 @@ pub fn simulate_with_probe(
             &vec![0.0; n],
             0.0,
             horizon_h,
-            &all_times,
-            &mut |t, y| rec.record(t, y),
+            &full_times,
+            &mut rec,
         )?;
         return Ok(finish(rec, stats, terminal_probe));
     };
@@ -317,8 +313,8 @@ pub fn simulate_with_probe(
             &seg.rates,
             0.0,
             w.start_h,
-            &all_times,
-            &mut |t, y| rec.record(t, y),
+            &full_times,
+            &mut rec,
         )?;
     }
     // Periods, one at a time, until the non-terminal states repeat.
@@ -331,8 +327,8 @@ pub fn simulate_with_probe(
             &seg.rates,
             t0,
             t0 + w.period_h,
-            &all_times,
-            &mut |t, y| rec.record(t, y),
+            &full_times,
+            &mut rec,
         )?;
         stats.periods_integrated += 1;
         let change = (0..n)
@@ -391,7 +387,6 @@ pub fn simulate_with_probe(
             union(&o, &[])
         };
         let (full_offsets, probe_offsets) = (offsets(&later), offsets(&later_probe));
-        let template_times = union(&full_offsets, &probe_offsets);
         let mut template = Recorder::new(
             &full_offsets,
             probe.map(|p| Probe {
@@ -405,8 +400,8 @@ pub fn simulate_with_probe(
             &seg.rates,
             tc,
             tc + w.period_h,
-            &template_times,
-            &mut |t, y| template.record(t, y),
+            &full_offsets,
+            &mut template,
         )?;
         stats.periods_integrated += 1;
         // Terminal states: w(s) = y_T(s) − e^{−ks} y(T_c); Y_{m+1} = e^{−kP} Y_m + w(P).
@@ -477,8 +472,8 @@ pub fn simulate_with_probe(
             &seg.rates,
             resume_h,
             horizon_h,
-            &all_times,
-            &mut |t, y| rec.record(t, y),
+            &full_times,
+            &mut rec,
         )?;
     }
     Ok(finish(rec, stats, terminal_probe))

@@ -133,10 +133,8 @@ pub fn summarise_with_days(
     crp_days: &[u32],
 ) -> Result<(Trajectory, RegimenSummary), SimError> {
     let plan = SummaryRecording::new(subject, regimen, horizon_h, grid, crp_days)?;
-    let every = union(&plan.full, &plan.peak);
     let mut rec = Recorder::new(&plan.full, Some(plan.probe()));
-    let ss =
-        subject.simulate_observing(regimen, horizon_h, &every, &mut |t, y| rec.record(t, y))?;
+    let ss = subject.simulate_observing(regimen, horizon_h, &plan.full, &mut rec)?;
     let (all, samples) = rec.finish();
     plan.summarise(&all, &samples, ss)
 }

@@ -18,6 +18,27 @@ pub struct Probe<'a> {
     pub times: &'a [f64],
 }
 
+/// What an integration reports to: whole states at its output times and, when it asks for
+/// a probe, one species alone at the probe's times. The integrator reads probe values from
+/// each step's interpolating polynomial (at most order + 1 whole-state interpolations per
+/// step, not one per probe time: the dense peak grid has thousands of points).
+pub trait Observer<'p> {
+    /// The whole state at one of the output times.
+    fn observe(&mut self, t: f64, y: &[f64]);
+    /// One species wanted alone at many (sorted) times.
+    fn probe(&self) -> Option<Probe<'p>> {
+        None
+    }
+    /// The probe species' value at one of the probe's times.
+    fn sample(&mut self, _t: f64, _value: f64) {}
+}
+
+impl<'p, F: FnMut(f64, &[f64])> Observer<'p> for F {
+    fn observe(&mut self, t: f64, y: &[f64]) {
+        self(t, y)
+    }
+}
+
 /// Where an integration's outputs go: whole states at `full` times, one number at `probe`
 /// times (both sorted; a time may be in both). Outputs arrive in time order (segments share
 /// their boundary time), so cursors replace searches.
@@ -50,6 +71,18 @@ pub(crate) fn union(a: &[f64], b: &[f64]) -> Vec<f64> {
     u
 }
 
+impl<'a> Observer<'a> for Recorder<'a> {
+    fn observe(&mut self, t: f64, y: &[f64]) {
+        self.record(t, y)
+    }
+    fn probe(&self) -> Option<Probe<'a>> {
+        self.probe
+    }
+    fn sample(&mut self, t: f64, value: f64) {
+        Recorder::sample(self, t, value)
+    }
+}
+
 impl<'a> Recorder<'a> {
     pub(crate) fn new(full: &'a [f64], probe: Option<Probe<'a>>) -> Self {
         Recorder {
@@ -66,9 +99,12 @@ impl<'a> Recorder<'a> {
         if at_cursor(self.full, &mut self.next_full, t) {
             self.states.push((t, y.to_vec()));
         }
+    }
+
+    fn sample(&mut self, t: f64, value: f64) {
         if let Some(p) = self.probe {
             if at_cursor(p.times, &mut self.next_probe, t) {
-                self.samples.push((t, y[p.species]));
+                self.samples.push((t, value));
             }
         }
     }

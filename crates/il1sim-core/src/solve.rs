@@ -11,6 +11,7 @@ use crate::error::{SimError, SolveError};
 use crate::model::{Model, ParameterValues};
 use crate::patient::Patient;
 use crate::record::same_time;
+pub use crate::record::{Observer, Probe};
 use crate::steady_state::{self, PeriodicSteadyState};
 use crate::system::OdeSystem;
 use diffsol::{NalgebraMat, OdeBuilder, OdeSolverMethod, OdeSolverStopReason, Vector};
@@ -150,7 +151,15 @@ impl<'m> Subject<'m> {
         };
         let rates = vec![0.0; subject.system.n];
         let end = subject
-            .integrate(&y0, &rates, 0.0, BASELINE_RUN_H, &[], &[], &mut |_, _| {})
+            .integrate(
+                &y0,
+                &rates,
+                0.0,
+                BASELINE_RUN_H,
+                &[],
+                &[],
+                &mut |_: f64, _: &[f64]| {},
+            )
             .map_err(|e| e.with_context("untreated baseline"))?;
         let mut base = end.state;
         let polished = steady_state::equilibrium(
@@ -198,7 +207,7 @@ impl<'m> Subject<'m> {
     /// (sorted) inside (t0, t_end], plus t0 when listed. At an event time the observation
     /// is taken before the event (trough semantics).
     #[allow(clippy::too_many_arguments)]
-    pub fn integrate(
+    pub fn integrate<'p>(
         &self,
         y0: &[f64],
         rates: &[f64],
@@ -206,7 +215,7 @@ impl<'m> Subject<'m> {
         t_end: f64,
         inputs: &[StateInput],
         output_times: &[f64],
-        observe: &mut dyn FnMut(f64, &[f64]),
+        observe: &mut dyn Observer<'p>,
     ) -> Result<SegmentEnd, SolveError> {
         self.integrate_with(
             &self.options,
@@ -221,7 +230,7 @@ impl<'m> Subject<'m> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub fn integrate_with(
+    pub fn integrate_with<'p>(
         &self,
         options: &SolverOptions,
         y0: &[f64],
@@ -230,7 +239,7 @@ impl<'m> Subject<'m> {
         t_end: f64,
         inputs: &[StateInput],
         output_times: &[f64],
-        observe: &mut dyn FnMut(f64, &[f64]),
+        observe: &mut dyn Observer<'p>,
     ) -> Result<SegmentEnd, SolveError> {
         // Integrate only the states that can become non-zero (an undosed drug's states stay
         // exactly zero and would only make every linear solve larger).
@@ -260,8 +269,9 @@ impl<'m> Subject<'m> {
                 .iter()
                 .filter(|&&t| t >= t0 - 1e-12 && t <= t_end + 1e-12)
             {
-                observe(t, y0);
+                observe.observe(t, y0);
             }
+            constant_probe(observe, y0, t0, t_end);
             return Ok(SegmentEnd {
                 state: y0.to_vec(),
                 rates: rates.to_vec(),
@@ -298,13 +308,16 @@ impl<'m> Subject<'m> {
             .collect();
         let n_full = self.system.n;
         let expand = |v: &[f64]| expand_kept(&keep, n_full, v);
-        // One buffer for every observation (the dense peak grid has thousands).
-        let mut full = vec![0.0; n_full];
-        let mut observe_full = |t: f64, y: &[f64]| {
-            for (k, &i) in keep.iter().enumerate() {
-                full[i] = y[k];
-            }
-            observe(t, &full)
+        // A probe on a state that cannot change reads its starting value.
+        if observe.probe().is_some_and(|p| !active[p.species]) {
+            constant_probe(observe, y0, t0, t_end);
+        }
+        let mut observe_full = Expanding {
+            inner: observe,
+            keep: &keep,
+            map: &map,
+            // One buffer for every observation.
+            full: vec![0.0; n_full],
         };
         let end = self.integrate_system(
             &sys,
@@ -327,7 +340,7 @@ impl<'m> Subject<'m> {
 
     /// Integrate `sys` (the full system, or a restriction to the states `kept`).
     #[allow(clippy::too_many_arguments)]
-    fn integrate_system(
+    fn integrate_system<'p>(
         &self,
         sys: &OdeSystem,
         atol: &[f64],
@@ -338,7 +351,7 @@ impl<'m> Subject<'m> {
         t_end: f64,
         inputs: &[StateInput],
         output_times: &[f64],
-        observe: &mut dyn FnMut(f64, &[f64]),
+        observe: &mut dyn Observer<'p>,
         kept: Option<&[usize]>,
     ) -> Result<SegmentEnd, SolveError> {
         let n = sys.n;
@@ -375,7 +388,7 @@ impl<'m> Subject<'m> {
         problem.ode_options.max_nonlinear_solver_failures = usize::MAX / 4;
         // The three methods differ only in the solver type `drive` is instantiated with.
         macro_rules! drive_with {
-            ($solver:expr) => {{
+            ($solver:expr, $polynomial:expr) => {{
                 let solver = $solver.map_err(|e| fail(t0, y0, e.to_string()))?;
                 drive(
                     solver,
@@ -387,14 +400,17 @@ impl<'m> Subject<'m> {
                     inputs,
                     output_times,
                     observe,
+                    $polynomial,
                     &fail,
                 )
             }};
         }
+        // BDF's dense output between steps is one polynomial of the current order; the
+        // Runge–Kutta methods' is not tied to their order.
         match options.method {
-            Method::Bdf => drive_with!(problem.bdf::<LS>()),
-            Method::Esdirk34 => drive_with!(problem.esdirk34::<LS>()),
-            Method::TrBdf2 => drive_with!(problem.tr_bdf2::<LS>()),
+            Method::Bdf => drive_with!(problem.bdf::<LS>(), true),
+            Method::Esdirk34 => drive_with!(problem.esdirk34::<LS>(), false),
+            Method::TrBdf2 => drive_with!(problem.tr_bdf2::<LS>(), false),
         }
     }
 
@@ -434,20 +450,25 @@ impl<'m> Subject<'m> {
             times_h: Vec::with_capacity(output_times.len()),
             states: Vec::with_capacity(output_times.len()),
         };
-        let ss = self.simulate_observing(regimen, horizon_h, output_times, &mut |t, y| {
-            traj.times_h.push(t);
-            traj.states.push(y.to_vec());
-        })?;
+        let ss = self.simulate_observing(
+            regimen,
+            horizon_h,
+            output_times,
+            &mut |t: f64, y: &[f64]| {
+                traj.times_h.push(t);
+                traj.states.push(y.to_vec());
+            },
+        )?;
         Ok((traj, ss))
     }
 
     /// As [`Subject::simulate`], handing each output to `observe` instead of keeping it.
-    pub fn simulate_observing(
+    pub fn simulate_observing<'p>(
         &self,
         regimen: &Regimen,
         horizon_h: f64,
         output_times: &[f64],
-        observe: &mut dyn FnMut(f64, &[f64]),
+        observe: &mut dyn Observer<'p>,
     ) -> Result<Option<PeriodicSteadyState>, SimError> {
         let inputs = self.regimen_inputs(regimen, horizon_h)?;
         let (y0, ss) = if regimen.steady_state {
@@ -476,6 +497,123 @@ impl<'m> Subject<'m> {
 }
 
 /// A state on the kept states `keep` written back into a full state of `n` (the others zero).
+/// An observer of the full system fed by an integration of the states `keep`: whole states
+/// are expanded (the others are zero), the probe's species is renumbered.
+struct Expanding<'o, 'p> {
+    inner: &'o mut dyn Observer<'p>,
+    keep: &'o [usize],
+    map: &'o [usize],
+    full: Vec<f64>,
+}
+
+impl<'p> Observer<'p> for Expanding<'_, 'p> {
+    fn observe(&mut self, t: f64, y: &[f64]) {
+        for (k, &i) in self.keep.iter().enumerate() {
+            self.full[i] = y[k];
+        }
+        self.inner.observe(t, &self.full)
+    }
+    fn probe(&self) -> Option<Probe<'p>> {
+        let p = self.inner.probe()?;
+        let species = *self.map.get(p.species).filter(|&&m| m != usize::MAX)?;
+        Some(Probe {
+            species,
+            times: p.times,
+        })
+    }
+    fn sample(&mut self, t: f64, value: f64) {
+        self.inner.sample(t, value)
+    }
+}
+
+/// The probe's samples in [t0, t_end] when its species keeps its starting value.
+fn constant_probe(observe: &mut dyn Observer<'_>, y0: &[f64], t0: f64, t_end: f64) {
+    if let Some(p) = observe.probe() {
+        for &t in p
+            .times
+            .iter()
+            .filter(|&&t| (t >= t0 || same_time(t, t0)) && (t <= t_end || same_time(t, t_end)))
+        {
+            observe.sample(t, y0[p.species]);
+        }
+    }
+}
+
+/// Values of species `species` at `times` (sorted, all in the last step) from the step's
+/// interpolating polynomial, of degree `degree` (None: not a polynomial of known degree):
+/// each time interpolated directly when there are at most degree + 1 of them, otherwise the species at order + 1 Chebyshev points of
+/// [first, last] and barycentric Lagrange interpolation through them, which reproduces a
+/// polynomial of that degree up to rounding (Berrut & Trefethen 2004, SIAM Rev 46:501).
+fn sample_step<'a, Eqn, S>(
+    solver: &S,
+    degree: Option<usize>,
+    species: usize,
+    times: &[f64],
+    buffer: &mut Eqn::V,
+    observe: &mut dyn Observer<'_>,
+) -> Result<(), (f64, diffsol::error::DiffsolError)>
+where
+    Eqn: diffsol::OdeEquations<T = f64, V = diffsol::NalgebraVec<f64>> + 'a,
+    S: OdeSolverMethod<'a, Eqn>,
+{
+    let degree = match degree {
+        Some(d) if (1..=MAX_BDF_ORDER).contains(&d) && times.len() > d + 1 => d,
+        _ => {
+            for &t in times {
+                solver.interpolate_inplace(t, buffer).map_err(|e| (t, e))?;
+                observe.sample(t, buffer.batch_as_slice(0)[species]);
+            }
+            return Ok(());
+        }
+    };
+    if times.len() <= degree + 1 {
+        for &t in times {
+            solver.interpolate_inplace(t, buffer).map_err(|e| (t, e))?;
+            observe.sample(t, buffer.batch_as_slice(0)[species]);
+        }
+        return Ok(());
+    }
+    let (a, b) = (times[0], times[times.len() - 1]);
+    let mut nodes = [(0.0f64, 0.0f64, 0.0f64); MAX_BDF_ORDER + 1];
+    let nodes = &mut nodes[..=degree];
+    for (j, node) in nodes.iter_mut().enumerate() {
+        // Chebyshev points of the second kind, b first; weights (−1)^j, halved at the ends.
+        let x = if j == 0 {
+            b
+        } else if j == degree {
+            a
+        } else {
+            0.5 * (a + b) + 0.5 * (b - a) * (std::f64::consts::PI * j as f64 / degree as f64).cos()
+        };
+        solver.interpolate_inplace(x, buffer).map_err(|e| (x, e))?;
+        let sign = if j % 2 == 0 { 1.0 } else { -1.0 };
+        let weight = if j == 0 || j == degree {
+            0.5 * sign
+        } else {
+            sign
+        };
+        *node = (x, weight, buffer.batch_as_slice(0)[species]);
+    }
+    for &t in times {
+        let (mut num, mut den) = (0.0, 0.0);
+        let mut exact = None;
+        for &(x, w, f) in nodes.iter() {
+            if t == x {
+                exact = Some(f);
+                break;
+            }
+            let c = w / (t - x);
+            num += c * f;
+            den += c;
+        }
+        observe.sample(t, exact.unwrap_or(num / den));
+    }
+    Ok(())
+}
+
+/// Highest order of diffsol's BDF (and of the other methods' dense output).
+const MAX_BDF_ORDER: usize = 5;
+
 fn expand_kept(keep: &[usize], n: usize, v: &[f64]) -> Vec<f64> {
     let mut full = vec![0.0; n];
     for (k, &i) in keep.iter().enumerate() {
@@ -526,7 +664,7 @@ fn restart_step(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn drive<'a, Eqn, S>(
+fn drive<'a, 'p, Eqn, S>(
     mut solver: S,
     sys: &OdeSystem,
     (atol, rtol): (&[f64], f64),
@@ -535,7 +673,8 @@ fn drive<'a, Eqn, S>(
     t_end: f64,
     inputs: &[StateInput],
     output_times: &[f64],
-    observe: &mut dyn FnMut(f64, &[f64]),
+    observe: &mut dyn Observer<'p>,
+    polynomial_output: bool,
     fail: &dyn Fn(f64, &[f64], String) -> SolveError,
 ) -> Result<SegmentEnd, SolveError>
 where
@@ -548,6 +687,9 @@ where
         .filter(|i| i.time_h() >= t0 - 1e-12 && i.time_h() < t_end && !same_time(i.time_h(), t_end))
         .collect();
     let mut next_out = output_times.partition_point(|&t| t < t0 && !same_time(t, t0));
+    let probe = observe.probe();
+    let probe_times: &[f64] = probe.map_or(&[], |p| p.times);
+    let mut next_probe = probe_times.partition_point(|&t| t < t0 && !same_time(t, t0));
     let mut next_in = 0usize;
     let mut t = t0;
     let mut interpolated = solver.state().y.clone();
@@ -557,8 +699,15 @@ where
         while next_out < output_times.len()
             && (output_times[next_out] <= t || same_time(output_times[next_out], t))
         {
-            observe(output_times[next_out], &y_now);
+            observe.observe(output_times[next_out], &y_now);
             next_out += 1;
+        }
+        while next_probe < probe_times.len()
+            && (probe_times[next_probe] <= t || same_time(probe_times[next_probe], t))
+        {
+            let species = probe.map_or(0, |p| p.species);
+            observe.sample(probe_times[next_probe], y_now[species]);
+            next_probe += 1;
         }
         if t >= t_end || same_time(t, t_end) {
             return Ok(SegmentEnd {
@@ -635,13 +784,131 @@ where
                 solver
                     .interpolate_inplace(ot, &mut interpolated)
                     .map_err(|e| fail(ot, &solver.state().y.clone_as_vec(), e.to_string()))?;
-                observe(ot, interpolated.batch_as_slice(0));
+                observe.observe(ot, interpolated.batch_as_slice(0));
                 next_out += 1;
+            }
+            if let Some(p) = probe {
+                let first = next_probe;
+                while next_probe < probe_times.len()
+                    && probe_times[next_probe] <= tc
+                    && probe_times[next_probe] < t_next
+                    && !same_time(probe_times[next_probe], t_next)
+                {
+                    next_probe += 1;
+                }
+                if next_probe > first {
+                    sample_step(
+                        &solver,
+                        polynomial_output.then(|| solver.order()),
+                        p.species,
+                        &probe_times[first..next_probe],
+                        &mut interpolated,
+                        observe,
+                    )
+                    .map_err(|(t, e)| fail(t, &solver.state().y.clone_as_vec(), e.to_string()))?;
+                }
             }
             if let OdeSolverStopReason::TstopReached = reason {
                 break;
             }
         }
         t = t_next;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dosing::{Administration, DoseAmount};
+    use crate::record::Recorder;
+
+    fn caps_subject(model: &Model) -> Subject<'_> {
+        Subject::new(
+            model,
+            &Patient::adult("caps"),
+            &[],
+            SolverOptions::default(),
+        )
+        .unwrap()
+    }
+
+    /// Probe samples come from each BDF step's polynomial through Chebyshev points: they must
+    /// equal whole-state interpolation at the same times, before a dose, across the doses of
+    /// the grid and at its ends.
+    #[test]
+    fn probe_samples_equal_whole_state_interpolation() {
+        let model = crate::il1_model();
+        let s = caps_subject(&model);
+        let r = Regimen::repeated(
+            "r",
+            "anakinra",
+            DoseAmount::Mg(100.0),
+            Administration::Subcutaneous,
+            24.0,
+            3,
+        );
+        let drug = model.drug("anakinra").unwrap();
+        let species = drug.concentration_species;
+        // 0.01 h over days 2 and 3: two dose times inside, thousands of points per day.
+        let grid: Vec<f64> = (0..=4800).map(|k| 24.0 + 0.01 * k as f64).collect();
+        let mut rec = Recorder::new(
+            &[],
+            Some(Probe {
+                species,
+                times: &grid,
+            }),
+        );
+        s.simulate_observing(&r, 72.0, &[], &mut rec).unwrap();
+        let (_, samples) = rec.finish();
+        let (whole, _) = s.simulate(&r, 72.0, &grid).unwrap();
+        assert_eq!(samples.len(), grid.len());
+        let peak = whole.states.iter().map(|y| y[species]).fold(0.0, f64::max);
+        let worst = samples
+            .iter()
+            .zip(&whole.states)
+            .map(|(&(_, v), y)| (v - y[species]).abs() / peak)
+            .fold(0.0, f64::max);
+        assert!(worst < 1e-12, "largest difference {worst:e} of the peak");
+        // At a dose time the sample is the trough, before the dose.
+        let at_48 = samples.iter().find(|(t, _)| same_time(*t, 48.0)).unwrap().1;
+        let before = samples
+            .iter()
+            .find(|(t, _)| same_time(*t, 47.99))
+            .unwrap()
+            .1;
+        let after = samples
+            .iter()
+            .find(|(t, _)| same_time(*t, 48.01))
+            .unwrap()
+            .1;
+        assert!(at_48 < before && after > 0.0, "{before} {at_48} {after}");
+    }
+
+    /// A probe on a state the regimen cannot reach reads its starting value at every time.
+    #[test]
+    fn probe_on_an_unreached_state_reads_its_starting_value() {
+        let model = crate::il1_model();
+        let s = caps_subject(&model);
+        let r = Regimen::repeated(
+            "r",
+            "anakinra",
+            DoseAmount::Mg(100.0),
+            Administration::Subcutaneous,
+            24.0,
+            2,
+        );
+        let species = model.drug("canakinumab").unwrap().concentration_species;
+        let grid: Vec<f64> = (0..=100).map(|k| 0.48 * k as f64).collect();
+        let mut rec = Recorder::new(
+            &[],
+            Some(Probe {
+                species,
+                times: &grid,
+            }),
+        );
+        s.simulate_observing(&r, 48.0, &[], &mut rec).unwrap();
+        let (_, samples) = rec.finish();
+        assert_eq!(samples.len(), grid.len());
+        assert!(samples.iter().all(|&(_, v)| v == s.baseline[species]));
     }
 }

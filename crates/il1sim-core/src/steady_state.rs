@@ -127,7 +127,7 @@ pub fn periodic(subject: &Subject, regimen: &Regimen) -> Result<PeriodicSteadySt
             tau,
             &inputs,
             &[],
-            &mut |_, _| {},
+            &mut |_: f64, _: &[f64]| {},
         )?;
         Ok(end.state[..n_species].to_vec())
     };

@@ -1102,7 +1102,7 @@ fn molar_excess(model: &Model) -> Result<f64, SimError> {
             IN_VITRO_CULTURE_H,
             &[],
             &[],
-            &mut |_, _| {},
+            &mut |_: f64, _: &[f64]| {},
         )?;
         let scale = well.atol(&SolverOptions {
             atol: 1.0,
