@@ -73,6 +73,11 @@ impl Default for SolverOptions {
 /// Hours of drug-free integration before the Newton polish of the untreated state
 /// (long against the slowest untreated process, CRP with t½ 19 h).
 const BASELINE_RUN_H: f64 = 24.0 * 100.0;
+/// Relative and absolute tolerance of that run: it only has to end in the basin of the
+/// untreated equilibrium, which Newton then solves for to [`steady_state::NEWTON_TOL`]. The
+/// polished state is then within 3.4e-10 of the one after a run at the default 1e-6, for
+/// 100 instead of 178 µs (CAPS adult; examples/baseline_cost.rs).
+const BASELINE_RUN_TOL: f64 = 1e-3;
 
 /// States at output times (rows), all states (species then per-drug AUC).
 #[derive(Debug, Clone, PartialEq)]
@@ -150,8 +155,14 @@ impl<'m> Subject<'m> {
             scale,
         };
         let rates = vec![0.0; subject.system.n];
+        let untreated_run = SolverOptions {
+            rtol: BASELINE_RUN_TOL,
+            atol: BASELINE_RUN_TOL,
+            ..options
+        };
         let end = subject
-            .integrate(
+            .integrate_with(
+                &untreated_run,
                 &y0,
                 &rates,
                 0.0,
