@@ -186,6 +186,12 @@ impl<'m> Subject<'m> {
         })?;
         base[..n_species].copy_from_slice(&polished);
         base[n_species..].iter_mut().for_each(|a| *a = 0.0);
+        // States the untreated system cannot reach (the drugs') stay exactly zero, whatever
+        // rounding Newton's linear solves leave in them.
+        let reached = subject.system.reachable(&y0, &[]);
+        for (b, _) in base.iter_mut().zip(&reached).filter(|(_, r)| !**r) {
+            *b = 0.0;
+        }
         // Tolerances scale with each state's untreated magnitude where it has one.
         for (s, b) in subject.scale.iter_mut().zip(&base) {
             *s = s.max(b.abs());
