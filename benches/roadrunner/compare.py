@@ -284,7 +284,7 @@ def time_il1sim(args, flags: list[str]) -> tuple[float, str]:
             sys.exit(f"`il1sim bench` printed no per_subject_ms= line:\n{out}")
         return float(m.group(1)), (
             f"`il1sim bench --subjects {args.subjects}` on one thread: per subject the "
-            "untreated steady state (100 days drug-free plus Newton), every regimen of the "
+            "untreated steady state (100 days drug-free at rtol 1e-3 plus Newton), every regimen of the "
             "scenario and its summary, in process; roadrunner starts from the exported steady "
             "state and runs one regimen")
     best = math.inf
