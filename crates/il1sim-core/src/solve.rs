@@ -220,9 +220,11 @@ impl<'m> Subject<'m> {
     }
 
     /// Integrate from `t0` to `t_end` starting at `y0` with input `rates` in force, applying
-    /// `inputs` (sorted by time) and calling `observe(t, y)` at each of `output_times`
-    /// (sorted) inside (t0, t_end], plus t0 when listed. At an event time the observation
-    /// is taken before the event (trough semantics).
+    /// `inputs` (sorted by time) and handing `observe` the whole state at each of
+    /// `output_times` (sorted) inside (t0, t_end], plus t0 when listed, and its probe species
+    /// at each of the probe's times in the same range (a closure `|t, y| ...` observes whole
+    /// states only). At an event time the observation is taken before the event (trough
+    /// semantics).
     #[allow(clippy::too_many_arguments)]
     pub fn integrate<'p>(
         &self,
