@@ -9,7 +9,7 @@
 //! entries. BDF refactorises the same pattern with new values hundreds of times per
 //! simulation, so the pivot order, the fill pattern and the elimination schedule are kept
 //! from one factorisation to the next while they still give partial pivoting's choice
-//! ([`PIVOT_THRESHOLD`]); otherwise the factorisation pivots afresh.
+//! (`PIVOT_THRESHOLD`); otherwise the factorisation pivots afresh.
 
 use diffsol_la::matrix::{Matrix, MatrixCommon};
 use diffsol_la::vector::{Vector, VectorCommon};

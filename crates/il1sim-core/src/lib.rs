@@ -4,8 +4,8 @@
 //!
 //! Data flow: [`model::Model`] (checked model file) + [`patient::Patient`] →
 //! [`model::ParameterValues`] → [`system::OdeSystem`]; [`dosing::Regimen`] →
-//! [`dosing::DoseEvent`]s; [`solve::Simulation`] integrates with diffsol and returns a
-//! [`solve::Trajectory`]; [`metrics`] summarises it; [`validation`] compares with
+//! [`dosing::DoseEvent`]s; [`solve::Subject`] integrates with diffsol (or [`fast`] repeats
+//! the periodic orbit) and returns a [`solve::Trajectory`]; [`metrics`] summarises it; [`validation`] compares with
 //! published figures.
 
 pub mod dosing;

@@ -994,9 +994,9 @@ pub struct Aggregates {
     pub observables: Vec<Binning>,
     pub times: usize,
     pub targets: usize,
-    /// [regimen][observable][time] → counts per bin.
+    /// `[regimen][observable][time]` → counts per bin.
     pub histograms: Vec<u32>,
-    /// [regimen][target][group] → (attained, evaluated).
+    /// `[regimen][target][group]` → (attained, evaluated).
     pub attainment: Vec<(u64, u64)>,
     /// Subjects simulated and failed, per regimen.
     pub simulated: Vec<u64>,

@@ -57,7 +57,7 @@ impl PowerTerm {
 }
 
 /// Operational-model transduction (Black & Leff 1983): S = x/(1+x), x = (τ·ρ)^n,
-/// ρ = Σ y[species] / R_total. The receptor reserve lives in τ.
+/// ρ = Σ `y[species]` / R_total. The receptor reserve lives in τ.
 #[derive(Debug, Clone)]
 pub struct SignalDef {
     pub species: Vec<usize>,
