@@ -55,6 +55,8 @@ pub struct FastStats {
     pub periods: usize,
     /// Periods integrated (until convergence, plus the template); the rest were repeated.
     pub periods_integrated: usize,
+    /// The last period integrated was already the orbit and served as the template.
+    pub reused_template: bool,
 }
 
 /// A stretch of the dosing record in which the inputs repeat every `period_h`.
@@ -318,18 +320,89 @@ pub fn simulate_with_probe(
         )?;
     }
     // Periods, one at a time, until the non-terminal states repeat.
+    let end_of_window = w.end_h();
+    // The template's outputs for a template period starting at `tc` (index `jc`) that fills
+    // the window's output times after `fill_from`.
+    let plan_for = |jc: usize, fill_from: f64| -> TemplatePlan {
+        let tc = w.start_h + w.period_h * jc as f64;
+        let periods_left = w.periods - jc;
+        let place = |t: f64| place_in(t, tc, w.period_h, periods_left);
+        let in_rest = |t: &f64| {
+            *t > fill_from
+                && !same_time(*t, fill_from)
+                && (*t <= end_of_window || same_time(*t, end_of_window))
+        };
+        let later: Vec<f64> = full_times.iter().copied().filter(in_rest).collect();
+        let later_probe: Vec<f64> = probe
+            .map(|p| p.times.iter().copied().filter(in_rest).collect())
+            .unwrap_or_default();
+        let offsets = |ts: &[f64]| -> Vec<f64> {
+            let o: Vec<f64> = ts.iter().map(|&t| tc + place(t).1).collect();
+            union(&o, &[])
+        };
+        TemplatePlan {
+            jc,
+            full_offsets: offsets(&later),
+            probe_offsets: offsets(&later_probe),
+            later,
+            later_probe,
+        }
+    };
+    let probe_species = probe.map(|p| p.species);
+    // A period that is already the orbit serves as the template (it was recorded at the
+    // template's offsets too); otherwise one more period is integrated from the orbit.
+    let mut reused: Option<(TemplatePlan, RecordedTemplate)> = None;
     let mut converged_at: Option<usize> = None;
     let mut previous_change = f64::INFINITY;
+    let mut change_before = f64::INFINITY;
     for j in 0..w.periods {
         let t0 = w.start_h + w.period_h * j as f64;
-        let next = segment(
-            &seg.state,
-            &seg.rates,
-            t0,
-            t0 + w.period_h,
-            &full_times,
-            &mut rec,
-        )?;
+        // Record this period as a template too when the trend says it will be periodic.
+        let predicted_ratio = previous_change / change_before;
+        let speculate = j >= 2
+            && j + 1 < w.periods
+            && predicted_ratio < MAX_RATIO
+            && previous_change * predicted_ratio / (1.0 - predicted_ratio) <= EXTRAPOLATION_MARGIN;
+        let plan = speculate.then(|| plan_for(j, t0 + w.period_h));
+        let mut recorded = None;
+        let next = match &plan {
+            None => segment(
+                &seg.state,
+                &seg.rates,
+                t0,
+                t0 + w.period_h,
+                &full_times,
+                &mut rec,
+            )?,
+            Some(plan) => {
+                let mut template = plan.recorder(probe_species);
+                let times = union(&full_times, &plan.full_offsets);
+                let probe_times = probe.map(|p| union(p.times, &plan.probe_offsets));
+                let mut both = Both {
+                    first: &mut rec,
+                    second: &mut template,
+                    probe: probe.zip(probe_times.as_deref()).map(|(p, times)| Probe {
+                        species: p.species,
+                        times,
+                    }),
+                };
+                let next = segment(
+                    &seg.state,
+                    &seg.rates,
+                    t0,
+                    t0 + w.period_h,
+                    &times,
+                    &mut both,
+                )?;
+                recorded = Some(RecordedTemplate {
+                    states: std::mem::take(&mut template.states),
+                    samples: std::mem::take(&mut template.samples),
+                    start: seg.state.clone(),
+                    end: next.clone(),
+                });
+                next
+            }
+        };
         stats.periods_integrated += 1;
         let change = (0..n)
             .filter(|&i| terminal[i].is_none())
@@ -347,6 +420,16 @@ pub fn simulate_with_probe(
         // The first ratio (period 1 over period 0) mixes in the start from the untreated state
         // and is not the orbit's ratio: extrapolate from the third period on.
         let shrinking = j >= 2 && ratio < MAX_RATIO;
+        // The period just integrated is within change/(1−ρ) of the orbit: when that is within
+        // the same margin, it is the template (at least one period must follow it).
+        if let (Some(plan), Some(recorded)) = (plan, recorded) {
+            if shrinking && change / (1.0 - ratio) <= EXTRAPOLATION_MARGIN {
+                stats.reused_template = true;
+                converged_at = Some(j);
+                reused = Some((plan, recorded));
+                break;
+            }
+        }
         // Repeating needs at least one period after the template.
         if shrinking && lag <= EXTRAPOLATION_MARGIN && j + 2 < w.periods {
             let jump = ratio / (1.0 - ratio);
@@ -363,47 +446,41 @@ pub fn simulate_with_probe(
             break;
         }
         seg = next;
+        change_before = previous_change;
         previous_change = change;
     }
-    let end_of_window = w.end_h();
     if let Some(jc) = converged_at {
-        let tc = w.start_h + w.period_h * jc as f64;
-        let periods_left = w.periods - jc;
-        // Period index and offset of a time in the window from T_c on.
-        let place = |t: f64| -> (usize, f64) {
-            let x = (t - tc) / w.period_h;
-            let m = ((x + 1e-9).floor().max(0.0) as usize).min(periods_left);
-            ((m), (t - tc - w.period_h * m as f64).max(0.0))
+        let (plan, template) = match reused {
+            Some(r) => r,
+            None => {
+                let plan = plan_for(jc, w.start_h + w.period_h * jc as f64);
+                let tc = w.start_h + w.period_h * jc as f64;
+                let mut template = plan.recorder(probe_species);
+                let end = segment(
+                    &seg.state,
+                    &seg.rates,
+                    tc,
+                    tc + w.period_h,
+                    &plan.full_offsets,
+                    &mut template,
+                )?;
+                stats.periods_integrated += 1;
+                let recorded = RecordedTemplate {
+                    states: std::mem::take(&mut template.states),
+                    samples: std::mem::take(&mut template.samples),
+                    start: seg.state.clone(),
+                    end,
+                };
+                (plan, recorded)
+            }
         };
-        let in_rest = |t: &f64| {
-            *t > tc && !same_time(*t, tc) && (*t <= end_of_window || same_time(*t, end_of_window))
-        };
-        let later: Vec<f64> = full_times.iter().copied().filter(in_rest).collect();
-        let later_probe: Vec<f64> = probe
-            .map(|p| p.times.iter().copied().filter(in_rest).collect())
-            .unwrap_or_default();
-        let offsets = |ts: &[f64]| -> Vec<f64> {
-            let o: Vec<f64> = ts.iter().map(|&t| tc + place(t).1).collect();
-            union(&o, &[])
-        };
-        let (full_offsets, probe_offsets) = (offsets(&later), offsets(&later_probe));
-        let mut template = Recorder::new(
-            &full_offsets,
-            probe.map(|p| Probe {
-                species: p.species,
-                times: &probe_offsets,
-            }),
-        );
-        let y_tc = seg.state.clone();
-        let end = segment(
-            &seg.state,
-            &seg.rates,
-            tc,
-            tc + w.period_h,
-            &full_offsets,
-            &mut template,
-        )?;
-        stats.periods_integrated += 1;
+        let tc = w.start_h + w.period_h * plan.jc as f64;
+        let periods_left = w.periods - plan.jc;
+        let place = |t: f64| place_in(t, tc, w.period_h, periods_left);
+        let (full_offsets, probe_offsets) = (&plan.full_offsets, &plan.probe_offsets);
+        let (later, later_probe) = (&plan.later, &plan.later_probe);
+        let y_tc = &template.start;
+        let end = &template.end;
         // Terminal states: w(s) = y_T(s) − e^{−ks} y(T_c); Y_{m+1} = e^{−kP} Y_m + w(P).
         let terminal_idx: Vec<(usize, f64)> = terminal
             .iter()
@@ -438,7 +515,7 @@ pub fn simulate_with_probe(
                 })
                 .collect()
         };
-        for ((pos, m, s), &t) in lookup(&full_offsets, &later).into_iter().zip(&later) {
+        for ((pos, m, s), &t) in lookup(full_offsets, later).into_iter().zip(later) {
             let mut y = template.states[pos].1.clone();
             for (k_idx, &(i, k)) in terminal_idx.iter().enumerate() {
                 let decay = (-k * s).exp();
@@ -446,9 +523,9 @@ pub fn simulate_with_probe(
             }
             rec.states.push((t, y));
         }
-        for ((pos, _, _), &t) in lookup(&probe_offsets, &later_probe)
+        for ((pos, _, _), &t) in lookup(probe_offsets, later_probe)
             .into_iter()
-            .zip(&later_probe)
+            .zip(later_probe)
         {
             rec.samples.push((t, template.samples[pos].1));
         }
@@ -459,7 +536,7 @@ pub fn simulate_with_probe(
         }
         seg = SegmentEnd {
             state,
-            rates: end.rates,
+            rates: end.rates.clone(),
         };
     }
     let resume_h = match converged_at {
@@ -491,6 +568,67 @@ pub fn summarise(
     let plan = SummaryRecording::new(subject, regimen, horizon_h, grid, crp_days)?;
     let run = simulate_with_probe(subject, regimen, horizon_h, &plan.full, Some(plan.probe()))?;
     plan.summarise(&run.trajectory, &run.samples, None)
+}
+
+/// Period index m (from the template's start `tc`, at most `periods_left`) and offset of a
+/// time in the periodic window.
+fn place_in(t: f64, tc: f64, period_h: f64, periods_left: usize) -> (usize, f64) {
+    let x = (t - tc) / period_h;
+    let m = ((x + 1e-9).floor().max(0.0) as usize).min(periods_left);
+    (m, (t - tc - period_h * m as f64).max(0.0))
+}
+
+/// Which outputs the template period must give: the window's output and probe times it fills
+/// (`later`, `later_probe`) and their offsets into the template period (index `jc`).
+struct TemplatePlan {
+    jc: usize,
+    later: Vec<f64>,
+    later_probe: Vec<f64>,
+    full_offsets: Vec<f64>,
+    probe_offsets: Vec<f64>,
+}
+
+impl TemplatePlan {
+    /// A recorder of the template period's outputs.
+    fn recorder(&self, probe_species: Option<usize>) -> Recorder<'_> {
+        Recorder::new(
+            &self.full_offsets,
+            probe_species.map(|species| Probe {
+                species,
+                times: &self.probe_offsets,
+            }),
+        )
+    }
+}
+
+/// A template period as recorded: states at its offsets, probe samples, start and end.
+struct RecordedTemplate {
+    states: Vec<(f64, Vec<f64>)>,
+    samples: Vec<(f64, f64)>,
+    start: Vec<f64>,
+    end: SegmentEnd,
+}
+
+/// Records one integration into two recorders (a period that may become the template).
+struct Both<'a, 'r, 's> {
+    first: &'a mut Recorder<'r>,
+    second: &'a mut Recorder<'s>,
+    /// The union of both recorders' probe times.
+    probe: Option<Probe<'a>>,
+}
+
+impl<'a> Observer<'a> for Both<'a, '_, '_> {
+    fn observe(&mut self, t: f64, y: &[f64]) {
+        self.first.record(t, y);
+        self.second.record(t, y);
+    }
+    fn probe(&self) -> Option<Probe<'a>> {
+        self.probe
+    }
+    fn sample(&mut self, t: f64, value: f64) {
+        self.first.sample(t, value);
+        self.second.sample(t, value);
+    }
 }
 
 fn finish(rec: Recorder, stats: FastStats, terminal_probe: Option<Probe>) -> FastRun {
