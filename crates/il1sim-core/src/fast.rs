@@ -5,7 +5,8 @@
 //! *terminal* ones (nothing depends on them, and their own decay is first order: CRP, SAA,
 //! the AUC) converges geometrically to a P-periodic orbit, following the drug's accumulation
 //! (docs/solver.md, "Fast method", measures this); once that approach is clearly geometric the
-//! orbit is extrapolated, so 3–5 periods are integrated. The terminal states are linear in
+//! orbit is extrapolated and one template period integrated from it, or the period just
+//! integrated already is the orbit and serves as the template, so 3–5 periods are integrated. The terminal states are linear in
 //! themselves under a periodic forcing, so they are continued in closed form:
 //! y(T + mP + s) = e^{−k s}·Y_m + w(s), Y_{m+1} = e^{−kP}·Y_m + w(P), with w(s) the response
 //! of the template period from zero. Nothing is neglected beyond the periodicity tolerance
@@ -453,8 +454,9 @@ pub fn simulate_with_probe(
         let (plan, template) = match reused {
             Some(r) => r,
             None => {
-                let plan = plan_for(jc, w.start_h + w.period_h * jc as f64);
+                // One more period, from the orbit: it fills every output time after its start.
                 let tc = w.start_h + w.period_h * jc as f64;
+                let plan = plan_for(jc, tc);
                 let mut template = plan.recorder(probe_species);
                 let end = segment(
                     &seg.state,
