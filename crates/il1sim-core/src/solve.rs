@@ -851,6 +851,37 @@ mod tests {
         .unwrap()
     }
 
+    /// 100 mg anakinra SC daily, `doses` doses.
+    fn daily_anakinra(doses: u32) -> Regimen {
+        Regimen::repeated(
+            "r",
+            "anakinra",
+            DoseAmount::Mg(100.0),
+            Administration::Subcutaneous,
+            24.0,
+            doses,
+        )
+    }
+
+    /// The probe samples of `species` at `grid` from one simulation to `horizon_h`.
+    fn probe_samples(
+        s: &Subject,
+        r: &Regimen,
+        horizon_h: f64,
+        species: usize,
+        grid: &[f64],
+    ) -> Vec<(f64, f64)> {
+        let mut rec = Recorder::new(
+            &[],
+            Some(Probe {
+                species,
+                times: grid,
+            }),
+        );
+        s.simulate_observing(r, horizon_h, &[], &mut rec).unwrap();
+        rec.finish().1
+    }
+
     /// Probe samples come from each BDF step's polynomial through Chebyshev points: they must
     /// equal whole-state interpolation at the same times, before a dose, across the doses of
     /// the grid and at its ends.
@@ -858,27 +889,11 @@ mod tests {
     fn probe_samples_equal_whole_state_interpolation() {
         let model = crate::il1_model();
         let s = caps_subject(&model);
-        let r = Regimen::repeated(
-            "r",
-            "anakinra",
-            DoseAmount::Mg(100.0),
-            Administration::Subcutaneous,
-            24.0,
-            3,
-        );
-        let drug = model.drug("anakinra").unwrap();
-        let species = drug.concentration_species;
+        let r = daily_anakinra(3);
+        let species = model.drug("anakinra").unwrap().concentration_species;
         // 0.01 h over days 2 and 3: two dose times inside, thousands of points per day.
         let grid: Vec<f64> = (0..=4800).map(|k| 24.0 + 0.01 * k as f64).collect();
-        let mut rec = Recorder::new(
-            &[],
-            Some(Probe {
-                species,
-                times: &grid,
-            }),
-        );
-        s.simulate_observing(&r, 72.0, &[], &mut rec).unwrap();
-        let (_, samples) = rec.finish();
+        let samples = probe_samples(&s, &r, 72.0, species, &grid);
         let (whole, _) = s.simulate(&r, 72.0, &grid).unwrap();
         assert_eq!(samples.len(), grid.len());
         let peak = whole.states.iter().map(|y| y[species]).fold(0.0, f64::max);
@@ -908,25 +923,9 @@ mod tests {
     fn probe_on_an_unreached_state_reads_its_starting_value() {
         let model = crate::il1_model();
         let s = caps_subject(&model);
-        let r = Regimen::repeated(
-            "r",
-            "anakinra",
-            DoseAmount::Mg(100.0),
-            Administration::Subcutaneous,
-            24.0,
-            2,
-        );
         let species = model.drug("canakinumab").unwrap().concentration_species;
         let grid: Vec<f64> = (0..=100).map(|k| 0.48 * k as f64).collect();
-        let mut rec = Recorder::new(
-            &[],
-            Some(Probe {
-                species,
-                times: &grid,
-            }),
-        );
-        s.simulate_observing(&r, 48.0, &[], &mut rec).unwrap();
-        let (_, samples) = rec.finish();
+        let samples = probe_samples(&s, &daily_anakinra(2), 48.0, species, &grid);
         assert_eq!(samples.len(), grid.len());
         assert!(samples.iter().all(|&(_, v)| v == s.baseline[species]));
     }
