@@ -479,7 +479,6 @@ pub fn simulate_with_probe(
         let tc = w.start_h + w.period_h * plan.jc as f64;
         let periods_left = w.periods - plan.jc;
         let place = |t: f64| place_in(t, tc, w.period_h, periods_left);
-        let (full_offsets, probe_offsets) = (&plan.full_offsets, &plan.probe_offsets);
         let (later, later_probe) = (&plan.later, &plan.later_probe);
         let y_tc = &template.start;
         let end = &template.end;
@@ -502,8 +501,9 @@ pub fn simulate_with_probe(
                 .collect();
             y_m.push(row);
         }
-        // Template entry of each later time: a cursor over the offsets, restarted each period.
-        let lookup = |list: &[f64], ts: &[f64]| -> Vec<(usize, usize, f64)> {
+        // Template entry of each later time, found among the times the template recorded (a
+        // cursor restarted each period); a time it did not record is an error, not a neighbour.
+        let lookup = |recorded: &[f64], ts: &[f64]| -> Result<Vec<(usize, usize, f64)>, SimError> {
             let (mut cursor, mut last_m) = (0usize, usize::MAX);
             ts.iter()
                 .map(|&t| {
@@ -511,13 +511,25 @@ pub fn simulate_with_probe(
                     if m != last_m {
                         (cursor, last_m) = (0, m);
                     }
-                    let found = at_cursor(list, &mut cursor, tc + s);
-                    debug_assert!(found, "every offset was an output time of the template");
-                    (cursor.min(list.len() - 1), m, s)
+                    if at_cursor(recorded, &mut cursor, tc + s) {
+                        Ok((cursor, m, s))
+                    } else {
+                        Err(context(crate::error::SolveError {
+                            context: String::new(),
+                            time_h: t,
+                            message: format!(
+                                "internal error: the template period did not record offset \
+                                 {s} h (please report it)"
+                            ),
+                            state: String::new(),
+                        }))
+                    }
                 })
                 .collect()
         };
-        for ((pos, m, s), &t) in lookup(full_offsets, later).into_iter().zip(later) {
+        let state_times: Vec<f64> = template.states.iter().map(|e| e.0).collect();
+        let sample_times: Vec<f64> = template.samples.iter().map(|e| e.0).collect();
+        for ((pos, m, s), &t) in lookup(&state_times, later)?.into_iter().zip(later) {
             let mut y = template.states[pos].1.clone();
             for (k_idx, &(i, k)) in terminal_idx.iter().enumerate() {
                 let decay = (-k * s).exp();
@@ -525,7 +537,7 @@ pub fn simulate_with_probe(
             }
             rec.states.push((t, y));
         }
-        for ((pos, _, _), &t) in lookup(probe_offsets, later_probe)
+        for ((pos, _, _), &t) in lookup(&sample_times, later_probe)?
             .into_iter()
             .zip(later_probe)
         {

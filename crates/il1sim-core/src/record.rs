@@ -95,16 +95,18 @@ impl<'a> Recorder<'a> {
         }
     }
 
+    /// Entries are labelled with this recorder's own time, not the caller's: an integration
+    /// may run on a merged time list whose entry is within `same_time` of it but not equal.
     pub(crate) fn record(&mut self, t: f64, y: &[f64]) {
         if at_cursor(self.full, &mut self.next_full, t) {
-            self.states.push((t, y.to_vec()));
+            self.states.push((self.full[self.next_full], y.to_vec()));
         }
     }
 
     fn sample(&mut self, t: f64, value: f64) {
         if let Some(p) = self.probe {
             if at_cursor(p.times, &mut self.next_probe, t) {
-                self.samples.push((t, value));
+                self.samples.push((p.times[self.next_probe], value));
             }
         }
     }

@@ -180,3 +180,31 @@ fn a_periodic_regimen_is_repeated_and_the_rest_integrated() {
         "{stats:?}"
     );
 }
+
+#[test]
+fn output_times_are_the_requested_ones_when_a_period_is_reused_as_the_template() {
+    // A 0.05-h grid: its points are not exact sums of the template's start and offsets, so a
+    // recorder that labelled outputs with the integrator's merged times would return
+    // 96.1 for 96.10000000000001 (found in review).
+    let model = il1sim_core::il1_model();
+    let text = include_str!("../../../scenarios/ra-renal-population.toml");
+    let pop = parse_population(text, "ra-renal-population", &model).unwrap();
+    let every_other_day = pop.regimens.iter().find(|r| r.interval_h == 48.0).unwrap();
+    let grid: Vec<f64> = (0..=13_440).map(|k| 0.05 * k as f64).collect();
+    let peak_grid: Vec<f64> = (0..=4_800).map(|k| 624.0 + 0.01 * k as f64).collect();
+    let mut reused = 0;
+    for id in 0..3 {
+        let s = population_subject(&model, &pop, id);
+        let probe = fast::Probe {
+            species: model.drug("anakinra").unwrap().concentration_species,
+            times: &peak_grid,
+        };
+        let run =
+            fast::simulate_with_probe(&s, every_other_day, 672.0, &grid, Some(probe)).unwrap();
+        assert_eq!(run.trajectory.times_h, grid);
+        let sampled: Vec<f64> = run.samples.iter().map(|e| e.0).collect();
+        assert_eq!(sampled, peak_grid);
+        reused += run.stats.reused_template as usize;
+    }
+    assert!(reused > 0, "the reused-template path was taken");
+}
