@@ -6,8 +6,9 @@
 //! the AUC) converges geometrically to a P-periodic orbit, following the drug's accumulation
 //! (docs/solver.md, "Fast method", measures this); once that approach is clearly geometric the
 //! orbit is extrapolated and one template period integrated from it, or the period just
-//! integrated already is the orbit and serves as the template, so 3–5 periods are integrated. The terminal states are linear in
-//! themselves under a periodic forcing, so they are continued in closed form:
+//! integrated already is the orbit and serves as the template, so 3–5 periods are
+//! integrated. The terminal states are linear in themselves under a periodic forcing, so they
+//! are continued in closed form:
 //! y(T + mP + s) = e^{−k s}·Y_m + w(s), Y_{m+1} = e^{−kP}·Y_m + w(P), with w(s) the response
 //! of the template period from zero. Nothing is neglected beyond the periodicity tolerance
 //! [`PERIODIC_RTOL`]; a regimen that is never periodic (or does not converge) is integrated
@@ -395,12 +396,7 @@ pub fn simulate_with_probe(
                     &times,
                     &mut both,
                 )?;
-                recorded = Some(RecordedTemplate {
-                    states: std::mem::take(&mut template.states),
-                    samples: std::mem::take(&mut template.samples),
-                    start: seg.state.clone(),
-                    end: next.clone(),
-                });
+                recorded = Some(RecordedTemplate::new(template, &seg.state, next.clone()));
                 next
             }
         };
@@ -467,12 +463,7 @@ pub fn simulate_with_probe(
                     &mut template,
                 )?;
                 stats.periods_integrated += 1;
-                let recorded = RecordedTemplate {
-                    states: std::mem::take(&mut template.states),
-                    samples: std::mem::take(&mut template.samples),
-                    start: seg.state.clone(),
-                    end,
-                };
+                let recorded = RecordedTemplate::new(template, &seg.state, end);
                 (plan, recorded)
             }
         };
@@ -623,6 +614,18 @@ struct RecordedTemplate {
     end: SegmentEnd,
 }
 
+impl RecordedTemplate {
+    /// The template recorder's outputs (in time order, one per offset), its start and end.
+    fn new(template: Recorder, start: &[f64], end: SegmentEnd) -> Self {
+        RecordedTemplate {
+            states: template.states,
+            samples: template.samples,
+            start: start.to_vec(),
+            end,
+        }
+    }
+}
+
 /// Records one integration into two recorders (a period that may become the template).
 struct Both<'a, 'r, 's> {
     first: &'a mut Recorder<'r>,
@@ -633,8 +636,8 @@ struct Both<'a, 'r, 's> {
 
 impl<'a> Observer<'a> for Both<'a, '_, '_> {
     fn observe(&mut self, t: f64, y: &[f64]) {
-        self.first.record(t, y);
-        self.second.record(t, y);
+        self.first.observe(t, y);
+        self.second.observe(t, y);
     }
     fn probe(&self) -> Option<Probe<'a>> {
         self.probe

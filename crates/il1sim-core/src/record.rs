@@ -71,15 +71,23 @@ pub(crate) fn union(a: &[f64], b: &[f64]) -> Vec<f64> {
     u
 }
 
+/// Entries are labelled with the recorder's own times, not the caller's: an integration may
+/// run on a merged time list whose entry is within `same_time` of them but not equal.
 impl<'a> Observer<'a> for Recorder<'a> {
     fn observe(&mut self, t: f64, y: &[f64]) {
-        self.record(t, y)
+        if at_cursor(self.full, &mut self.next_full, t) {
+            self.states.push((self.full[self.next_full], y.to_vec()));
+        }
     }
     fn probe(&self) -> Option<Probe<'a>> {
         self.probe
     }
     fn sample(&mut self, t: f64, value: f64) {
-        Recorder::sample(self, t, value)
+        if let Some(p) = self.probe {
+            if at_cursor(p.times, &mut self.next_probe, t) {
+                self.samples.push((p.times[self.next_probe], value));
+            }
+        }
     }
 }
 
@@ -92,22 +100,6 @@ impl<'a> Recorder<'a> {
             samples: Vec::with_capacity(probe.map_or(0, |p| p.times.len())),
             next_full: 0,
             next_probe: 0,
-        }
-    }
-
-    /// Entries are labelled with this recorder's own time, not the caller's: an integration
-    /// may run on a merged time list whose entry is within `same_time` of it but not equal.
-    pub(crate) fn record(&mut self, t: f64, y: &[f64]) {
-        if at_cursor(self.full, &mut self.next_full, t) {
-            self.states.push((self.full[self.next_full], y.to_vec()));
-        }
-    }
-
-    fn sample(&mut self, t: f64, value: f64) {
-        if let Some(p) = self.probe {
-            if at_cursor(p.times, &mut self.next_probe, t) {
-                self.samples.push((p.times[self.next_probe], value));
-            }
         }
     }
 

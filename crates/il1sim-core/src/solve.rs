@@ -560,9 +560,10 @@ fn constant_probe(observe: &mut dyn Observer<'_>, y0: &[f64], t0: f64, t_end: f6
 
 /// Values of species `species` at `times` (sorted, all in the last step) from the step's
 /// interpolating polynomial, of degree `degree` (None: not a polynomial of known degree):
-/// each time interpolated directly when there are at most degree + 1 of them, otherwise the species at order + 1 Chebyshev points of
-/// [first, last] and barycentric Lagrange interpolation through them, which reproduces a
-/// polynomial of that degree up to rounding (Berrut & Trefethen 2004, SIAM Rev 46:501).
+/// each time interpolated directly when there are at most degree + 1 of them, otherwise the
+/// species at degree + 1 Chebyshev points of [first, last] and barycentric Lagrange
+/// interpolation through them, which reproduces a polynomial of that degree up to rounding
+/// (Berrut & Trefethen 2004, SIAM Rev 46:501).
 fn sample_step<'a, Eqn, S>(
     solver: &S,
     degree: Option<usize>,
@@ -585,13 +586,6 @@ where
             return Ok(());
         }
     };
-    if times.len() <= degree + 1 {
-        for &t in times {
-            solver.interpolate_inplace(t, buffer).map_err(|e| (t, e))?;
-            observe.sample(t, buffer.batch_as_slice(0)[species]);
-        }
-        return Ok(());
-    }
     let (a, b) = (times[0], times[times.len() - 1]);
     let mut nodes = [(0.0f64, 0.0f64, 0.0f64); MAX_BDF_ORDER + 1];
     let nodes = &mut nodes[..=degree];
