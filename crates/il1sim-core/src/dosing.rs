@@ -5,10 +5,23 @@
 
 use crate::error::InputError;
 use crate::model::{Drug, Model, ParameterValues, RouteKind};
+use crate::record::{before, same_time};
 
 /// Hours in a day; days in scenarios and on the command line are 1-based calendar days,
 /// day d covering [24(d-1), 24d) h.
 pub const HOURS_PER_DAY: f64 = 24.0;
+
+/// Most doses one regimen may give within a simulation: hourly dosing for ten years is
+/// 87,600. The limit keeps a mistyped interval (1e-6 h) an error instead of an attempt to
+/// hold hundreds of millions of dose events in memory.
+pub const MAX_DOSES: usize = 100_000;
+
+/// Largest single dose accepted (mg): the largest IL-1-blocker doses given are grams
+/// (anakinra 2 mg/kg/h for 72 h in the sepsis trials, about 10 g, Fisher 1994 JAMA 271:1836);
+/// a hundred grams is ten times that, so anything above is a typing mistake, not a regimen.
+pub const MAX_DOSE_MG: f64 = 100_000.0;
+/// Largest weight-based dose accepted (mg/kg): MAX_DOSE_MG for a 100-kg patient.
+pub const MAX_DOSE_MG_PER_KG: f64 = 1_000.0;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum DoseAmount {
@@ -50,11 +63,15 @@ impl DoseAmount {
             DoseAmount::Mg(mg) => (mg, "mg"),
             DoseAmount::MgPerKg { mg_per_kg, .. } => (mg_per_kg, "mg/kg"),
         };
-        if !(v.is_finite() && v > 0.0) {
+        let max = match self {
+            DoseAmount::Mg(_) => MAX_DOSE_MG,
+            DoseAmount::MgPerKg { .. } => MAX_DOSE_MG_PER_KG,
+        };
+        if !(v.is_finite() && v > 0.0 && v <= max) {
             return Err(InputError::new(
                 field,
                 format!("{v} {what}"),
-                "a dose must be > 0",
+                format!("a dose must be > 0 and at most {max} {what}"),
             ));
         }
         if let DoseAmount::MgPerKg {
@@ -77,7 +94,14 @@ impl DoseAmount {
 pub enum Administration {
     Subcutaneous,
     IvBolus,
-    IvInfusion { duration_h: f64 },
+    IvInfusion {
+        duration_h: f64,
+    },
+    /// An infusion given at a set rate: each dose lasts its own amount / rate (a loading dose
+    /// twice the maintenance dose runs twice as long).
+    IvInfusionAtRate {
+        mg_per_h: f64,
+    },
 }
 
 impl Administration {
@@ -92,15 +116,39 @@ impl Administration {
             Administration::Subcutaneous => "SC".into(),
             Administration::IvBolus => "IV bolus".into(),
             Administration::IvInfusion { duration_h } => format!("IV infusion over {duration_h} h"),
+            Administration::IvInfusionAtRate { mg_per_h } => {
+                format!("IV infusion at {mg_per_h} mg/h")
+            }
+        }
+    }
+
+    /// How long one dose of `amount_mg` runs when this is an infusion (h).
+    pub fn infusion_hours(&self, amount_mg: f64) -> Option<f64> {
+        match *self {
+            Administration::IvInfusion { duration_h } => Some(duration_h),
+            Administration::IvInfusionAtRate { mg_per_h } => Some(amount_mg / mg_per_h),
+            Administration::Subcutaneous | Administration::IvBolus => None,
+        }
+    }
+
+    /// How one dose of `amount_mg` is given: an infusion at a set rate becomes an infusion
+    /// of that dose's own duration.
+    pub fn for_amount(&self, amount_mg: f64) -> Administration {
+        match *self {
+            Administration::IvInfusionAtRate { mg_per_h } => Administration::IvInfusion {
+                duration_h: amount_mg / mg_per_h,
+            },
+            a => a,
         }
     }
 }
 
-/// A dose given later than scheduled.
+/// A dose given later than scheduled: the `dose`-th dose (1-based) scheduled on `day`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LateDose {
     pub day: u32,
     pub delay_h: f64,
+    pub dose: u32,
 }
 
 /// An unscheduled dose.
@@ -145,8 +193,16 @@ pub struct Regimen {
 }
 
 /// The 1-based day a time falls on (day 1 is [0, 24) h): the unit of missed and stop days.
+/// A time within rounding of midnight belongs to the day that starts there (0.7 h × 720 is
+/// 503.99999999999994 h, the start of day 22).
 fn day_of(t_h: f64) -> u32 {
-    (t_h / HOURS_PER_DAY).floor() as u32 + 1
+    let day = (t_h / HOURS_PER_DAY).floor();
+    let next = (day + 1.0) * HOURS_PER_DAY;
+    if same_time(t_h, next) {
+        day as u32 + 2
+    } else {
+        day as u32 + 1
+    }
 }
 
 impl Regimen {
@@ -197,14 +253,37 @@ impl Regimen {
                 "the start time must be >= 0",
             ));
         }
-        if let Administration::IvInfusion { duration_h } = self.administration {
-            if !(duration_h.is_finite() && duration_h > 0.0) {
-                return Err(InputError::new(
-                    format!("{field}.infusion_hours"),
-                    duration_h,
-                    "an infusion must last > 0 h",
-                ));
+        match self.administration {
+            Administration::IvInfusion { duration_h } => {
+                if !(duration_h.is_finite() && duration_h > 0.0) {
+                    return Err(InputError::new(
+                        format!("{field}.infusion_hours"),
+                        duration_h,
+                        "an infusion must last > 0 h",
+                    ));
+                }
+                if self.repeats()
+                    && duration_h > self.interval_h
+                    && !same_time(duration_h, self.interval_h)
+                {
+                    return Err(InputError::new(
+                        format!("{field}.infusion_hours"),
+                        format!("{duration_h} h every {} h", self.interval_h),
+                        "an infusion no longer than the dosing interval (for a continuous \
+                         infusion, infusion_hours = interval_h)",
+                    ));
+                }
             }
+            Administration::IvInfusionAtRate { mg_per_h } => {
+                if !(mg_per_h.is_finite() && mg_per_h > 0.0) {
+                    return Err(InputError::new(
+                        format!("{field}.infusion_rate_mg_per_h"),
+                        format!("{mg_per_h} mg/h"),
+                        "an infusion rate must be > 0 mg/h",
+                    ));
+                }
+            }
+            Administration::Subcutaneous | Administration::IvBolus => {}
         }
         match self.repeat {
             Repeat::Count(0) => {
@@ -240,11 +319,22 @@ impl Regimen {
             ));
         }
         for l in &self.late_doses {
-            if l.day == 0 || !(l.delay_h.is_finite() && l.delay_h > 0.0) {
+            if l.day == 0 || l.dose == 0 || !(l.delay_h.is_finite() && l.delay_h > 0.0) {
+                return Err(InputError::new(
+                    format!("{field}.late_doses"),
+                    format!("day {} dose {} delay {} h", l.day, l.dose, l.delay_h),
+                    "day >= 1, dose >= 1 and delay > 0 h",
+                ));
+            }
+            if self.repeats() && l.delay_h >= self.interval_h {
                 return Err(InputError::new(
                     format!("{field}.late_doses"),
                     format!("day {} delay {} h", l.day, l.delay_h),
-                    "day >= 1 and delay > 0 h",
+                    format!(
+                        "a delay shorter than the dosing interval ({} h); a dose given later \
+                         than the next one is a missed dose plus an extra dose",
+                        self.interval_h
+                    ),
                 ));
             }
         }
@@ -270,15 +360,135 @@ impl Regimen {
             let within = match self.repeat {
                 Repeat::Single => k == 0,
                 Repeat::Count(n) => k < n,
-                Repeat::UntilDay(d) => t < d as f64 * HOURS_PER_DAY,
+                Repeat::UntilDay(d) => day_of(t) <= d,
             };
-            if !within || t > horizon_h {
+            // A dose at the end of the simulation would act only after it.
+            let before_end = before(t, horizon_h);
+            // More than MAX_DOSES is an error (`check_schedule`); stop listing there.
+            if !within || !before_end || times.len() > MAX_DOSES {
                 break;
             }
             times.push(t);
             k += 1;
         }
         times
+    }
+
+    /// More than one dose is scheduled (an interval then separates doses).
+    fn repeats(&self) -> bool {
+        match self.repeat {
+            Repeat::Single => false,
+            Repeat::Count(n) => n > 1,
+            Repeat::UntilDay(d) => day_of(self.start_h + self.interval_h) <= d,
+        }
+    }
+
+    /// Day of the regimen's last scheduled dose, ignoring the simulation's end (None when
+    /// the count is open-ended, which no regimen is).
+    fn last_scheduled_day(&self) -> u32 {
+        match self.repeat {
+            Repeat::Single => day_of(self.start_h),
+            Repeat::Count(n) => day_of(self.start_h + (n - 1) as f64 * self.interval_h),
+            Repeat::UntilDay(d) => d,
+        }
+    }
+
+    /// Check the schedule against itself and a simulation of `horizon_h`: every missed or
+    /// late day has the dose it names, the stop day leaves a dose and changes something, extra
+    /// and delayed doses fall within the simulation, and the count is reasonable. `field`
+    /// prefixes names in errors.
+    pub fn check_schedule(&self, field: &str, horizon_h: f64) -> Result<(), InputError> {
+        if !before(self.start_h, horizon_h) {
+            return Err(InputError::new(
+                format!("{field}.start"),
+                format!("{} h", self.start_h),
+                format!("a first dose before the end of the simulation ({horizon_h} h)"),
+            ));
+        }
+        let times = self.scheduled_times(horizon_h);
+        if times.len() > MAX_DOSES {
+            return Err(InputError::new(
+                format!("{field}.interval"),
+                format!("{} h", self.interval_h),
+                format!(
+                    "at most {MAX_DOSES} doses within the simulation (hourly for ten years is \
+                     87,600)"
+                ),
+            ));
+        }
+        let days: Vec<u32> = times.iter().map(|&t| day_of(t)).collect();
+        let doses_on = |d: u32| days.iter().filter(|&&x| x == d).count();
+        let last_day = day_of(horizon_h - 1e-9 * (1.0 + horizon_h));
+        for &d in &self.missed_days {
+            if doses_on(d) == 0 {
+                return Err(InputError::new(
+                    format!("{field}.missed_days"),
+                    d,
+                    format!(
+                        "a day on which a dose is scheduled within the simulation (days {}); \
+                         day {d} has none",
+                        day_list(&days)
+                    ),
+                ));
+            }
+        }
+        for l in &self.late_doses {
+            if self.missed_days.contains(&l.day) {
+                return Err(InputError::new(
+                    format!("{field}.late_doses"),
+                    format!("day {}", l.day),
+                    "a day that is not also missed",
+                ));
+            }
+            let scheduled = doses_on(l.day);
+            if (l.dose as usize) > scheduled {
+                return Err(InputError::new(
+                    format!("{field}.late_doses"),
+                    format!("day {} dose {}", l.day, l.dose),
+                    format!(
+                        "a dose scheduled within the simulation: day {} has {scheduled} (days \
+                         with doses: {})",
+                        l.day,
+                        day_list(&days)
+                    ),
+                ));
+            }
+        }
+        if let Some(stop) = self.stop_day {
+            let first = days.first().copied().unwrap_or(1);
+            if stop < first {
+                return Err(InputError::new(
+                    format!("{field}.stop_day"),
+                    stop,
+                    format!(
+                        "a day on or after the first dose (day {first}); no dose would be given"
+                    ),
+                ));
+            }
+            if stop >= self.last_scheduled_day() {
+                return Err(InputError::new(
+                    format!("{field}.stop_day"),
+                    stop,
+                    format!(
+                        "a day before the regimen's last scheduled dose (day {}); this stop day \
+                         changes nothing",
+                        self.last_scheduled_day()
+                    ),
+                ));
+            }
+        }
+        for e in &self.extra_doses {
+            if !before(e.time_h, horizon_h) {
+                return Err(InputError::new(
+                    format!("{field}.extra_doses.time"),
+                    format!("{} h", e.time_h),
+                    format!(
+                        "a time before the end of the simulation ({horizon_h} h, day {last_day})"
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Time of the first scheduled dose that `missed_days` leaves out, if any.
@@ -289,14 +499,20 @@ impl Regimen {
     }
 
     /// Expand into dose events up to `horizon_h` for a patient of `weight_kg`.
+    ///
+    /// Doses at or after the end of the simulation are not listed: they would act only after
+    /// it (an output at the end is taken before a dose given then).
     pub fn dose_events(
         &self,
         weight_kg: f64,
         horizon_h: f64,
     ) -> Result<Vec<DoseEvent>, InputError> {
         self.check("regimen")?;
+        self.check_schedule("regimen", horizon_h)?;
+        let before_end = |t: f64| before(t, horizon_h);
+        let scheduled = self.scheduled_times(horizon_h);
         let mut events = Vec::new();
-        for (k, t) in self.scheduled_times(horizon_h).into_iter().enumerate() {
+        for (k, &t) in scheduled.iter().enumerate() {
             let day = day_of(t);
             if self.missed_days.contains(&day) {
                 continue;
@@ -306,12 +522,17 @@ impl Regimen {
                     continue;
                 }
             }
+            // Which dose of its day this is (1-based), for late_doses.
+            let nth = scheduled[..k].iter().filter(|&&s| day_of(s) == day).count() as u32 + 1;
             let delay = self
                 .late_doses
                 .iter()
-                .filter(|l| l.day == day)
+                .filter(|l| l.day == day && l.dose == nth)
                 .map(|l| l.delay_h)
                 .sum::<f64>();
+            if !before_end(t + delay) {
+                continue;
+            }
             let amount = match (k, &self.loading_dose) {
                 (0, Some(l)) => l.mg(weight_kg),
                 _ => self.dose.mg(weight_kg),
@@ -319,20 +540,57 @@ impl Regimen {
             events.push(DoseEvent {
                 time_h: t + delay,
                 amount_mg: amount,
-                administration: self.administration,
+                administration: self.administration.for_amount(amount),
             });
         }
-        for e in &self.extra_doses {
-            if e.time_h <= horizon_h {
-                events.push(DoseEvent {
-                    time_h: e.time_h,
-                    amount_mg: e.dose.mg(weight_kg),
-                    administration: self.administration,
-                });
+        for e in self.extra_doses.iter().filter(|e| before_end(e.time_h)) {
+            let amount = e.dose.mg(weight_kg);
+            events.push(DoseEvent {
+                time_h: e.time_h,
+                amount_mg: amount,
+                administration: self.administration.for_amount(amount),
+            });
+        }
+        // Repeated infusions given at a rate: no dose may outlast the interval.
+        if self.repeats() {
+            if let Some(d) = events.iter().find_map(|e| match e.administration {
+                Administration::IvInfusion { duration_h }
+                    if duration_h > self.interval_h && !same_time(duration_h, self.interval_h) =>
+                {
+                    Some((e.amount_mg, duration_h))
+                }
+                _ => None,
+            }) {
+                return Err(InputError::new(
+                    "regimen.infusion_rate_mg_per_h",
+                    format!("{} mg lasting {} h every {} h", d.0, d.1, self.interval_h),
+                    "an infusion no longer than the dosing interval",
+                ));
             }
         }
         events.sort_by(|a, b| a.time_h.total_cmp(&b.time_h));
         Ok(events)
+    }
+}
+
+/// Days as a short list for messages: "1, 3, 5, …, 27" (at most six shown).
+fn day_list(days: &[u32]) -> String {
+    let mut unique = days.to_vec();
+    unique.dedup();
+    match unique.len() {
+        0 => "none".into(),
+        1..=6 => unique
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        n => format!(
+            "{}, {}, {}, …, {}",
+            unique[0],
+            unique[1],
+            unique[2],
+            unique[n - 1]
+        ),
     }
 }
 
@@ -373,6 +631,30 @@ impl StateInput {
             StateInput::Bolus { time_h, .. } | StateInput::RateStep { time_h, .. } => time_h,
         }
     }
+
+    /// The same input at another time.
+    pub fn at(&self, t_h: f64) -> StateInput {
+        match *self {
+            StateInput::Bolus {
+                species,
+                amount_nmol,
+                ..
+            } => StateInput::Bolus {
+                time_h: t_h,
+                species,
+                amount_nmol,
+            },
+            StateInput::RateStep {
+                species,
+                delta_nmol_per_h,
+                ..
+            } => StateInput::RateStep {
+                time_h: t_h,
+                species,
+                delta_nmol_per_h,
+            },
+        }
+    }
 }
 
 /// 1 mg of a protein of M kDa is 1e6/M nmol... precisely: mg / (kDa = mg/µmol) = µmol.
@@ -408,15 +690,13 @@ pub fn state_inputs(
         let lag = route.lag.map_or(0.0, |p| pv.values[p]);
         let amount = mg_to_nmol(d.amount_mg, mw) * f;
         let t = d.time_h + lag;
-        match d.administration {
-            Administration::Subcutaneous | Administration::IvBolus => {
-                inputs.push(StateInput::Bolus {
-                    time_h: t,
-                    species: route.target,
-                    amount_nmol: amount,
-                })
-            }
-            Administration::IvInfusion { duration_h } => {
+        match d.administration.infusion_hours(d.amount_mg) {
+            None => inputs.push(StateInput::Bolus {
+                time_h: t,
+                species: route.target,
+                amount_nmol: amount,
+            }),
+            Some(duration_h) => {
                 let rate = amount / duration_h;
                 inputs.push(StateInput::RateStep {
                     time_h: t,
@@ -457,6 +737,7 @@ mod tests {
         r.late_doses = vec![LateDose {
             day: 5,
             delay_h: 6.0,
+            dose: 1,
         }];
         r.stop_day = Some(10);
         let ev = r.dose_events(70.0, 1e9).unwrap();

@@ -2,10 +2,10 @@
 //! trough, AUC, average concentration), receptor occupancy and IL-1 signal at trough, and
 //! CRP on chosen days. Every figure carries its unit.
 
-use crate::dosing::{Regimen, Repeat, HOURS_PER_DAY};
+use crate::dosing::{Regimen, Repeat, StateInput, HOURS_PER_DAY};
 use crate::error::{InputError, SimError};
 use crate::model::Drug;
-use crate::record::{union, Probe, Recorder};
+use crate::record::{same_time, union, Probe, Recorder};
 use crate::solve::{Subject, Trajectory};
 use crate::steady_state::PeriodicSteadyState;
 use serde::Serialize;
@@ -64,15 +64,10 @@ impl RegimenSummary {
 /// Days on which CRP is reported (plus the end of the simulation).
 pub const CRP_REPORT_DAYS: [u32; 3] = [1, 7, 14];
 
-/// Index of an observable by name; the summary needs these from the model.
-fn observable_index(subject: &Subject, name: &str) -> Result<usize, SimError> {
-    subject.model.observable_id(name).ok_or_else(|| {
-        crate::error::ModelError::invalid(
-            format!("model '{}'", subject.model.name),
-            format!("the summary needs an observable named '{name}'"),
-        )
-        .into()
-    })
+/// Index of an observable by name. A model without it (the one-compartment model of the
+/// closed-form checks) gets no figure for it: exposure figures need only the drug.
+fn observable_index(subject: &Subject, name: &str) -> Option<usize> {
+    subject.model.observable_id(name)
 }
 
 /// Simulate a regimen, returning the trajectory on `grid` and the summary figures.
@@ -102,8 +97,41 @@ fn last_interval(
     Ok((last_dose, (last_dose + interval).min(horizon_h)))
 }
 
+/// Boluses straight into the drug's concentration species within the last interval
+/// [w0, w1), as (time h, rise nM). Outputs and samples at a dose time are taken before the
+/// dose, so an IV bolus's peak is the sample there plus this rise.
+fn bolus_rises(
+    subject: &Subject,
+    regimen: &Regimen,
+    horizon_h: f64,
+    (w0, w1): (f64, f64),
+) -> Result<Vec<(f64, f64)>, SimError> {
+    let species = regimen_drug(subject, regimen)?.concentration_species;
+    let mut rises: Vec<(f64, f64)> = Vec::new();
+    for input in subject.regimen_inputs(regimen, horizon_h)? {
+        if let StateInput::Bolus {
+            time_h,
+            species: s,
+            amount_nmol,
+        } = input
+        {
+            let in_window =
+                (time_h >= w0 || same_time(time_h, w0)) && time_h < w1 && !same_time(time_h, w1);
+            if s == species && in_window {
+                let rise = amount_nmol / subject.system.volume[species];
+                match rises.last_mut() {
+                    Some(last) if same_time(last.0, time_h) => last.1 += rise,
+                    _ => rises.push((time_h, rise)),
+                }
+            }
+        }
+    }
+    Ok(rises)
+}
+
 /// Output times a summary needs besides `grid`: the dense grid over the last dosing interval
-/// (for Cmax and Tmax) and the CRP report times. Returns (dense peak grid, report times).
+/// (for Cmax and Tmax, with the times of IV boluses in it) and the CRP report times. Returns
+/// (dense peak grid, report times).
 pub fn summary_times(
     subject: &Subject,
     regimen: &Regimen,
@@ -112,9 +140,14 @@ pub fn summary_times(
 ) -> Result<(Vec<f64>, Vec<f64>), SimError> {
     let (w0, w1) = last_interval(subject, regimen, horizon_h)?;
     let n_fine = (((w1 - w0) / PEAK_GRID_H).round() as usize).min(MAX_PEAK_POINTS);
-    let peak: Vec<f64> = (0..=n_fine)
+    let grid_points: Vec<f64> = (0..=n_fine)
         .map(|k| w0 + (w1 - w0) * k as f64 / n_fine.max(1) as f64)
         .collect();
+    let bolus_times: Vec<f64> = bolus_rises(subject, regimen, horizon_h, (w0, w1))?
+        .iter()
+        .map(|r| r.0)
+        .collect();
+    let peak = union(&grid_points, &bolus_times);
     let report_times: Vec<f64> = crp_days
         .iter()
         .map(|d| *d as f64 * HOURS_PER_DAY)
@@ -275,9 +308,9 @@ pub fn summarise_with_peak(
     let auc_state = subject.model.species.len() + drug_k;
     let mw = subject.params.values[drug.molar_mass];
     let conc_ng_ml = |y: &Vec<f64>| y[drug.concentration_species] * mw;
-    let i_occ = observable_index(subject, "receptor_occupancy_antagonist")?;
-    let i_sig = observable_index(subject, "il1_signal_relative")?;
-    let i_crp = observable_index(subject, "crp")?;
+    let i_occ = observable_index(subject, "receptor_occupancy_antagonist");
+    let i_sig = observable_index(subject, "il1_signal_relative");
+    let i_crp = observable_index(subject, "crp");
 
     let (mut cmax, mut tmax) = (f64::NEG_INFINITY, 0.0);
     for &(t, c) in peak {
@@ -286,8 +319,28 @@ pub fn summarise_with_peak(
             tmax = t - w0;
         }
     }
-    let y_start = at(w0).expect("window start is an output time");
-    let y_end = at(w1).expect("window end is an output time");
+    // Just after an IV bolus: the sample at its time (before it) plus its rise.
+    for (tb, rise) in bolus_rises(subject, regimen, horizon_h, (w0, w1))? {
+        if let Some(&(_, before)) = peak.iter().find(|(t, _)| same_time(*t, tb)) {
+            if before + rise * mw > cmax {
+                cmax = before + rise * mw;
+                tmax = tb - w0;
+            }
+        }
+    }
+    let missing = |t: f64| -> SimError {
+        crate::error::SolveError {
+            context: format!(" (summary of regimen '{}')", regimen.name),
+            time_h: t,
+            message: "internal error: the last dosing interval's end was not recorded (please \
+                      report it)"
+                .into(),
+            state: String::new(),
+        }
+        .into()
+    };
+    let y_start = at(w0).ok_or_else(|| missing(w0))?;
+    let y_end = at(w1).ok_or_else(|| missing(w1))?;
     let auc_ng_h_ml = (y_end[auc_state] - y_start[auc_state]) * mw;
     let obs_end = subject.observe(y_end);
     let mut figures = vec![
@@ -304,30 +357,40 @@ pub fn summarise_with_peak(
             },
             "ng/mL",
         ),
-        Figure::new("occupancy_antagonist_trough", obs_end[i_occ], "fraction"),
-        Figure::new(
+    ];
+    if let Some(i) = i_occ {
+        figures.push(Figure::new(
+            "occupancy_antagonist_trough",
+            obs_end[i],
+            "fraction",
+        ));
+    }
+    if let Some(i) = i_sig {
+        figures.push(Figure::new(
             "il1_signal_relative_trough",
-            obs_end[i_sig],
+            obs_end[i],
             "ratio to untreated",
-        ),
-        Figure::new(
+        ));
+    }
+    if let Some(i_crp) = i_crp {
+        figures.push(Figure::new(
             "crp_untreated",
             subject.observe(&subject.baseline)[i_crp],
             "mg/L",
-        ),
-    ];
-    for &d in crp_days {
-        let t = d as f64 * HOURS_PER_DAY;
-        if let Some(y) = at(t) {
-            figures.push(Figure::new(
-                format!("crp_day_{d}"),
-                subject.observe(y)[i_crp],
-                "mg/L",
-            ));
+        ));
+        for &d in crp_days {
+            let t = d as f64 * HOURS_PER_DAY;
+            if let Some(y) = at(t) {
+                figures.push(Figure::new(
+                    format!("crp_day_{d}"),
+                    subject.observe(y)[i_crp],
+                    "mg/L",
+                ));
+            }
         }
-    }
-    if let Some(y) = at(horizon_h) {
-        figures.push(Figure::new("crp_end", subject.observe(y)[i_crp], "mg/L"));
+        if let Some(y) = at(horizon_h) {
+            figures.push(Figure::new("crp_end", subject.observe(y)[i_crp], "mg/L"));
+        }
     }
 
     // Split the requested grid back out.

@@ -9,6 +9,11 @@ pub(crate) fn same_time(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
 }
 
+/// Strictly before `end`, beyond floating-point noise.
+pub(crate) fn before(t: f64, end: f64) -> bool {
+    t < end && !same_time(t, end)
+}
+
 /// One species sampled at many times (the concentration on the dense peak grid): recorded
 /// as a number, not as a whole state.
 #[derive(Debug, Clone, Copy)]

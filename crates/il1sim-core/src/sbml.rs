@@ -690,10 +690,24 @@ pub fn sbml_model(
     let inputs = inputs_within_horizon(&inputs, horizon_h);
     let (initial, initial_note) = if regimen.steady_state {
         let ss = crate::steady_state::periodic(subject, regimen)?;
+        let start = crate::steady_state::state_at_start(subject, regimen, &ss)?;
+        if start.rates.iter().any(|r| *r != 0.0) || !start.pending.is_empty() {
+            return Err(ModelError::invalid(
+                "export-sbml",
+                format!(
+                    "regimen '{}' starts from its steady state with start_h {} h, when the \
+                     previous dose is still being infused or absorbed past a lag at 0 h; the \
+                     export cannot carry that dose (use a start_h that is a multiple of the \
+                     interval, or steady_state = false)",
+                    regimen.name, regimen.start_h
+                ),
+            )
+            .into());
+        }
         (
-            ss.state[..n_species].to_vec(),
+            start.state[..n_species].to_vec(),
             format!(
-                "Initial values: the periodic steady state of regimen '{}' just before a dose (Newton, {} iterations), as il1sim starts a steady_state regimen.",
+                "Initial values: the periodic steady state of regimen '{}' (Newton, {} iterations), at the time since the previous dose of its schedule extended backwards, as il1sim starts a steady_state regimen.",
                 regimen.name, ss.iterations
             ),
         )

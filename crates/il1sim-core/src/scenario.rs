@@ -141,6 +141,13 @@ fn default_drug() -> String {
 struct LateDoseSpec {
     day: i64,
     delay_h: f64,
+    /// Which dose of that day (1-based) is late, for regimens with several doses a day.
+    #[serde(default = "first_dose")]
+    dose: i64,
+}
+
+fn first_dose() -> i64 {
+    1
 }
 
 #[derive(Debug, Deserialize)]
@@ -149,6 +156,10 @@ struct ExtraDoseSpec {
     time_h: f64,
     dose_mg: f64,
 }
+
+/// Most output times a scenario may ask for: one-minute outputs for 694 days. Beyond it a
+/// mistyped interval (1e-7 h) would try to allocate gigabytes instead of failing.
+pub const MAX_OUTPUT_POINTS: usize = 1_000_000;
 
 fn line_of(text: &str, span: &Range<usize>) -> usize {
     text[..span.start.min(text.len())].matches('\n').count() + 1
@@ -237,6 +248,18 @@ pub(crate) fn parse_file(
                     &s.span(),
                     "scenario.output_interval_h",
                     format!("{v} h is not allowed; must be > 0 and at most the duration"),
+                ));
+            }
+            let points = duration_days * HOURS_PER_DAY / v;
+            if points > MAX_OUTPUT_POINTS as f64 {
+                return Err(bad(
+                    &s.span(),
+                    "scenario.output_interval_h",
+                    format!(
+                        "{v} h is not allowed; it gives {points:.0} output times, at most \
+                         {MAX_OUTPUT_POINTS} are allowed (at least {:.3e} h for this duration)",
+                        duration_days * HOURS_PER_DAY / MAX_OUTPUT_POINTS as f64
+                    ),
                 ));
             }
             v
@@ -373,47 +396,45 @@ pub(crate) fn parse_file(
             ));
         }
         // An infusion is given by its duration or by its rate (duration = dose / rate).
-        let infusion_hours =
-            match (&r.infusion_hours, &r.infusion_rate_mg_per_h) {
-                (Some(_), Some(rate)) => {
+        let infusion_hours = match (&r.infusion_hours, &r.infusion_rate_mg_per_h) {
+            (Some(_), Some(rate)) => {
+                return Err(bad(
+                    &rate.span(),
+                    &key("infusion_rate_mg_per_h"),
+                    "give infusion_hours or infusion_rate_mg_per_h, not both".into(),
+                ))
+            }
+            (Some(d), None) => {
+                spans.insert(key("infusion_hours"), d.span());
+                Some((
+                    Administration::IvInfusion {
+                        duration_h: *d.get_ref(),
+                    },
+                    d.span(),
+                ))
+            }
+            (None, Some(rate)) => {
+                let v = *rate.get_ref();
+                if !(v.is_finite() && v > 0.0) {
                     return Err(bad(
                         &rate.span(),
                         &key("infusion_rate_mg_per_h"),
-                        "give infusion_hours or infusion_rate_mg_per_h, not both".into(),
-                    ))
+                        format!("{v} mg/h is not allowed; an infusion rate must be > 0"),
+                    ));
                 }
-                (Some(d), None) => {
-                    spans.insert(key("infusion_hours"), d.span());
-                    Some((*d.get_ref(), d.span()))
-                }
-                (None, Some(rate)) => {
-                    let v = *rate.get_ref();
-                    if !(v.is_finite() && v > 0.0) {
-                        return Err(bad(
-                            &rate.span(),
-                            &key("infusion_rate_mg_per_h"),
-                            format!("{v} mg/h is not allowed; an infusion rate must be > 0"),
-                        ));
-                    }
-                    spans.insert(key("infusion_hours"), rate.span());
-                    let weight = patient.as_ref().map(|p| p.weight_kg);
-                    match (dose, weight) {
-                        (DoseAmount::Mg(mg), _) => Some((mg / v, rate.span())),
-                        (_, Some(w)) => Some((dose.mg(w) / v, rate.span())),
-                        (_, None) => return Err(bad(
-                            &rate.span(),
-                            &key("infusion_rate_mg_per_h"),
-                            "with a weight-based dose in a population give infusion_hours instead"
-                                .into(),
-                        )),
-                    }
-                }
-                (None, None) => None,
-            };
+                spans.insert(key("infusion_rate_mg_per_h"), rate.span());
+                // Each dose runs for its own amount / rate (a loading dose longer).
+                Some((
+                    Administration::IvInfusionAtRate { mg_per_h: v },
+                    rate.span(),
+                ))
+            }
+            (None, None) => None,
+        };
         let administration = match (r.route.get_ref().as_str(), infusion_hours) {
             ("sc", None) => Administration::Subcutaneous,
             ("iv", None) => Administration::IvBolus,
-            ("iv", Some((duration_h, _))) => Administration::IvInfusion { duration_h },
+            ("iv", Some((infusion, _))) => infusion,
             ("sc", Some((_, span))) => return Err(bad(&span, &key("infusion_hours"), "infusions need route = \"iv\"".into())),
             (other, _) => return Err(bad(&r.route.span(), &key("route"), format!("'{other}' is not allowed; allowed: sc, iv (with infusion_hours or infusion_rate_mg_per_h for an infusion)"))),
         };
@@ -497,21 +518,22 @@ pub(crate) fn parse_file(
             .map(|s| {
                 spans.insert(key("late_doses"), s.span());
                 let l = s.get_ref();
-                u32::try_from(l.day)
-                    .map(|day| LateDose {
+                match (u32::try_from(l.day), u32::try_from(l.dose)) {
+                    (Ok(day), Ok(dose)) if day >= 1 && dose >= 1 => Ok(LateDose {
                         day,
                         delay_h: l.delay_h,
-                    })
-                    .map_err(|_| {
-                        bad(
-                            &s.span(),
-                            &key("late_doses"),
-                            format!(
-                                "day {} is not allowed; days are whole numbers from 1",
-                                l.day
-                            ),
-                        )
-                    })
+                        dose,
+                    }),
+                    _ => Err(bad(
+                        &s.span(),
+                        &key("late_doses"),
+                        format!(
+                            "day {} dose {} is not allowed; days and doses of a day are whole \
+                             numbers from 1",
+                            l.day, l.dose
+                        ),
+                    )),
+                }
             })
             .collect::<Result<Vec<_>, _>>()?;
         let extra_doses: Vec<ExtraDose> = r
@@ -527,9 +549,15 @@ pub(crate) fn parse_file(
             })
             .collect();
         let stop_day = match &r.stop_day {
-            Some(s) => Some(day(s, "stop_day")?),
+            Some(s) => {
+                spans.insert(key("stop_day"), s.span());
+                Some(day(s, "stop_day")?)
+            }
             None => None,
         };
+        if let Some(m) = &r.missed_days {
+            spans.insert(key("missed_days"), m.span());
+        }
         let regimen = Regimen {
             name: r.name.clone(),
             drug: r.drug.clone(),
@@ -547,6 +575,9 @@ pub(crate) fn parse_file(
             with: Vec::new(),
         };
         regimen.check(&f).map_err(|e| at(&spans, e))?;
+        regimen
+            .check_schedule(&f, duration_days * HOURS_PER_DAY)
+            .map_err(|e| at(&spans, e))?;
         let route = administration.route();
         if !model
             .drug(&r.drug)

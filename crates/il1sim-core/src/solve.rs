@@ -489,14 +489,16 @@ impl<'m> Subject<'m> {
         output_times: &[f64],
         observe: &mut dyn Observer<'p>,
     ) -> Result<Option<PeriodicSteadyState>, SimError> {
-        let inputs = self.regimen_inputs(regimen, horizon_h)?;
-        let (y0, ss) = if regimen.steady_state {
+        let mut inputs = self.regimen_inputs(regimen, horizon_h)?;
+        let (y0, rates, ss) = if regimen.steady_state {
             let ss = steady_state::periodic(self, regimen)?;
-            (ss.state.clone(), Some(ss))
+            let start = steady_state::state_at_start(self, regimen, &ss)?;
+            inputs.extend(start.pending);
+            inputs.sort_by(|a, b| a.time_h().total_cmp(&b.time_h()));
+            (start.state, start.rates, Some(ss))
         } else {
-            (self.baseline.clone(), None)
+            (self.baseline.clone(), vec![0.0; self.system.n], None)
         };
-        let rates = vec![0.0; self.system.n];
         self.integrate(&y0, &rates, 0.0, horizon_h, &inputs, output_times, observe)
             .map_err(|e| e.with_context(format!("regimen '{}'", regimen.name)))?;
         Ok(ss)

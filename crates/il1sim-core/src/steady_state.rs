@@ -4,8 +4,9 @@
 //! doses until troughs settle under-converges for slowly accumulating nonlinear systems
 //! (ferx-core #867), so the fixed point is solved for directly and its residual reported.
 
-use crate::dosing::{Administration, Regimen, Repeat, StateInput};
+use crate::dosing::{Regimen, Repeat, StateInput};
 use crate::error::{InputError, SimError, SolveError};
+use crate::record::{before, same_time};
 use crate::solve::{SolverOptions, Subject};
 use crate::system::OdeSystem;
 use nalgebra::{DMatrix, DVector};
@@ -68,6 +69,121 @@ pub struct PeriodicSteadyState {
     pub residual: f64,
 }
 
+/// The inputs of one dosing interval of the maintenance dose, given at 0 h, checked to
+/// start before the interval ends and (infusions) to stop by its end: the interval map Φ
+/// starts every interval with no infusion running.
+pub fn one_interval_inputs(
+    subject: &Subject,
+    regimen: &Regimen,
+) -> Result<Vec<StateInput>, SimError> {
+    let tau = regimen.interval_h;
+    let mut one = regimen.clone();
+    one.start_h = 0.0;
+    one.repeat = Repeat::Single;
+    one.loading_dose = None;
+    one.missed_days.clear();
+    one.late_doses.clear();
+    one.extra_doses.clear();
+    one.stop_day = None;
+    one.steady_state = false;
+    // The map runs over [0, τ]: list inputs up to just after τ to see those at or past it.
+    let inputs = subject.regimen_inputs(&one, 2.0 * tau)?;
+    let within = |t: f64| t <= tau || same_time(t, tau);
+    for i in &inputs {
+        let starts = match *i {
+            StateInput::Bolus { .. } => true,
+            StateInput::RateStep {
+                delta_nmol_per_h, ..
+            } => delta_nmol_per_h > 0.0,
+        };
+        if starts && !before(i.time_h(), tau) {
+            return Err(InputError::new(
+                "steady_state",
+                regimen.name.clone(),
+                "the dose lag must be shorter than the dosing interval",
+            )
+            .into());
+        }
+        if !starts && !within(i.time_h()) {
+            return Err(InputError::new(
+                "steady_state",
+                format!(
+                    "infusion ending {} h after the dose, every {tau} h",
+                    i.time_h()
+                ),
+                "a steady state needs infusions (after any lag) to end within the dosing \
+                 interval",
+            )
+            .into());
+        }
+    }
+    Ok(inputs)
+}
+
+/// A simulation's start: state, zero-order input rates running, inputs of an earlier dose
+/// still to come.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Start {
+    pub state: Vec<f64>,
+    pub rates: Vec<f64>,
+    pub pending: Vec<StateInput>,
+}
+
+/// Where a regimen that starts from its periodic steady state is at 0 h. Its schedule is
+/// taken as extended backwards: the previous dose was τ − (start_h mod τ) before 0 h, so the
+/// steady state just before a dose is advanced by that long. Returns the state (AUCs from
+/// 0), the infusion rates still running at 0 h, and that dose's inputs still to come (an
+/// infusion's end, a lagged bolus) on the simulation's clock.
+pub fn state_at_start(
+    subject: &Subject,
+    regimen: &Regimen,
+    ss: &PeriodicSteadyState,
+) -> Result<Start, SimError> {
+    let tau = regimen.interval_h;
+    let n = subject.system.n;
+    let phase = regimen.start_h.rem_euclid(tau);
+    if same_time(phase, 0.0) || same_time(phase, tau) {
+        return Ok(Start {
+            state: ss.state.clone(),
+            rates: vec![0.0; n],
+            pending: vec![],
+        });
+    }
+    let since = tau - phase;
+    let inputs = one_interval_inputs(subject, regimen)?;
+    let end = subject
+        .integrate_with(
+            &subject.options,
+            &ss.state,
+            &vec![0.0; n],
+            0.0,
+            since,
+            &inputs,
+            &[],
+            &mut |_: f64, _: &[f64]| {},
+        )
+        .map_err(|e| {
+            e.with_context(format!(
+                "steady state of regimen '{}' advanced to its start",
+                regimen.name
+            ))
+        })?;
+    let mut state = end.state;
+    let n_species = subject.model.species.len();
+    state[n_species..].iter_mut().for_each(|a| *a = 0.0);
+    // Inputs at `since` itself were not applied (a segment ends before its end's events).
+    let pending = inputs
+        .iter()
+        .filter(|i| i.time_h() > since || same_time(i.time_h(), since))
+        .map(|i| i.at((i.time_h() - since).max(0.0)))
+        .collect();
+    Ok(Start {
+        state,
+        rates: end.rates,
+        pending,
+    })
+}
+
 /// Newton on Φ(y) − y = 0 with a finite-difference Jacobian of Φ (tight tolerances).
 pub fn periodic(subject: &Subject, regimen: &Regimen) -> Result<PeriodicSteadyState, SimError> {
     let tau = regimen.interval_h;
@@ -80,35 +196,7 @@ pub fn periodic(subject: &Subject, regimen: &Regimen) -> Result<PeriodicSteadySt
         )
         .into());
     }
-    if let Administration::IvInfusion { duration_h } = regimen.administration {
-        if duration_h > tau {
-            return Err(InputError::new(
-                "steady_state",
-                format!("infusion of {duration_h} h every {tau} h"),
-                "a steady state needs infusions no longer than the dosing interval",
-            )
-            .into());
-        }
-    }
-    // One interval of the maintenance dose, starting at 0.
-    let mut one = regimen.clone();
-    one.start_h = 0.0;
-    one.repeat = Repeat::Single;
-    one.loading_dose = None;
-    one.missed_days.clear();
-    one.late_doses.clear();
-    one.extra_doses.clear();
-    one.stop_day = None;
-    one.steady_state = false;
-    let inputs = subject.regimen_inputs(&one, tau)?;
-    if inputs.iter().any(|i| i.time_h() >= tau) {
-        return Err(InputError::new(
-            "steady_state",
-            regimen.name.clone(),
-            "the dose lag must be shorter than the dosing interval",
-        )
-        .into());
-    }
+    let inputs = one_interval_inputs(subject, regimen)?;
     let n_species = subject.model.species.len();
     let n = subject.system.n;
     let opts = SolverOptions {
