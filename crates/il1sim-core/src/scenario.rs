@@ -103,9 +103,9 @@ struct PatientSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RegimenSpec {
-    name: String,
-    #[serde(default = "default_drug")]
-    drug: String,
+    name: Spanned<String>,
+    /// Default anakinra (the README says so).
+    drug: Option<Spanned<String>>,
     route: Spanned<String>,
     dose_mg: Option<Spanned<f64>>,
     dose_mg_per_kg: Option<Spanned<f64>>,
@@ -132,8 +132,10 @@ struct RegimenSpec {
     with: Vec<RegimenSpec>,
 }
 
-fn default_drug() -> String {
-    "anakinra".into()
+impl RegimenSpec {
+    fn drug(&self) -> &str {
+        self.drug.as_ref().map_or("anakinra", |d| d.get_ref())
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -202,18 +204,29 @@ pub(crate) fn parse_file(
 ) -> Result<ParsedFile, ScenarioError> {
     let file: ScenarioFile = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| line_of(text, &s));
+        let written = line.and_then(|l| text.lines().nth(l - 1)).unwrap_or("");
+        // A single table where a list of tables is expected: `[regimens]` for `[[regimens]]`.
+        let header = written
+            .trim()
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .filter(|h| !h.starts_with('['));
+        let mut message = e.message().trim().to_string();
+        if let (Some(h), true) = (header, message.contains("expected a sequence")) {
+            message = format!("{message}; write [[{h}]] (a list of tables), not [{h}]");
+        }
         // Name the key written on the offending line when there is one (`age_y = "forty"`).
-        let key = line
-            .and_then(|l| text.lines().nth(l - 1))
-            .and_then(|l| l.split_once('='))
+        let key = written
+            .split_once('=')
             .map(|(k, _)| k.trim().to_string())
             .filter(|k| !k.is_empty() && !k.starts_with('['))
+            .or_else(|| header.map(str::to_string))
             .unwrap_or_else(|| "syntax".into());
         ScenarioError {
             origin: origin.into(),
             line,
             key,
-            message: e.message().trim().to_string(),
+            message,
         }
     })?;
     // Logical field name → span, for errors raised by the core checks.
@@ -326,7 +339,7 @@ pub(crate) fn parse_file(
             if !w.with.is_empty() {
                 return Err(ScenarioError {
                     origin: origin.into(),
-                    line: None,
+                    line: Some(line_of(text, &w.name.span())),
                     key: format!("{f}.with"),
                     message: "a regimen given with another cannot have regimens of its own; \
                               list them all under the arm's [[regimens.with]]"
@@ -341,7 +354,7 @@ pub(crate) fn parse_file(
                 };
                 return Err(ScenarioError {
                     origin: origin.into(),
-                    line: None,
+                    line: Some(line_of(text, &w.name.span())),
                     key: format!("{owner}.steady_state"),
                     message: "steady_state is not allowed with co-administered regimens (their \
                               intervals can differ, so there is no one dosing period)"
@@ -355,13 +368,22 @@ pub(crate) fn parse_file(
     let mut given_with: Vec<(usize, Regimen)> = Vec::new();
     for (f, r, parent) in specs {
         let key = |k: &str| format!("{f}.{k}");
-        if model.drug(&r.drug).is_none() {
+        // Errors about the regimen as a whole point at its name.
+        let regimen_line = Some(line_of(text, &r.name.span()));
+        if model.drug(r.drug()).is_none() {
             let names: Vec<&str> = model.drugs.iter().map(|d| d.name.as_str()).collect();
             return Err(ScenarioError {
                 origin: origin.into(),
-                line: None,
+                line: Some(line_of(
+                    text,
+                    &r.drug.as_ref().map_or(r.name.span(), |d| d.span()),
+                )),
                 key: key("drug"),
-                message: format!("'{}' is not allowed; allowed: {}", r.drug, names.join(", ")),
+                message: format!(
+                    "'{}' is not allowed; allowed: {}",
+                    r.drug(),
+                    names.join(", ")
+                ),
             });
         }
         let dose = match (&r.dose_mg, &r.dose_mg_per_kg) {
@@ -382,7 +404,7 @@ pub(crate) fn parse_file(
             _ => {
                 return Err(ScenarioError {
                     origin: origin.into(),
-                    line: None,
+                    line: regimen_line,
                     key: key("dose_mg"),
                     message: "give exactly one of dose_mg and dose_mg_per_kg".into(),
                 });
@@ -471,7 +493,7 @@ pub(crate) fn parse_file(
             (None, None) => {
                 return Err(ScenarioError {
                     origin: origin.into(),
-                    line: None,
+                    line: regimen_line,
                     key: key("doses"),
                     message: "a regimen with interval_h needs doses or until_day".into(),
                 })
@@ -479,7 +501,7 @@ pub(crate) fn parse_file(
             (Some(_), Some(_)) => {
                 return Err(ScenarioError {
                     origin: origin.into(),
-                    line: None,
+                    line: regimen_line,
                     key: key("doses"),
                     message: "give doses or until_day, not both".into(),
                 })
@@ -559,8 +581,8 @@ pub(crate) fn parse_file(
             spans.insert(key("missed_days"), m.span());
         }
         let regimen = Regimen {
-            name: r.name.clone(),
-            drug: r.drug.clone(),
+            name: r.name.get_ref().clone(),
+            drug: r.drug().to_string(),
             dose,
             administration,
             start_h,
@@ -580,7 +602,7 @@ pub(crate) fn parse_file(
             .map_err(|e| at(&spans, e))?;
         let route = administration.route();
         if !model
-            .drug(&r.drug)
+            .drug(r.drug())
             .is_some_and(|d| d.routes.contains_key(&route))
         {
             return Err(bad(
@@ -588,7 +610,7 @@ pub(crate) fn parse_file(
                 &key("route"),
                 format!(
                     "drug '{}' has no {} route in this model",
-                    r.drug,
+                    r.drug(),
                     route.label()
                 ),
             ));
@@ -606,7 +628,7 @@ pub(crate) fn parse_file(
         if names[..i].contains(n) {
             return Err(ScenarioError {
                 origin: origin.into(),
-                line: None,
+                line: Some(line_of(text, &file.regimens[i].name.span())),
                 key: format!("regimens[{i}].name"),
                 message: format!("'{n}' is used twice; regimen names must differ"),
             });
@@ -654,6 +676,38 @@ dose_mg = 100
 interval_h = 24
 doses = 2
 "#;
+
+    #[test]
+    fn regimen_level_errors_name_the_line() {
+        // Found in review: these carried no line number.
+        let m = crate::il1_model();
+        let drug = OK.replace("route = \"sc\"", "drug = \"aspirin\"\nroute = \"sc\"");
+        let e = parse_scenario(&drug, "d.toml", &m).unwrap_err();
+        assert_eq!(
+            (e.line, e.key.as_str()),
+            (Some(16), "regimens[0].drug"),
+            "{e}"
+        );
+        let twice = format!("{OK}\n[[regimens]]\nname = \"daily\"\nroute = \"sc\"\ndose_mg = 1\n");
+        let e = parse_scenario(&twice, "t.toml", &m).unwrap_err();
+        assert_eq!(
+            (e.line, e.key.as_str()),
+            (Some(22), "regimens[1].name"),
+            "{e}"
+        );
+        let both = OK.replace("doses = 2", "doses = 2\nuntil_day = 2");
+        let e = parse_scenario(&both, "b.toml", &m).unwrap_err();
+        assert_eq!(e.line, Some(15), "{e}");
+    }
+
+    #[test]
+    fn a_single_table_for_a_list_of_tables_says_so() {
+        let m = crate::il1_model();
+        let e =
+            parse_scenario(&OK.replace("[[regimens]]", "[regimens]"), "s.toml", &m).unwrap_err();
+        assert_eq!(e.key, "regimens", "{e}");
+        assert!(e.message.contains("write [[regimens]]"), "{e}");
+    }
 
     #[test]
     fn parses_a_valid_scenario() {
