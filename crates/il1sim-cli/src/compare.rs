@@ -73,15 +73,14 @@ pub fn run(args: CompareArgs) -> Result<ExitCode, String> {
         "",
         scenario.regimens.iter().map(|r| r.drug.clone()).collect(),
     );
-    // While on treatment: one injection per dosing interval.
     push(
         "injections per month on treatment",
         "1/month",
         scenario
             .regimens
             .iter()
-            .map(|r| fmt_num(DAYS_PER_MONTH * HOURS_PER_DAY / r.interval_h))
-            .collect(),
+            .map(|r| injections_per_month(r, scenario.patient.weight_kg, scenario.duration_h))
+            .collect::<Result<Vec<_>, _>>()?,
     );
     for (key, label) in [
         ("cmax", "Cmax, last interval"),
@@ -287,6 +286,46 @@ pub fn run(args: CompareArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What the injections-per-month cell shows when no rate applies.
+const NOT_APPLICABLE: &str = "—";
+
+/// Injections per month while on treatment, from the doses the regimen (with the regimens
+/// given with it) actually gives within the simulation: SC injections and IV boluses count,
+/// an infusion is not an injection. "On treatment" runs from the first injection to one
+/// dosing interval after the last (the time that injection covers), cut at the end of the
+/// simulation, so missed doses lower the rate and a stop followed by weeks without treatment
+/// does not. With fewer than two injections there is no rate, and "—" is shown (with the
+/// count when there is one).
+fn injections_per_month(
+    regimen: &il1sim_core::dosing::Regimen,
+    weight_kg: f64,
+    horizon_h: f64,
+) -> Result<String, String> {
+    use il1sim_core::dosing::Administration;
+    let mut times = Vec::new();
+    let mut end_h: f64 = 0.0;
+    for r in std::iter::once(regimen).chain(&regimen.with) {
+        let events = r
+            .dose_events(weight_kg, horizon_h)
+            .map_err(|e| format!("regimen '{}': {e}", r.name))?;
+        for e in events.iter().filter(|e| {
+            matches!(
+                e.administration,
+                Administration::Subcutaneous | Administration::IvBolus
+            )
+        }) {
+            times.push(e.time_h);
+            end_h = end_h.max((e.time_h + r.interval_h).min(horizon_h));
+        }
+    }
+    let start_h = times.iter().copied().fold(f64::INFINITY, f64::min);
+    Ok(match times.len() {
+        0 => NOT_APPLICABLE.to_string(),
+        1 => format!("{NOT_APPLICABLE} (1 injection)"),
+        n => fmt_num(n as f64 * DAYS_PER_MONTH * HOURS_PER_DAY / (end_h - start_h)),
+    })
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -334,4 +373,76 @@ fn html(
         table = t,
         svg = svg,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use il1sim_core::dosing::{Administration, DoseAmount, Regimen};
+
+    fn daily(doses: u32) -> Regimen {
+        Regimen::repeated(
+            "daily",
+            "anakinra",
+            DoseAmount::Mg(100.0),
+            Administration::Subcutaneous,
+            24.0,
+            doses,
+        )
+    }
+
+    /// From the doses given: daily is 30.4 a month, every 8 weeks 0.54, a missed dose lowers
+    /// it, a stop followed by untreated weeks does not; a single infusion, a single injection
+    /// and a regimen without injections show "—".
+    #[test]
+    fn injections_per_month_come_from_the_doses_given() {
+        let month = DAYS_PER_MONTH * HOURS_PER_DAY;
+        assert_eq!(
+            injections_per_month(&daily(28), 70.0, 28.0 * 24.0).unwrap(),
+            fmt_num(28.0 * month / (28.0 * 24.0))
+        );
+        // 28 daily doses in a 90-day run: still daily while on treatment.
+        assert_eq!(
+            injections_per_month(&daily(28), 70.0, 90.0 * 24.0).unwrap(),
+            fmt_num(DAYS_PER_MONTH)
+        );
+        let mut missed = daily(28);
+        missed.missed_days = vec![5, 6];
+        assert_eq!(
+            injections_per_month(&missed, 70.0, 28.0 * 24.0).unwrap(),
+            fmt_num(26.0 * DAYS_PER_MONTH / 28.0)
+        );
+        let q8w = Regimen {
+            interval_h: 56.0 * 24.0,
+            ..daily(3)
+        };
+        assert_eq!(
+            injections_per_month(&q8w, 70.0, 168.0 * 24.0).unwrap(),
+            fmt_num(3.0 * DAYS_PER_MONTH / 168.0)
+        );
+        // The sepsis arm: one 72-h infusion with a 100 mg IV load given with it.
+        let mut sepsis = Regimen::repeated(
+            "infusion",
+            "anakinra",
+            DoseAmount::MgPerKg {
+                mg_per_kg: 144.0,
+                max_mg: None,
+            },
+            Administration::IvInfusion { duration_h: 72.0 },
+            24.0,
+            1,
+        );
+        assert_eq!(
+            injections_per_month(&sepsis, 70.0, 7.0 * 24.0).unwrap(),
+            NOT_APPLICABLE
+        );
+        sepsis.with.push(Regimen {
+            administration: Administration::IvBolus,
+            ..daily(1)
+        });
+        assert_eq!(
+            injections_per_month(&sepsis, 70.0, 7.0 * 24.0).unwrap(),
+            "— (1 injection)"
+        );
+    }
 }

@@ -7,15 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// Write `bytes` to `path` atomically (temporary file + rename on the same file system).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| format!("{} is not a file path", path.display()))?
-        .to_string_lossy();
-    let tmp: PathBuf = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let tmp = temporary_name(path)?;
     let result = (|| -> std::io::Result<()> {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -26,6 +18,100 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
         let _ = fs::remove_file(&tmp);
         format!("cannot write {}: {e}", path.display())
     })
+}
+
+/// Write several files as one set, and remove others (stale outputs of an earlier run): all
+/// are first written to temporary names beside their targets, then moved into place only
+/// when every one has been written, so that a failure (a full disk, a directory where a file
+/// should go) leaves the previous set untouched instead of half of a new one. Files being
+/// replaced or removed are moved aside first and put back if a later rename fails; they are
+/// deleted once the whole set is in place. Only a crash during the renames themselves can
+/// leave a mixed set, with the old files still present under their aside names.
+pub fn write_set_atomic(files: &[(PathBuf, Vec<u8>)], remove: &[PathBuf]) -> Result<(), String> {
+    let aside = |path: &Path| -> Result<PathBuf, String> {
+        let name = path
+            .file_name()
+            .ok_or_else(|| format!("{} is not a file path", path.display()))?
+            .to_string_lossy();
+        Ok(path.with_file_name(format!(".{name}.old-{}", std::process::id())))
+    };
+    // Only regular files (or links) are replaced or removed: a directory in the way is an
+    // error before anything is written.
+    for path in files.iter().map(|(p, _)| p).chain(remove) {
+        if let Ok(meta) = fs::symlink_metadata(path) {
+            if meta.is_dir() {
+                return Err(format!(
+                    "cannot write {}: it is a directory; remove or rename it",
+                    path.display()
+                ));
+            }
+        }
+    }
+    // 1. Every new file under a temporary name.
+    let mut temporaries: Vec<PathBuf> = Vec::new();
+    let cleanup = |temporaries: &[PathBuf]| {
+        for t in temporaries {
+            let _ = fs::remove_file(t);
+        }
+    };
+    for (path, bytes) in files {
+        let tmp = temporary_name(path)?;
+        let written = (|| -> std::io::Result<()> {
+            let mut f = fs::File::create(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()
+        })();
+        temporaries.push(tmp);
+        if let Err(e) = written {
+            cleanup(&temporaries);
+            return Err(format!("cannot write {}: {e}", path.display()));
+        }
+    }
+    // 2. Old files aside, new files in place; on a failure undo what was done.
+    let mut moved_aside: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut placed: Vec<PathBuf> = Vec::new();
+    let undo = |moved_aside: &[(PathBuf, PathBuf)], placed: &[PathBuf]| {
+        for p in placed {
+            let _ = fs::remove_file(p);
+        }
+        for (original, old) in moved_aside {
+            let _ = fs::rename(old, original);
+        }
+    };
+    for path in files.iter().map(|(p, _)| p).chain(remove) {
+        if fs::symlink_metadata(path).is_ok() {
+            let old = aside(path)?;
+            if let Err(e) = fs::rename(path, &old) {
+                undo(&moved_aside, &placed);
+                cleanup(&temporaries);
+                return Err(format!("cannot replace {}: {e}", path.display()));
+            }
+            moved_aside.push((path.clone(), old));
+        }
+    }
+    for ((path, _), tmp) in files.iter().zip(&temporaries) {
+        if let Err(e) = fs::rename(tmp, path) {
+            undo(&moved_aside, &placed);
+            cleanup(&temporaries);
+            return Err(format!("cannot write {}: {e}", path.display()));
+        }
+        placed.push(path.clone());
+    }
+    // 3. The set is in place: the old files go.
+    for (_, old) in &moved_aside {
+        let _ = fs::remove_file(old);
+    }
+    Ok(())
+}
+
+/// The temporary name `write_atomic` and `write_set_atomic` write to: hidden, in the same
+/// directory (a rename within one file system is atomic), unique to this process.
+fn temporary_name(path: &Path) -> Result<PathBuf, String> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| format!("{} is not a file path", path.display()))?
+        .to_string_lossy();
+    Ok(path.with_file_name(format!(".{name}.tmp-{}", std::process::id())))
 }
 
 /// Create the output directory (and parents) if needed.
@@ -74,6 +160,87 @@ mod tests {
             assert_eq!(s.parse::<f64>().unwrap(), x, "{s}");
             assert!(s.len() <= 24, "{s}");
         }
+    }
+
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// A set is written whole or not at all: with a directory where one file should go,
+    /// none of the files is replaced and nothing is left behind.
+    #[test]
+    fn set_is_written_whole_or_not_at_all() {
+        let dir = std::env::temp_dir().join(format!("il1sim-set-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        ensure_dir(&dir).unwrap();
+        let (a, b, stale) = (dir.join("a.csv"), dir.join("b.json"), dir.join("c.svg"));
+        fs::write(&a, "old a").unwrap();
+        fs::write(&stale, "old c").unwrap();
+        fs::create_dir(&b).unwrap();
+        let e = write_set_atomic(
+            &[
+                (a.clone(), b"new a".to_vec()),
+                (b.clone(), b"new b".to_vec()),
+            ],
+            std::slice::from_ref(&stale),
+        )
+        .unwrap_err();
+        assert!(e.contains("b.json") && e.contains("directory"), "{e}");
+        assert_eq!(fs::read_to_string(&a).unwrap(), "old a");
+        assert_eq!(fs::read_to_string(&stale).unwrap(), "old c");
+        assert_eq!(listing(&dir), ["a.csv", "b.json", "c.svg"]);
+        // Once the way is clear: all new files in place, the stale one gone, no leftovers.
+        fs::remove_dir(&b).unwrap();
+        write_set_atomic(
+            &[
+                (a.clone(), b"new a".to_vec()),
+                (b.clone(), b"new b".to_vec()),
+            ],
+            std::slice::from_ref(&stale),
+        )
+        .unwrap();
+        assert_eq!(fs::read_to_string(&a).unwrap(), "new a");
+        assert_eq!(fs::read_to_string(&b).unwrap(), "new b");
+        assert_eq!(listing(&dir), ["a.csv", "b.json"]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A file that cannot be written (its directory is read-only) leaves the other files of
+    /// the set as they were, and no temporary file behind.
+    #[cfg(unix)]
+    #[test]
+    fn failed_write_keeps_the_previous_set() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("il1sim-set-ro-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let locked = dir.join("locked");
+        ensure_dir(&locked).unwrap();
+        let (a, b) = (dir.join("a.csv"), locked.join("b.json"));
+        fs::write(&a, "old a").unwrap();
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o555)).unwrap();
+        // Root may write anyway; then there is nothing to test.
+        let writable = fs::write(locked.join("probe"), "").is_ok();
+        if !writable {
+            let e = write_set_atomic(
+                &[
+                    (a.clone(), b"new a".to_vec()),
+                    (b.clone(), b"new b".to_vec()),
+                ],
+                &[],
+            )
+            .unwrap_err();
+            assert!(e.contains("b.json"), "{e}");
+            assert_eq!(fs::read_to_string(&a).unwrap(), "old a");
+            assert_eq!(listing(&dir), ["a.csv", "locked"]);
+        }
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `il1sim simulate`: scenario file or quick form → printed summary, timecourse.csv,
 //! summary.json, timecourse.svg and timecourse.png in `--out`.
 
-use crate::output::{csv_text, ensure_dir, num, write_atomic};
+use crate::output::{csv_text, ensure_dir, num, write_set_atomic};
 use crate::plot::{timecourse_svg, DoseMarks, Panel, Series};
 use crate::quick::QuickArgs;
 use il1sim_core::dosing::HOURS_PER_DAY;
@@ -33,7 +33,8 @@ pub struct SimulateArgs {
     /// Model file [default: the bundled models/il1.toml]
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
-    /// Do not draw timecourse.svg and timecourse.png
+    /// Do not draw timecourse.svg and timecourse.png; those of an earlier run in --out are
+    /// removed, so that the folder holds the outputs of one run only
     #[arg(long)]
     pub no_plot: bool,
 }
@@ -102,28 +103,53 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode, String> {
         runs,
     };
     results.print_summary();
-    ensure_dir(&args.out)?;
-    results.write_timecourse(&args.out)?;
-    results.write_summary_json(&options, method, &args.out)?;
+    // Every output is made before any is written, and they are written as one set: a
+    // failure leaves the folder as the previous run left it, not half replaced.
+    let mut files = vec![
+        ("timecourse.csv", results.timecourse_csv()?),
+        ("summary.json", results.summary_json(&options, method)?),
+    ];
     if !args.no_plot {
-        results.write_plot(&args.out)?;
+        let (svg, png) = results.plots()?;
+        files.push(("timecourse.svg", svg));
+        files.push(("timecourse.png", png));
     }
+    // Without plots, the figures of an earlier run would no longer match the data beside them.
+    let stale: Vec<PathBuf> = if args.no_plot {
+        PLOT_FILES.iter().map(|f| args.out.join(f)).collect()
+    } else {
+        Vec::new()
+    };
+    let removed: Vec<String> = stale
+        .iter()
+        .filter(|p| p.exists())
+        .map(|p| p.display().to_string())
+        .collect();
+    ensure_dir(&args.out)?;
+    let files: Vec<(PathBuf, Vec<u8>)> = files
+        .into_iter()
+        .map(|(name, bytes)| (args.out.join(name), bytes))
+        .collect();
+    write_set_atomic(&files, &stale)?;
     println!(
         "\nwrote {}",
-        [
-            "timecourse.csv",
-            "summary.json",
-            if args.no_plot { "" } else { "timecourse.svg" },
-            if args.no_plot { "" } else { "timecourse.png" },
-        ]
-        .iter()
-        .filter(|s| !s.is_empty())
-        .map(|f| args.out.join(f).display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+        files
+            .iter()
+            .map(|(p, _)| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
+    if !removed.is_empty() {
+        println!(
+            "removed {} of an earlier run (--no-plot)",
+            removed.join(", ")
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
+
+/// The figures `simulate` draws; with --no-plot, these exact names are removed from --out.
+const PLOT_FILES: [&str; 2] = ["timecourse.svg", "timecourse.png"];
 
 /// Simulate every regimen of a scenario for its patient on the scenario's output grid.
 pub fn run_scenario<'m>(
@@ -289,7 +315,7 @@ impl Results<'_> {
         }
     }
 
-    fn write_timecourse(&self, out: &std::path::Path) -> Result<(), String> {
+    fn timecourse_csv(&self) -> Result<Vec<u8>, String> {
         let (model, subject, runs) = (self.model, self.subject, &self.runs);
         let mut header = vec!["time_h".to_string()];
         header.extend(model.observables.iter().map(|o| o.column()));
@@ -303,15 +329,14 @@ impl Results<'_> {
                 rows.push(row);
             }
         }
-        write_atomic(&out.join("timecourse.csv"), &csv_text(&header, &rows)?)
+        csv_text(&header, &rows)
     }
 
-    fn write_summary_json(
+    fn summary_json(
         &self,
         options: &SolverOptions,
         method: SimulationMethod,
-        out: &std::path::Path,
-    ) -> Result<(), String> {
+    ) -> Result<Vec<u8>, String> {
         let (model, scenario, subject, runs) =
             (self.model, self.scenario, self.subject, &self.runs);
         let p = &scenario.patient;
@@ -336,10 +361,11 @@ impl Results<'_> {
             "regimens": runs.iter().map(|(_, s)| s).collect::<Vec<_>>(),
         });
         let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
-        write_atomic(&out.join("summary.json"), text.as_bytes())
+        Ok(text.into_bytes())
     }
 
-    fn write_plot(&self, out: &std::path::Path) -> Result<(), String> {
+    /// timecourse.svg and timecourse.png.
+    fn plots(&self) -> Result<(Vec<u8>, Vec<u8>), String> {
         let (model, scenario, subject, runs) =
             (self.model, self.scenario, self.subject, &self.runs);
         let panels: Vec<Panel> = model
@@ -382,8 +408,7 @@ impl Results<'_> {
             scenario.patient.crcl_ml_min
         );
         let svg = timecourse_svg(&title, &panels, &doses)?;
-        write_atomic(&out.join("timecourse.svg"), svg.as_bytes())?;
         let png = crate::plot::timecourse_png(&title, &panels, &doses)?;
-        write_atomic(&out.join("timecourse.png"), &png)
+        Ok((svg.into_bytes(), png))
     }
 }

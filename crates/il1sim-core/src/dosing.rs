@@ -512,8 +512,12 @@ impl Regimen {
         let before_end = |t: f64| before(t, horizon_h);
         let scheduled = self.scheduled_times(horizon_h);
         let mut events = Vec::new();
+        // Which dose of its day each dose is (1-based), for late_doses; times ascend.
+        let (mut previous_day, mut nth) = (0u32, 0u32);
         for (k, &t) in scheduled.iter().enumerate() {
             let day = day_of(t);
+            nth = if day == previous_day { nth + 1 } else { 1 };
+            previous_day = day;
             if self.missed_days.contains(&day) {
                 continue;
             }
@@ -522,8 +526,6 @@ impl Regimen {
                     continue;
                 }
             }
-            // Which dose of its day this is (1-based), for late_doses.
-            let nth = scheduled[..k].iter().filter(|&&s| day_of(s) == day).count() as u32 + 1;
             let delay = self
                 .late_doses
                 .iter()

@@ -64,6 +64,51 @@ impl Check {
         }
     }
 
+    /// Whether the check can be evaluated at all: finite numbers, a range with low <= high,
+    /// a relative check around a non-zero value with a tolerance > 0. A check that cannot
+    /// pass is a mistake in the targets file, reported as such instead of as a FAIL.
+    pub fn validate(&self) -> Result<(), String> {
+        let finite = |name: &str, v: f64| {
+            if v.is_finite() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{name} = {v} is not allowed; it must be a finite number"
+                ))
+            }
+        };
+        match *self {
+            Check::Range { low, high } => {
+                finite("range.low", low)?;
+                finite("range.high", high)?;
+                if low > high {
+                    return Err(format!(
+                        "range low = {low}, high = {high} is not allowed; low must be <= high"
+                    ));
+                }
+            }
+            Check::Relative { value, tolerance } => {
+                finite("relative.value", value)?;
+                finite("relative.tolerance", tolerance)?;
+                if value == 0.0 {
+                    return Err(
+                        "relative.value = 0 is not allowed; a relative tolerance needs \
+                                a non-zero value (use range or at_most)"
+                            .into(),
+                    );
+                }
+                if tolerance <= 0.0 {
+                    return Err(format!(
+                        "relative.tolerance = {tolerance} is not allowed; it must be > 0"
+                    ));
+                }
+            }
+            Check::AtMost { value } => finite("at_most.value", value)?,
+            Check::AtLeast { value } => finite("at_least.value", value)?,
+        }
+        Ok(())
+    }
+
     /// The published figure with its tolerance, as shown to users.
     pub fn describe(&self) -> String {
         match *self {
@@ -92,28 +137,180 @@ pub fn fmt_num(x: f64) -> String {
     }
 }
 
+/// The unit of the number an experiment returns: a target's `unit` must be this one (a
+/// closed-form check returns a relative error, so "ng/mL" there is a mistake in the file).
+pub fn experiment_unit(id: &str) -> Option<&'static str> {
+    Some(match id {
+        // largest relative difference from a closed form
+        "closed_form_sc_single"
+        | "closed_form_sc_28_daily"
+        | "closed_form_iv_infusion_repeated"
+        | "closed_form_iv_bolus_missed_extra"
+        | "closed_form_co_administered" => "relative",
+        // a part of a whole (bioavailability, fall of CRP)
+        "f_sc_70mg" | "ra_crp_fall_week1_4mgkg" => "fraction",
+        // times in hours
+        "tmax_sc_100mg" | "thalf_sc_terminal" | "crp_half_life_blocked" => "h",
+        // concentrations and their differences in mg/L
+        "cavg_ss_100mg_mg_per_l"
+        | "cavg_child_10kg"
+        | "cavg_child_21kg"
+        | "cavg_child_50kg"
+        | "healthy_crp"
+        | "ra_crp_untreated"
+        | "nomid_crp_untreated"
+        | "nomid_crp_day90_1mgkg"
+        | "nomid_crp_day90_2mgkg"
+        | "healthy_saa"
+        | "nomid_saa_untreated"
+        | "nomid_saa_day90_1mgkg"
+        | "canakinumab_caps_crp_day8"
+        | "rilonacept_caps_crp_day7"
+        | "sjia_crp_untreated"
+        | "sjia_crp_day28_2mgkg"
+        | "dira_crp_untreated"
+        | "dira_crp_day28_1mgkg"
+        | "dira_crp_day28_2mgkg"
+        | "fcas_crp_fall_week6_rilonacept"
+        | "fcas_saa_fall_week6_rilonacept"
+        | "mws_crp_day14_100mg"
+        | "mws_saa_day14_100mg"
+        | "aosd_crp_untreated"
+        | "aosd_crp_day7_100mg"
+        | "aosd_crp_day28_100mg"
+        | "aosd_crp_4d_after_stop"
+        | "mas_crp_untreated"
+        | "sepsis_crp_untreated" => "mg/L",
+        // ratios of two model values
+        "accumulation_after_day2_100mg_daily"
+        | "auc_ratio_crcl_65"
+        | "auc_ratio_crcl_40"
+        | "auc_ratio_crcl_20"
+        | "auc_ratio_crcl_5"
+        | "mg_per_kg_for_target_10kg_over_50kg"
+        | "molar_excess_in_vitro"
+        | "canakinumab_accumulation_q8w"
+        | "canakinumab_total_il1b_ratio_day28"
+        | "canakinumab_free_il1b_ratio_day28"
+        | "rilonacept_free_il1ra_site_ratio_day14"
+        | "mas_crp_ratio_day7_iv_5mgkg_bid"
+        | "sepsis_crp_ratio_72h_iv_2mgkgh" => "ratio",
+        // a plasma concentration in pg/mL
+        "healthy_il1ra_plasma" => "pg/mL",
+        // serum concentrations in ng/mL
+        "nomid_serum_il1ra_trough_day90" | "nomid_serum_il1ra_untreated" => "ng/mL",
+        // half-lives in days
+        "canakinumab_terminal_half_life_days" | "rilonacept_terminal_half_life_days" => "days",
+        // a production rate
+        "mws_il1b_production_ng_per_day" => "ng/day",
+        // responder percentages
+        "acr20_placebo_week24_cohen2004_expected"
+        | "acr20_placebo_week24_bresnihan1998_expected"
+        | "acr20_150mg_week24_bresnihan1998_expected"
+        | "acr_cohen2004_100mg_expected_acr20"
+        | "acr_cohen2004_100mg_expected_acr50"
+        | "acr_cohen2004_100mg_expected_acr70"
+        | "acr_trial_cohen2004_placebo_acr20"
+        | "acr_trial_cohen2004_placebo_acr50"
+        | "acr_trial_cohen2004_placebo_acr70"
+        | "acr_trial_cohen2004_anakinra_acr20"
+        | "acr_trial_cohen2004_anakinra_acr50"
+        | "acr_trial_cohen2004_anakinra_acr70" => "%",
+        _ => return None,
+    })
+}
+
+/// The targets of a targets file with their spans, read only to put a line on an error.
+#[derive(Deserialize)]
+struct TargetSpans {
+    #[serde(default)]
+    targets: Vec<toml::Spanned<toml::Value>>,
+}
+
+/// Parse and check a targets file: every target names a known experiment with that
+/// experiment's unit, a usable check (finite bounds, low <= high, a tolerance > 0), a unique
+/// id and non-empty text fields. Errors name the file, the line of the target, the field,
+/// the value and what is allowed; a bad target is an input error, never a FAIL.
 pub fn load_targets(text: &str, origin: &str) -> Result<Vec<Target>, ModelError> {
-    let f: TargetsFile =
-        toml::from_str(text).map_err(|e| ModelError::Syntax(format!("{origin}: {e}")))?;
-    for t in &f.targets {
+    let line_of = |start: usize| text[..start.min(text.len())].matches('\n').count() + 1;
+    let f: TargetsFile = toml::from_str(text).map_err(|e| {
+        let place = match e.span() {
+            Some(span) => format!("{origin}:{}", line_of(span.start)),
+            None => origin.to_string(),
+        };
+        ModelError::invalid(
+            place,
+            format!(
+                "targets file is not valid TOML or has an unknown field: {}",
+                e.message().trim()
+            ),
+        )
+    })?;
+    // The line of target i, when it can be found.
+    let place = |i: usize, id: &str, field: &str| {
+        let line = toml::from_str::<TargetSpans>(text)
+            .ok()
+            .and_then(|s| s.targets.get(i).map(|t| line_of(t.span().start)));
+        let at = line.map_or(origin.to_string(), |l| format!("{origin}:{l}"));
+        format!("{at}: target '{id}'.{field}")
+    };
+    for (i, t) in f.targets.iter().enumerate() {
+        let bad = |field: &str, message: String| {
+            Err(ModelError::invalid(place(i, &t.id, field), message))
+        };
+        for (field, value) in [
+            ("id", &t.id),
+            ("group", &t.group),
+            ("quantity", &t.quantity),
+            ("source", &t.source),
+            ("tolerance_basis", &t.tolerance_basis),
+        ] {
+            if value.trim().is_empty() {
+                return bad(
+                    field,
+                    format!("'{value}' is not allowed; every target needs a non-empty {field}"),
+                );
+            }
+        }
+        if let Some(j) = f.targets[..i].iter().position(|o| o.id == t.id) {
+            return bad(
+                "id",
+                format!(
+                    "'{}' is used twice (also targets[{j}]); target ids must differ",
+                    t.id
+                ),
+            );
+        }
         if !["engine", "calibration", "prediction"].contains(&t.role.as_str()) {
-            return Err(ModelError::invalid(
-                format!("{origin}: target '{}'.role", t.id),
+            return bad(
+                "role",
                 format!(
                     "'{}' is not allowed; allowed: engine, calibration, prediction",
                     t.role
                 ),
-            ));
+            );
         }
-        if !EXPERIMENTS.contains(&t.experiment.as_str()) {
-            return Err(ModelError::invalid(
-                format!("{origin}: target '{}'.experiment", t.id),
+        let Some(unit) = experiment_unit(&t.experiment) else {
+            return bad(
+                "experiment",
                 format!(
                     "'{}' is not an experiment; allowed: {}",
                     t.experiment,
                     EXPERIMENTS.join(", ")
                 ),
-            ));
+            );
+        };
+        if t.unit != unit {
+            return bad(
+                "unit",
+                format!(
+                    "'{}' is not allowed; experiment '{}' gives a value in '{unit}'",
+                    t.unit, t.experiment
+                ),
+            );
+        }
+        if let Err(message) = t.check.validate() {
+            return bad("check", message);
         }
     }
     Ok(f.targets)

@@ -68,7 +68,7 @@ fn patient_out_of_range_is_refused() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("patient.weight = 0 kg") && e.contains("allowed: > 0"),
+        e.contains("patient.weight = 0 kg") && e.contains("allowed: 0.5 to 400 kg"),
         "{e}"
     );
 }

@@ -241,6 +241,9 @@ pub struct Disease {
 #[derive(Debug, Clone)]
 pub struct Model {
     pub name: String,
+    /// Where the model came from (its file name), so that errors found later, per subject,
+    /// name the file to fix.
+    pub origin: String,
     pub description: String,
     pub default_disease: String,
     pub compartments: Vec<Compartment>,
@@ -269,10 +272,27 @@ const COVARIATE_NAMES: [&str; 5] = ["weight_kg", "age_y", "crcl_ml_min", "female
 
 impl Model {
     /// Parse and check a model file's text. `origin` (a file name) prefixes error messages.
+    ///
+    /// A checking error names the line of the offending entry (`file:line: location`); the
+    /// lines are looked up only when there is an error, so loading a good file parses it once.
     pub fn from_toml(text: &str, origin: &str) -> Result<Model, ModelError> {
         let spec: ModelSpec =
             toml::from_str(text).map_err(|e| ModelError::Syntax(format!("{origin}: {e}")))?;
-        Model::from_spec(spec, origin)
+        Model::from_spec(spec, origin).map_err(|e| match e {
+            ModelError::Invalid { location, message } => {
+                let place = location
+                    .strip_prefix(origin)
+                    .and_then(|rest| rest.strip_prefix(": "));
+                match place.and_then(|p| entry_line(text, p).map(|l| (p, l))) {
+                    Some((place, line)) => ModelError::Invalid {
+                        location: format!("{origin}:{line}: {place}"),
+                        message,
+                    },
+                    None => ModelError::Invalid { location, message },
+                }
+            }
+            other => other,
+        })
     }
 
     pub fn from_spec(spec: ModelSpec, origin: &str) -> Result<Model, ModelError> {
@@ -289,6 +309,8 @@ impl Model {
                 )
             })?;
             check_value(p.value).map_err(|m| err(format!("parameters.{name}.value"), m))?;
+            check_fraction(&p.unit, p.value)
+                .map_err(|m| err(format!("parameters.{name}.value"), m))?;
             if p.source.trim().is_empty() {
                 return Err(err(
                     format!("parameters.{name}.source"),
@@ -354,10 +376,13 @@ impl Model {
                 } else if let Some(&id) = param_index.get(var.as_str()) {
                     inputs.push(DerivedInput::Parameter(id));
                 } else {
+                    let mut known: Vec<&str> = param_index.keys().map(String::as_str).collect();
+                    known.extend(COVARIATE_NAMES);
                     return Err(err(
                         format!("derived.{name}.expr"),
                         format!(
-                            "unknown name '{var}'; allowed: parameters, derived parameters and covariates ({})",
+                            "{}; names are parameters, derived parameters and covariates ({})",
+                            unknown_name("name", var, &known),
                             COVARIATE_NAMES.join(", ")
                         ),
                     ));
@@ -414,9 +439,10 @@ impl Model {
                 let name = name.as_ref().ok_or_else(|| {
                     err(loc.to_string(), "missing (required for this kind)".into())
                 })?;
-                let id = *param_index
-                    .get(name.as_str())
-                    .ok_or_else(|| err(loc.to_string(), format!("unknown parameter '{name}'")))?;
+                let id = *param_index.get(name.as_str()).ok_or_else(|| {
+                    let known: Vec<&str> = param_index.keys().map(String::as_str).collect();
+                    err(loc.to_string(), unknown_name("parameter", name, &known))
+                })?;
                 let dim = parameters[id].dimension;
                 if !dims.contains(&dim) {
                     let allowed: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
@@ -469,9 +495,10 @@ impl Model {
                 return Err(err(loc, "duplicate species name".into()));
             }
             let compartment = *comp_index.get(&s.compartment).ok_or_else(|| {
+                let known: Vec<&str> = comp_index.keys().map(String::as_str).collect();
                 err(
                     format!("{loc}.compartment"),
-                    format!("unknown compartment '{}'", s.compartment),
+                    unknown_name("compartment", &s.compartment, &known),
                 )
             })?;
             if !(s.scale.is_finite() && s.scale > 0.0) {
@@ -493,10 +520,10 @@ impl Model {
             let name = name
                 .as_ref()
                 .ok_or_else(|| err(loc.to_string(), "missing (required for this kind)".into()))?;
-            species_index
-                .get(name.as_str())
-                .copied()
-                .ok_or_else(|| err(loc.to_string(), format!("unknown species '{name}'")))
+            species_index.get(name.as_str()).copied().ok_or_else(|| {
+                let known: Vec<&str> = species_index.keys().map(String::as_str).collect();
+                err(loc.to_string(), unknown_name("species", name, &known))
+            })
         };
 
         // Signals.
@@ -549,10 +576,10 @@ impl Model {
             let name = name
                 .as_ref()
                 .ok_or_else(|| err(loc.to_string(), "missing".into()))?;
-            signals
-                .iter()
-                .position(|s| &s.name == name)
-                .ok_or_else(|| err(loc.to_string(), format!("unknown signal '{name}'")))
+            signals.iter().position(|s| &s.name == name).ok_or_else(|| {
+                let known: Vec<&str> = signals.iter().map(|s| s.name.as_str()).collect();
+                err(loc.to_string(), unknown_name("signal", name, &known))
+            })
         };
 
         // Reactions.
@@ -562,6 +589,13 @@ impl Model {
         let mut touched = vec![false; species.len()];
         for (i, r) in spec.reactions.iter().enumerate() {
             let loc = format!("reactions[{i}] '{}'", r.name);
+            // Names identify reactions in exports (SBML ids); a second one would be renamed.
+            if let Some(j) = reaction_names.iter().position(|n| n == &r.name) {
+                return Err(err(
+                    format!("{loc}.name"),
+                    format!("duplicate reaction name: reactions[{j}] is also named '{}'; names must differ", r.name),
+                ));
+            }
             let l = |f: &str| format!("{loc}.{f}");
             let reaction = match r.kind.as_str() {
                 "zero_order" => Reaction::ZeroOrder { species: sp(&l("species"), &r.species)?, rate: param(&l("rate"), &r.rate, &production)? },
@@ -673,6 +707,16 @@ impl Model {
         let mut drugs = Vec::new();
         for (i, d) in spec.drugs.iter().enumerate() {
             let loc = format!("drugs[{i}] '{}'", d.name);
+            // Regimens name their drug; a second drug of the same name could never be given.
+            if let Some(j) = drugs.iter().position(|x: &Drug| x.name == d.name) {
+                return Err(err(
+                    format!("{loc}.name"),
+                    format!(
+                        "duplicate drug name: drugs[{j}] is also named '{}'; names must differ",
+                        d.name
+                    ),
+                ));
+            }
             let molar_mass = param(
                 &format!("{loc}.molar_mass"),
                 &Some(d.molar_mass.clone()),
@@ -791,9 +835,10 @@ impl Model {
             let mut overrides = Vec::new();
             for (pname, p) in &d.parameters {
                 let loc = format!("diseases.{dname}.parameters.{pname}");
-                let id = *param_index
-                    .get(pname.as_str())
-                    .ok_or_else(|| err(loc.clone(), format!("unknown parameter '{pname}'")))?;
+                let id = *param_index.get(pname.as_str()).ok_or_else(|| {
+                    let known: Vec<&str> = param_index.keys().map(String::as_str).collect();
+                    err(loc.clone(), unknown_name("parameter", pname, &known))
+                })?;
                 if parameters[id].expr.is_some() {
                     return Err(err(
                         loc,
@@ -813,6 +858,7 @@ impl Model {
                     ));
                 }
                 check_value(p.value).map_err(|m| err(format!("{loc}.value"), m))?;
+                check_fraction(&p.unit, p.value).map_err(|m| err(format!("{loc}.value"), m))?;
                 if p.source.trim().is_empty() {
                     return Err(err(
                         format!("{loc}.source"),
@@ -842,6 +888,7 @@ impl Model {
 
         Ok(Model {
             name: spec.model.name,
+            origin: origin.to_string(),
             description: spec.model.description,
             default_disease: spec.model.default_disease,
             compartments,
@@ -945,21 +992,32 @@ impl Model {
                 })
                 .collect();
             let p = &self.parameters[d.id];
-            let v = d.expr.eval(&args).map_err(|e| {
-                ModelError::invalid(
-                    format!("derived.{}", p.name),
-                    format!("cannot evaluate: {e}"),
+            // The expression is in the model file, so errors name the file and the parameter
+            // (the caller adds the scenario or subject).
+            let place = || format!("model file {}: derived.{}", self.origin, p.name);
+            let v = d
+                .expr
+                .eval(&args)
+                .map_err(|e| ModelError::invalid(place(), format!("cannot evaluate: {e}")))?;
+            let patient = || {
+                format!(
+                    "weight {} kg, age {} y, CrCl {} mL/min",
+                    covariates.weight_kg, covariates.age_y, covariates.crcl_ml_min
                 )
-            })?;
+            };
             if !v.is_finite() || v < 0.0 {
                 return Err(ModelError::invalid(
-                    format!("derived.{}", p.name),
+                    place(),
                     format!(
-                        "evaluates to {v} {} for weight {} kg, age {} y, CrCl {} mL/min; must be finite and >= 0",
-                        p.unit, covariates.weight_kg, covariates.age_y, covariates.crcl_ml_min
+                        "'{}' evaluates to {v} {} for {}; must be finite and >= 0",
+                        p.expr.as_deref().unwrap_or(""),
+                        p.unit,
+                        patient()
                     ),
                 ));
             }
+            check_fraction(&p.unit, v)
+                .map_err(|m| ModelError::invalid(place(), format!("{m} (for {})", patient())))?;
             values[d.id] = v * p.to_canonical;
             for &(id, f) in multipliers {
                 if id == d.id {
@@ -1141,4 +1199,163 @@ fn check_value(v: f64) -> Result<(), String> {
     } else {
         Err(format!("{v} is not allowed; values must be finite and >= 0 (negative rates, volumes or concentrations have no meaning)"))
     }
+}
+
+/// A value in unit `fraction` must lie in [0, 1] (a bioavailability of 1.95 is a typing
+/// error); dimensionless numbers that may exceed 1 are written with unit `1` or `ratio`.
+fn check_fraction(unit: &str, v: f64) -> Result<(), String> {
+    if unit == "fraction" && !(0.0..=1.0).contains(&v) {
+        Err(format!(
+            "{v} is not allowed; a value in unit 'fraction' must be within 0 and 1 (write unit \
+             \"ratio\" or \"1\" for a number that may exceed 1)"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Most names listed in full after an unknown one; longer lists (the bundled model has over
+/// a hundred parameters) show the closest few instead, since a message of hundreds of names
+/// is not read.
+const MAX_LISTED_NAMES: usize = 40;
+/// How many of the closest names a long list is cut to.
+const CLOSEST_SHOWN: usize = 5;
+
+/// "unknown species 'plasma'; did you mean 'plasmaa'?" for a typo (within [`typo_distance`]
+/// edits), else the allowed names, or the closest of them when there are many.
+fn unknown_name(what: &str, name: &str, known: &[&str]) -> String {
+    let mut by_distance: Vec<(usize, &str)> =
+        known.iter().map(|k| (edit_distance(name, k), *k)).collect();
+    by_distance.sort();
+    match by_distance.first() {
+        None => format!("unknown {what} '{name}'; none is declared"),
+        Some(&(d, best)) if d <= typo_distance(name) => {
+            format!("unknown {what} '{name}'; did you mean '{best}'?")
+        }
+        Some(_) if known.len() <= MAX_LISTED_NAMES => {
+            let mut all: Vec<&str> = known.to_vec();
+            all.sort();
+            format!("unknown {what} '{name}'; allowed: {}", all.join(", "))
+        }
+        Some(_) => {
+            let closest: Vec<&str> = by_distance
+                .iter()
+                .take(CLOSEST_SHOWN)
+                .map(|(_, k)| *k)
+                .collect();
+            format!(
+                "unknown {what} '{name}'; the closest of the {} declared: {}",
+                known.len(),
+                closest.join(", ")
+            )
+        }
+    }
+}
+
+/// Edits up to which a name counts as a typo of another: a third of its length (so that short
+/// names do not match unrelated ones), at least 1 and at most 3 (typing errors are one or two
+/// characters, rarely three).
+fn typo_distance(name: &str) -> usize {
+    (name.chars().count() / 3).clamp(1, 3)
+}
+
+/// Edit distance between two names counting insertions, deletions, substitutions and swaps
+/// of two neighbouring characters (optimal string alignment): `cnoc` is one edit from `conc`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, v) in d[0].iter_mut().enumerate() {
+        *v = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// The entries of a model file with their spans, read only to put a line number on an error.
+/// Unknown keys are ignored here: the real parse has already accepted the file.
+#[derive(Debug, Default, serde::Deserialize)]
+struct EntrySpans {
+    #[serde(default)]
+    model: Option<toml::Spanned<toml::Value>>,
+    #[serde(default)]
+    compartments: Vec<toml::Spanned<toml::Value>>,
+    #[serde(default)]
+    species: Vec<toml::Spanned<toml::Value>>,
+    #[serde(default)]
+    parameters: BTreeMap<String, toml::Spanned<toml::Value>>,
+    #[serde(default)]
+    derived: BTreeMap<String, toml::Spanned<toml::Value>>,
+    #[serde(default)]
+    signals: Vec<toml::Spanned<toml::Value>>,
+    #[serde(default)]
+    reactions: Vec<toml::Spanned<toml::Value>>,
+    #[serde(default)]
+    drugs: Vec<toml::Spanned<toml::Value>>,
+    #[serde(default)]
+    observables: Vec<toml::Spanned<toml::Value>>,
+    #[serde(default)]
+    diseases: BTreeMap<String, toml::Spanned<DiseaseSpans>>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct DiseaseSpans {
+    #[serde(default)]
+    parameters: BTreeMap<String, toml::Spanned<toml::Value>>,
+}
+
+/// The line (1-based) of the entry an error location such as `reactions[3] 'x'.rate`,
+/// `parameters.ka.value` or `diseases.ra.parameters.P.unit` refers to, if it can be found.
+fn entry_line(text: &str, location: &str) -> Option<usize> {
+    let spans: EntrySpans = toml::from_str(text).ok()?;
+    let line =
+        |span: std::ops::Range<usize>| text[..span.start.min(text.len())].matches('\n').count() + 1;
+    let (section, rest) = location
+        .find(['.', '['])
+        .map_or((location, ""), |i| (&location[..i], &location[i..]));
+    // `.name.field` → `name`; `[i] 'x'.field` → i.
+    let key = || {
+        rest.strip_prefix('.')
+            .map(|r| r.split('.').next().unwrap_or(r))
+    };
+    let index = || -> Option<usize> { rest.strip_prefix('[')?.split(']').next()?.parse().ok() };
+    let span = match section {
+        "model" => spans.model?.span(),
+        "parameters" => spans.parameters.get(key()?)?.span(),
+        "derived" => spans.derived.get(key()?)?.span(),
+        "compartments" => spans.compartments.get(index()?)?.span(),
+        "species" => spans.species.get(index()?)?.span(),
+        "signals" => spans.signals.get(index()?)?.span(),
+        "reactions" => spans.reactions.get(index()?)?.span(),
+        "drugs" => spans.drugs.get(index()?)?.span(),
+        "observables" => spans.observables.get(index()?)?.span(),
+        "diseases" => {
+            let disease = spans.diseases.get(key()?)?;
+            // `diseases.ra.parameters.P...`: the overriding entry's own line.
+            let mut parts = rest.trim_start_matches('.').split('.').skip(1);
+            match (parts.next(), parts.next()) {
+                (Some("parameters"), Some(p)) => disease
+                    .get_ref()
+                    .parameters
+                    .get(p)
+                    .map_or(disease.span(), |s| s.span()),
+                _ => disease.span(),
+            }
+        }
+        _ => return None,
+    };
+    Some(line(span))
 }
