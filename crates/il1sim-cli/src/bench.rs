@@ -5,7 +5,9 @@
 
 use il1sim_core::fast;
 use il1sim_core::metrics::{simulate_and_summarise, CRP_REPORT_DAYS};
-use il1sim_core::population::{parse_population, simulate_subject, Aggregates, SimulationMethod};
+use il1sim_core::population::{
+    parse_population, simulate_subject, Aggregates, SimulationMethod, MAX_SUBJECTS,
+};
 use il1sim_core::scenario::parse_scenario;
 use il1sim_core::solve::Subject;
 use rayon::prelude::*;
@@ -17,7 +19,7 @@ use std::time::Instant;
 pub struct BenchArgs {
     /// Scenario or population file
     pub file: PathBuf,
-    /// Number of subjects to simulate
+    /// Number of subjects to simulate, 1 to 100,000,000
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub subjects: u64,
     /// Worker threads [default: 1, so the figure is the cost on one core]
@@ -35,8 +37,14 @@ pub struct BenchArgs {
 }
 
 pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
-    if args.subjects == 0 || args.threads == 0 {
-        return Err("--subjects and --threads must be at least 1".into());
+    if args.subjects == 0 || args.subjects > MAX_SUBJECTS {
+        return Err(format!(
+            "--subjects {}: allowed: 1 to 100,000,000 (the limit of population.subjects)",
+            args.subjects
+        ));
+    }
+    if args.threads == 0 {
+        return Err("--threads 0: allowed: 1 or more".into());
     }
     let model = crate::load_model(args.model.as_deref())?;
     let text = std::fs::read_to_string(&args.file)
@@ -55,9 +63,13 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
                 .ok_or_else(|| format!("--method '{m}': allowed: exact, fast"))?,
         ),
     };
-    let (label, regimens, failures, wall, method) = if text.contains("\n[population]") {
+    // Failed subject-regimens, and how many of them are subjects whose covariates could not
+    // be sampled (population files only).
+    let (label, regimens, failures, unsampled, wall, method) = if text.contains("\n[population]") {
         let mut pop = parse_population(&text, &origin, &model).map_err(|e| e.to_string())?;
         pop.subjects = n;
+        // As in a run: a covariate table is read (and checked) here, not by the parser.
+        crate::population::load_covariate_table(&args.file, &mut pop)?;
         if let Some(m) = method {
             pop.method = m;
         }
@@ -78,6 +90,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
             format!("population '{}'", pop.name),
             pop.regimens.len(),
             agg.failed.iter().sum::<u64>(),
+            agg.unsampled,
             wall,
             pop.method,
         )
@@ -114,12 +127,18 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
             format!("scenario '{}'", scenario.name),
             scenario.regimens.len(),
             failures,
+            0,
             wall,
             method,
         )
     };
+    let failed = if unsampled > 0 {
+        format!("{failures} failed (subject x regimen), {unsampled} subject(s) of them because covariate sampling failed")
+    } else {
+        format!("{failures} failed solves")
+    };
     let per_subject_ms = 1e3 * wall * args.threads as f64 / n as f64;
-    println!("{label}: {n} subjects x {regimens} regimen(s) on {} thread(s), method {}, integrator {:?} rtol {:e}: {:.3} s wall, {failures} failed solves", args.threads, method.name(), options.method, options.rtol, wall);
+    println!("{label}: {n} subjects x {regimens} regimen(s) on {} thread(s), method {}, integrator {:?} rtol {:e}: {:.3} s wall, {failed}", args.threads, method.name(), options.method, options.rtol, wall);
     println!("per_subject_ms={per_subject_ms:.4}");
     println!("per_subject_wall_ms={:.4}", 1e3 * wall / n as f64);
     println!(

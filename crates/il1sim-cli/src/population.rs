@@ -5,7 +5,7 @@
 //! `--shard` is shard 1 of 1 and merges at once; `merge` turns complete shards into the
 //! outputs, so one run and N merged shards go through the same code and give the same bytes.
 
-use crate::output::{csv_text, ensure_dir, num, write_atomic};
+use crate::output::{csv_text, ensure_dir, num};
 use crate::plot::{
     attainment_png, attainment_svg, timecourse_svg, AttainmentChart, AttainmentGroup, DoseMarks,
     Panel, Series,
@@ -16,7 +16,7 @@ use arrow_schema::{DataType, Field, Schema};
 use il1sim_core::dosing::HOURS_PER_DAY;
 use il1sim_core::population::{
     parse_population, shard_range, simulate_subject, Aggregates, Covariates, PopulationScenario,
-    SimulationMethod, SubjectOutcome, GROUPS,
+    SimulationMethod, SubjectOutcome, CRCL_CAP_ML_MIN, GROUPS, MAX_SUBJECTS,
 };
 use il1sim_core::solve::SolverOptions;
 use il1sim_core::units::unit_slug;
@@ -26,6 +26,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -53,7 +54,7 @@ pub struct PopulationArgs {
     /// Run only shard K of N (e.g. 3/8); merge the shards afterwards with `il1sim merge DIR`
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
-    /// Number of virtual subjects (overrides the file)
+    /// Number of virtual subjects, 1 to 100,000,000 (overrides the file)
     #[arg(long, value_name = "N")]
     pub subjects: Option<u64>,
     /// Random seed (overrides the file)
@@ -69,7 +70,7 @@ pub struct PopulationArgs {
     /// Also stream every subject's time course (band grid) to timecourses.parquet
     #[arg(long)]
     pub timecourses: bool,
-    /// Worker threads [default: all cores]
+    /// Worker threads, at least 1 (results do not depend on it) [default: all cores]
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     #[command(flatten)]
@@ -94,8 +95,7 @@ struct Manifest {
     il1sim_version: String,
     population: String,
     description: String,
-    /// Hash of the population file's text and the overrides: shards of different runs
-    /// must not be merged.
+    /// Hash of [`Manifest::identity`]: shards of different runs must not be merged.
     run_key: String,
     shard: u64,
     shards: u64,
@@ -112,18 +112,45 @@ struct Manifest {
     figures: Vec<(String, String)>,
     csv: bool,
     full_timecourses: bool,
+    /// What defines the run, part by part (file and model by a hash of their text), so that
+    /// a mismatch can be named. Absent in manifests of earlier versions.
+    #[serde(default)]
+    identity: BTreeMap<String, String>,
+    /// The population file as given on the command line, and the directory the run was
+    /// started in: with `command_options`, what `merge` needs to print the exact command
+    /// that recreates a missing shard.
+    #[serde(default)]
+    population_file: String,
+    #[serde(default)]
+    working_dir: String,
+    /// The command-line options that are part of the run (overrides, solver options,
+    /// --csv, --timecourses, --model), as given.
+    #[serde(default)]
+    command_options: Vec<String>,
 }
 
 /// Read the covariate table a population file names (path relative to the file), if any.
+/// Every row is checked now (file, line, column, value and allowed range on error).
 pub fn load_covariate_table(file: &Path, pop: &mut PopulationScenario) -> Result<(), String> {
     if let Some(table) = pop.covariate_table.clone() {
         let path = file.parent().unwrap_or(Path::new(".")).join(&table);
         let mut reader = csv::Reader::from_path(&path)
             .map_err(|e| format!("cannot read covariate table {}: {e}", path.display()))?;
-        let records: Vec<std::collections::BTreeMap<String, String>> = reader
-            .deserialize()
-            .collect::<Result<_, _>>()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let header = reader
+            .headers()
+            .map_err(|e| format!("{}: {e}", path.display()))?
+            .clone();
+        let mut records = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| format!("{}: {e}", path.display()))?;
+            let line = record.position().map_or(0, |p| p.line());
+            let fields = header
+                .iter()
+                .zip(record.iter())
+                .map(|(h, v)| (h.trim().to_string(), v.to_string()))
+                .collect();
+            records.push((line, fields));
+        }
         let rows = il1sim_core::population::covariate_rows_from_records(
             &records,
             &path.display().to_string(),
@@ -156,15 +183,167 @@ fn fnv(text: &str) -> String {
     format!("{h:016x}")
 }
 
+/// The run key: a hash of every part of the identity (a BTreeMap, so in a fixed order).
+fn run_key(identity: &BTreeMap<String, String>) -> String {
+    fnv(&identity
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("|"))
+}
+
+/// The parts in which two run identities differ, in words ("--subjects (24 here, 8 there)").
+fn identity_difference(
+    here: &BTreeMap<String, String>,
+    there: &BTreeMap<String, String>,
+) -> String {
+    if there.is_empty() {
+        return "it was written by an earlier il1sim that did not record its run".into();
+    }
+    let keys: std::collections::BTreeSet<&String> = here.keys().chain(there.keys()).collect();
+    let parts: Vec<String> = keys
+        .into_iter()
+        .filter(|k| here.get(*k) != there.get(*k))
+        .map(|k| match k.as_str() {
+            "population file" | "model" => format!("{k} (its text differs)"),
+            _ => format!(
+                "{k} ({} vs {})",
+                here.get(k).map_or("absent", |v| v),
+                there.get(k).map_or("absent", |v| v)
+            ),
+        })
+        .collect();
+    if parts.is_empty() {
+        "nothing recorded differs, yet the run keys do".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// Quote a word for a POSIX shell when it needs it, so printed commands can be pasted.
+fn shell_word(w: &str) -> String {
+    let plain = !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=+,@%".contains(c));
+    if plain {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', r"'\''"))
+    }
+}
+
+/// A path recorded by a run, usable from the current directory: relative paths are joined
+/// to the run's directory unless that is where we are.
+fn from_run_dir(path: &str, working_dir: &str) -> String {
+    let p = Path::new(path);
+    let here = std::env::current_dir().ok();
+    if p.is_absolute() || working_dir.is_empty() || here.as_deref() == Some(Path::new(working_dir))
+    {
+        path.to_string()
+    } else {
+        Path::new(working_dir).join(p).display().to_string()
+    }
+}
+
+/// The command that recreates shard `k` of the run a manifest belongs to.
+fn shard_command(m: &Manifest, k: u64, out: &Path) -> String {
+    let file = if m.population_file.is_empty() {
+        "<population file>".to_string()
+    } else {
+        from_run_dir(&m.population_file, &m.working_dir)
+    };
+    let mut words = vec!["il1sim".to_string(), "population".into(), shell_word(&file)];
+    let mut options = m.command_options.iter();
+    while let Some(o) = options.next() {
+        words.push(shell_word(o));
+        if o == "--model" {
+            if let Some(path) = options.next() {
+                words.push(shell_word(&from_run_dir(path, &m.working_dir)));
+            }
+        }
+    }
+    words.push("--shard".into());
+    words.push(format!("{k}/{}", m.shards));
+    words.push("--out".into());
+    words.push(shell_word(&out.display().to_string()));
+    words.join(" ")
+}
+
+/// Complete shards in `out/shards` with their manifests, in shard order.
+fn complete_shards(out: &Path) -> Result<Vec<(Manifest, PathBuf)>, String> {
+    let shards_dir = out.join("shards");
+    let mut manifests = Vec::new();
+    let entries = match fs::read_dir(&shards_dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(manifests),
+        Err(e) => return Err(format!("cannot read {}: {e}", shards_dir.display())),
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.starts_with("shard-") && e.path().join("manifest.json").exists() {
+            manifests.push((read_manifest(&e.path())?, e.path()));
+        }
+    }
+    manifests.sort_by_key(|(m, _)| (m.shards, m.shard));
+    Ok(manifests)
+}
+
+/// Refuse, before simulating anything, to add a shard to a folder that holds shards of
+/// another run or of the same run split differently: `merge` could not combine them.
+fn check_folder(
+    out: &Path,
+    identity: &BTreeMap<String, String>,
+    key: &str,
+    n: u64,
+) -> Result<(), String> {
+    for (m, path) in complete_shards(out)? {
+        if m.run_key != key {
+            return Err(format!(
+                "{} holds a shard of a different run: {}; choose another --out, or remove {} to start over",
+                path.display(),
+                identity_difference(identity, &m.identity),
+                out.join("shards").display()
+            ));
+        }
+        if m.shards != n {
+            let this = if n == 1 {
+                "this run is not split (no --shard)".to_string()
+            } else {
+                format!("this run is split into {n} (--shard K/{n})")
+            };
+            return Err(format!(
+                "{} holds shards of the same run split into {} shards ({}), but {this}; an output folder holds one split: add the other shards with --shard K/{} and `il1sim merge {}`, choose another --out, or remove {} to start over",
+                out.join("shards").display(),
+                m.shards,
+                path.file_name().map(|f| f.to_string_lossy()).unwrap_or_default(),
+                m.shards,
+                shell_word(&out.display().to_string()),
+                out.join("shards").display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub fn run(args: PopulationArgs) -> Result<ExitCode, String> {
+    if args.threads == Some(0) {
+        return Err("--threads 0: allowed: 1 or more; leave --threads out to use all cores".into());
+    }
     let model = crate::load_model(args.model.as_deref())?;
+    let model_text = match &args.model {
+        None => il1sim_core::IL1_MODEL_TOML.to_string(),
+        Some(p) => fs::read_to_string(p)
+            .map_err(|e| format!("cannot read model file {}: {e}", p.display()))?,
+    };
     let text = fs::read_to_string(&args.file)
         .map_err(|e| format!("cannot read population file {}: {e}", args.file.display()))?;
     let origin = args.file.display().to_string();
     let mut pop = parse_population(&text, &origin, &model).map_err(|e| e.to_string())?;
     if let Some(n) = args.subjects {
-        if n == 0 {
-            return Err("--subjects 0: at least 1 subject".into());
+        if n == 0 || n > MAX_SUBJECTS {
+            return Err(format!(
+                "--subjects {n}: allowed: 1 to 100,000,000 (the limit of population.subjects)"
+            ));
         }
         pop.subjects = n;
     }
@@ -186,10 +365,46 @@ pub fn run(args: PopulationArgs) -> Result<ExitCode, String> {
         .num_threads(threads)
         .build()
         .map_err(|e| e.to_string())?;
-    let run_key = fnv(&format!(
-        "{text}|{}|{}|{:?}|{:?}|{:?}",
-        pop.subjects, pop.seed, pop.method, options, args.model
-    ));
+    let full_timecourses = pop.full_timecourses || args.timecourses;
+    // Everything that changes a shard's content or the merged outputs; not the thread count.
+    let identity: BTreeMap<String, String> = [
+        ("population file", fnv(&text)),
+        ("model", fnv(&model_text)),
+        ("--subjects", pop.subjects.to_string()),
+        ("--seed", pop.seed.to_string()),
+        ("--method", pop.method.name().to_string()),
+        ("solver options", format!("{options:?}")),
+        ("--csv", args.csv.to_string()),
+        ("--timecourses", full_timecourses.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let run_key = run_key(&identity);
+    let mut command_options: Vec<String> = Vec::new();
+    let mut option = |flag: &str, value: Option<String>| {
+        if let Some(v) = value {
+            command_options.push(flag.into());
+            command_options.push(v);
+        }
+    };
+    option("--subjects", args.subjects.map(|x| x.to_string()));
+    option("--seed", args.seed.map(|x| x.to_string()));
+    option("--method", args.method.clone());
+    option("--integrator", args.solver.integrator.clone());
+    // Debug formatting is the shortest text that reads back as the same f64 (1e-7, not
+    // 0.0000001).
+    option("--rtol", args.solver.rtol.map(|x| format!("{x:?}")));
+    option("--atol", args.solver.atol.map(|x| format!("{x:?}")));
+    option(
+        "--model",
+        args.model.as_ref().map(|p| p.display().to_string()),
+    );
+    for (flag, on) in [("--csv", args.csv), ("--timecourses", args.timecourses)] {
+        if on {
+            command_options.push(flag.into());
+        }
+    }
     let range = shard_range(pop.subjects, k, n);
     let shard_dir = args.out.join("shards").join(format!("shard-{k}-of-{n}"));
     if shard_dir.join("manifest.json").exists() {
@@ -205,11 +420,8 @@ pub fn run(args: PopulationArgs) -> Result<ExitCode, String> {
                 Ok(ExitCode::SUCCESS)
             };
         }
-        return Err(format!(
-            "{} holds a shard of a different run; choose another --out or remove it",
-            shard_dir.display()
-        ));
     }
+    check_folder(&args.out, &identity, &run_key, n)?;
     let agg = Aggregates::new(&model, &pop);
     let per_subject_bytes =
         pop.regimens.len() * (pop.band_observables.len() * pop.band_times_h.len() * 8 + 512);
@@ -273,7 +485,13 @@ pub fn run(args: PopulationArgs) -> Result<ExitCode, String> {
             .zip(pop.figure_units())
             .collect(),
         csv: args.csv,
-        full_timecourses: pop.full_timecourses || args.timecourses,
+        full_timecourses,
+        identity,
+        population_file: args.file.display().to_string(),
+        working_dir: std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default(),
+        command_options,
     };
     let started = std::time::Instant::now();
     pool.install(|| {
@@ -288,20 +506,25 @@ pub fn run(args: PopulationArgs) -> Result<ExitCode, String> {
         )
     })?;
     let secs = started.elapsed().as_secs_f64();
-    let count = (range.end - range.start) as f64;
-    eprintln!(
-        "shard {k}/{n}: {} subjects in {:.1} s ({:.2} ms per subject wall time)",
-        count,
-        secs,
-        1e3 * secs / count.max(1.0)
-    );
+    let count = range.end - range.start;
+    if count == 0 {
+        eprintln!(
+            "shard {k}/{n}: no subjects ({} subjects split into {n} shards leave this one empty); recorded as complete",
+            pop.subjects
+        );
+    } else {
+        eprintln!(
+            "shard {k}/{n}: {count} subjects in {secs:.1} s ({:.2} ms per subject wall time)",
+            1e3 * secs / count as f64
+        );
+    }
     if n == 1 {
         merge(&args.out, args.csv)
     } else {
         println!(
             "shard {k}/{n} written to {}; when all shards are done: il1sim merge {}",
             shard_dir.display(),
-            args.out.display()
+            shell_word(&args.out.display().to_string())
         );
         Ok(ExitCode::SUCCESS)
     }
@@ -311,11 +534,12 @@ fn schema(m: &Manifest, variability: &[String]) -> Arc<Schema> {
     let mut fields = vec![
         Field::new("subject_id", DataType::UInt64, false),
         Field::new("regimen", DataType::Utf8, false),
-        Field::new("weight_kg", DataType::Float64, false),
-        Field::new("age_y", DataType::Float64, false),
-        Field::new("sex", DataType::Utf8, false),
+        // Covariates are empty (null) for a subject whose covariates could not be sampled.
+        Field::new("weight_kg", DataType::Float64, true),
+        Field::new("age_y", DataType::Float64, true),
+        Field::new("sex", DataType::Utf8, true),
         Field::new("serum_creatinine_mg_dl", DataType::Float64, true),
-        Field::new("crcl_ml_min", DataType::Float64, false),
+        Field::new("crcl_ml_min", DataType::Float64, true),
     ];
     for p in variability {
         fields.push(Field::new(format!("{p}_factor"), DataType::Float64, true));
@@ -360,15 +584,16 @@ fn batch(
     let mut failure = StringBuilder::new();
     for o in outcomes {
         for (r, out) in o.regimens.iter().enumerate() {
-            id.append_value(o.draw.id);
+            id.append_value(o.id);
             regimen.append_value(&m.regimens[r]);
-            w.append_value(o.draw.patient.weight_kg);
-            a.append_value(o.draw.patient.age_y);
-            sex.append_value(o.draw.patient.sex.label());
-            scr.append_option(o.draw.serum_creatinine_mg_dl);
-            crcl.append_value(o.draw.patient.crcl_ml_min);
+            let d = o.draw.as_ref();
+            w.append_option(d.map(|d| d.patient.weight_kg));
+            a.append_option(d.map(|d| d.patient.age_y));
+            sex.append_option(d.map(|d| d.patient.sex.label()));
+            scr.append_option(d.and_then(|d| d.serum_creatinine_mg_dl));
+            crcl.append_option(d.map(|d| d.patient.crcl_ml_min));
             for (i, b) in vars.iter_mut().enumerate() {
-                b.append_option(o.draw.multipliers.get(i).map(|x| x.1));
+                b.append_option(d.and_then(|d| d.multipliers.get(i)).map(|x| x.1));
             }
             match out {
                 Ok(out) => {
@@ -433,7 +658,7 @@ fn timecourse_batch(
         for (r, out) in o.regimens.iter().enumerate() {
             let Ok(out) = out else { continue };
             for (t, th) in m.band_times_h.iter().enumerate() {
-                id.append_value(o.draw.id);
+                id.append_value(o.id);
                 regimen.append_value(&m.regimens[r]);
                 time.append_value(*th);
                 for (k, b) in obs.iter_mut().enumerate() {
@@ -507,7 +732,7 @@ fn run_shard(
             ProgressStyle::with_template("{bar:40} {pos}/{len} subjects  {per_sec}  ETA {eta}")
                 .map_err(|e| e.to_string())?,
         );
-        let mut failures = 0u64;
+        let (mut unsampled, mut failed_solves, mut capped) = (0u64, 0u64, 0u64);
         let mut start = range.start;
         while start < range.end {
             let end = (start + CHUNK).min(range.end);
@@ -517,7 +742,21 @@ fn run_shard(
                 .collect();
             for o in &outcomes {
                 agg.add(pop, o);
-                failures += o.regimens.iter().any(|r| r.is_err()) as u64;
+                if o.sampling_failed() {
+                    unsampled += 1;
+                } else if o.regimens.iter().any(|r| r.is_err()) {
+                    failed_solves += 1;
+                }
+                capped += o.draw.as_ref().is_some_and(|d| {
+                    d.serum_creatinine_mg_dl.is_some_and(|s| {
+                        il1sim_core::population::cockcroft_gault(
+                            d.patient.age_y,
+                            d.patient.weight_kg,
+                            s,
+                            d.patient.sex == il1sim_core::patient::Sex::Female,
+                        ) > CRCL_CAP_ML_MIN
+                    })
+                }) as u64;
             }
             let b = batch(&schema, &outcomes, manifest, var_names.len())?;
             writer.write(&b).map_err(|e| e.to_string())?;
@@ -536,9 +775,19 @@ fn run_shard(
         fs::write(tmp.join("aggregates.bin"), agg.to_bytes()).map_err(|e| e.to_string())?;
         let text = serde_json::to_string_pretty(manifest).map_err(|e| e.to_string())?;
         fs::write(tmp.join("manifest.json"), text).map_err(|e| e.to_string())?;
-        if failures > 0 {
+        if unsampled > 0 {
             eprintln!(
-                "{failures} subject(s) had a failed solve; their reasons are in the failure column"
+                "{unsampled} subject(s) could not be sampled (covariate sampling failed: no draw inside the covariate limits); their covariates are empty and the reason is in the failure column"
+            );
+        }
+        if failed_solves > 0 {
+            eprintln!(
+                "{failed_solves} subject(s) had a failed solve; their reasons are in the failure column"
+            );
+        }
+        if capped > 0 {
+            eprintln!(
+                "{capped} subject(s) had a Cockcroft–Gault clearance above {CRCL_CAP_ML_MIN} mL/min, used as {CRCL_CAP_ML_MIN} (docs/populations.md, \"Creatinine clearance\")"
             );
         }
         Ok(())
@@ -567,31 +816,111 @@ pub fn run_merge(args: MergeArgs) -> Result<ExitCode, String> {
     merge(&args.dir, args.csv)
 }
 
-/// Combine the complete shards in `out/shards` into the outputs in `out`.
-fn merge(out: &Path, csv: bool) -> Result<ExitCode, String> {
-    let shards_dir = out.join("shards");
-    let mut manifests = Vec::new();
-    let entries = fs::read_dir(&shards_dir).map_err(|e| {
-        format!(
-            "cannot read {}: {e} (run `il1sim population ... --out {}` first)",
-            shards_dir.display(),
-            out.display()
-        )
-    })?;
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().to_string();
-        if name.starts_with("shard-") && e.path().join("manifest.json").exists() {
-            manifests.push((read_manifest(&e.path())?, e.path()));
+/// Outputs of a merge, written under temporary names and renamed into place only once all
+/// are written: a merge that fails (a bad shard, a full disk) leaves the previous outputs, or
+/// none, but never a mix.
+struct Staged {
+    out: PathBuf,
+    /// (temporary, final) paths written so far.
+    files: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Staged {
+    fn new(out: &Path) -> Staged {
+        Staged {
+            out: out.to_path_buf(),
+            files: Vec::new(),
         }
     }
+
+    /// The temporary path for output `name` (registered; renamed by `commit`).
+    fn path(&mut self, name: &str) -> PathBuf {
+        let tmp = self.out.join(format!(".{name}.tmp-{}", std::process::id()));
+        self.files.push((tmp.clone(), self.out.join(name)));
+        tmp
+    }
+
+    fn write(&mut self, name: &str, bytes: &[u8]) -> Result<(), String> {
+        let tmp = self.path(name);
+        let result = (|| -> std::io::Result<()> {
+            let mut f = fs::File::create(&tmp)?;
+            std::io::Write::write_all(&mut f, bytes)?;
+            f.sync_all()
+        })();
+        result.map_err(|e| format!("cannot write {}: {e}", tmp.display()))
+    }
+
+    fn commit(mut self) -> Result<(), String> {
+        for (tmp, path) in std::mem::take(&mut self.files) {
+            fs::rename(&tmp, &path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        for (tmp, _) in &self.files {
+            let _ = fs::remove_file(tmp);
+        }
+    }
+}
+
+/// Check that the complete shards in `out/shards` form one whole run and return them with
+/// their merged aggregates; nothing is written.
+fn validate_shards(out: &Path) -> Result<(Vec<(Manifest, PathBuf)>, Aggregates), String> {
+    let shards_dir = out.join("shards");
+    if !shards_dir.is_dir() {
+        return Err(format!(
+            "{} does not exist (run `il1sim population ... --out {}` first)",
+            shards_dir.display(),
+            shell_word(&out.display().to_string())
+        ));
+    }
+    let manifests = complete_shards(out)?;
     if manifests.is_empty() {
         return Err(format!("no complete shard in {}", shards_dir.display()));
     }
-    manifests.sort_by_key(|(m, _)| m.shard);
-    let first = manifests[0].0.clone();
+    let (first, first_path) = manifests[0].clone();
+    let name = |p: &Path| {
+        p.file_name()
+            .map(|f| f.to_string_lossy().to_string())
+            .unwrap_or_default()
+    };
     for (m, p) in &manifests {
-        if m.run_key != first.run_key || m.shards != first.shards {
-            return Err(format!("{} belongs to a different run than {} (population file, subjects, seed or options differ)", p.display(), manifests[0].1.display()));
+        if m.run_key != first.run_key {
+            return Err(format!(
+                "{} and {} belong to different runs: {}; keep the shards of one run in {} (move or remove the others) and merge again",
+                name(&first_path),
+                name(p),
+                identity_difference(&first.identity, &m.identity),
+                shards_dir.display()
+            ));
+        }
+        if m.shards != first.shards {
+            return Err(format!(
+                "{} and {} are shards of the same run split differently (into {} and {} shards); keep one split in {} (remove the other's shard-*-of-{} folders) and merge again",
+                name(&first_path),
+                name(p),
+                first.shards,
+                m.shards,
+                shards_dir.display(),
+                m.shards
+            ));
+        }
+        let want = shard_range(m.subjects, m.shard, m.shards);
+        if (m.first_subject, m.end_subject) != (want.start, want.end) {
+            return Err(format!(
+                "{}: subjects {}..{} but shard {}/{} of {} subjects is {}..{}; the shard is damaged: remove it and run it again",
+                p.join("manifest.json").display(),
+                m.first_subject,
+                m.end_subject,
+                m.shard,
+                m.shards,
+                m.subjects,
+                want.start,
+                want.end
+            ));
         }
     }
     let missing: Vec<u64> = (1..=first.shards)
@@ -600,16 +929,10 @@ fn merge(out: &Path, csv: bool) -> Result<ExitCode, String> {
     if !missing.is_empty() {
         let cmds: Vec<String> = missing
             .iter()
-            .map(|k| {
-                format!(
-                    "il1sim population <file> --shard {k}/{} --out {}",
-                    first.shards,
-                    out.display()
-                )
-            })
+            .map(|&k| shard_command(&first, k, out))
             .collect();
         return Err(format!(
-            "missing shard(s) {} of {}; run only those:\n  {}",
+            "missing shard(s) {} of {}; run only those, then merge again:\n  {}",
             missing
                 .iter()
                 .map(|k| k.to_string())
@@ -619,6 +942,22 @@ fn merge(out: &Path, csv: bool) -> Result<ExitCode, String> {
             cmds.join("\n  ")
         ));
     }
+    // Every file the outputs need, before anything is written.
+    let mut needed = vec!["subjects.parquet", "aggregates.bin"];
+    if first.full_timecourses {
+        needed.push("timecourses.parquet");
+    }
+    for (_, p) in &manifests {
+        for f in &needed {
+            if !p.join(f).is_file() {
+                return Err(format!(
+                    "{} is missing; the shard is damaged: remove {} and run it again",
+                    p.join(f).display(),
+                    p.display()
+                ));
+            }
+        }
+    }
     let mut agg: Option<Aggregates> = None;
     for (_, p) in &manifests {
         let bytes = fs::read(p.join("aggregates.bin"))
@@ -627,37 +966,48 @@ fn merge(out: &Path, csv: bool) -> Result<ExitCode, String> {
             .map_err(|e| format!("{}: {e}", p.join("aggregates.bin").display()))?;
         match &mut agg {
             None => agg = Some(a),
-            Some(x) => x.merge(&a)?,
+            Some(x) => x
+                .merge(&a)
+                .map_err(|e| format!("{}: {e}", p.join("aggregates.bin").display()))?,
         }
     }
     let agg = agg.expect("at least one shard");
+    Ok((manifests, agg))
+}
+
+/// Combine the complete shards in `out/shards` into the outputs in `out`: everything is
+/// checked first, then all outputs are staged and renamed into place together.
+fn merge(out: &Path, csv: bool) -> Result<ExitCode, String> {
+    let (manifests, agg) = validate_shards(out)?;
+    let first = manifests[0].0.clone();
     let csv = csv || first.csv;
+    let mut staged = Staged::new(out);
     // Concatenate in shard order, re-batched so the bytes do not depend on sharding.
     let shard_dirs: Vec<PathBuf> = manifests.iter().map(|(_, p)| p.clone()).collect();
-    let (header, csv_rows) = concatenate(&shard_dirs, "subjects.parquet", out, csv)?;
+    let (header, csv_rows) = concatenate(&shard_dirs, "subjects.parquet", &mut staged, csv)?;
     if csv {
-        write_atomic(&out.join("subjects.csv"), &csv_text(&header, &csv_rows)?)?;
+        staged.write("subjects.csv", &csv_text(&header, &csv_rows)?)?;
     }
     if first.full_timecourses {
-        concatenate(&shard_dirs, "timecourses.parquet", out, false)?;
+        concatenate(&shard_dirs, "timecourses.parquet", &mut staged, false)?;
     }
-    write_bands(out, &first, &agg)?;
-    write_targets(out, &first, &agg)?;
-    write_figures(out, &first, &agg)?;
+    write_bands(&mut staged, &first, &agg)?;
+    write_targets(&mut staged, &first, &agg)?;
+    write_figures(&mut staged, &first, &agg)?;
+    staged.commit()?;
     print_population_summary(&first, &agg);
     Ok(ExitCode::SUCCESS)
 }
 
-/// Concatenate one Parquet file of every shard into `out/name`; with `want_rows`, also
-/// return its header and rows as text (for CSV).
+/// Concatenate one Parquet file of every shard into the staged output `name`; with
+/// `want_rows`, also return its header and rows as text (for CSV).
 fn concatenate(
     shards: &[PathBuf],
     name: &str,
-    out: &Path,
+    staged: &mut Staged,
     want_rows: bool,
 ) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
     let mut writer: Option<ArrowWriter<fs::File>> = None;
-    let tmp = out.join(format!(".{name}.tmp-{}", std::process::id()));
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut header: Vec<String> = Vec::new();
     for p in shards {
@@ -672,6 +1022,7 @@ fn concatenate(
         for b in reader {
             let b = b.map_err(|e| format!("{}: {e}", path.display()))?;
             if writer.is_none() {
+                let tmp = staged.path(name);
                 let f = fs::File::create(&tmp)
                     .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
                 writer = Some(
@@ -692,12 +1043,11 @@ fn concatenate(
                 .as_mut()
                 .expect("created above")
                 .write(&b)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| format!("{}: {e}", path.display()))?;
         }
     }
     if let Some(w) = writer {
         w.close().map_err(|e| e.to_string())?;
-        fs::rename(&tmp, out.join(name)).map_err(|e| e.to_string())?;
     }
     Ok((header, rows))
 }
@@ -727,7 +1077,7 @@ fn batch_rows(b: &RecordBatch) -> Vec<Vec<String>> {
 /// Percentiles reported in bands.csv.
 const PERCENTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
 
-fn write_bands(out: &Path, m: &Manifest, agg: &Aggregates) -> Result<(), String> {
+fn write_bands(staged: &mut Staged, m: &Manifest, agg: &Aggregates) -> Result<(), String> {
     let header: Vec<String> = [
         "regimen",
         "observable",
@@ -753,10 +1103,10 @@ fn write_bands(out: &Path, m: &Manifest, agg: &Aggregates) -> Result<(), String>
             }
         }
     }
-    write_atomic(&out.join("bands.csv"), &csv_text(&header, &rows)?)
+    staged.write("bands.csv", &csv_text(&header, &rows)?)
 }
 
-fn write_targets(out: &Path, m: &Manifest, agg: &Aggregates) -> Result<(), String> {
+fn write_targets(staged: &mut Staged, m: &Manifest, agg: &Aggregates) -> Result<(), String> {
     let header: Vec<String> = [
         "regimen",
         "target",
@@ -794,10 +1144,10 @@ fn write_targets(out: &Path, m: &Manifest, agg: &Aggregates) -> Result<(), Strin
             }
         }
     }
-    write_atomic(&out.join("targets.csv"), &csv_text(&header, &rows)?)
+    staged.write("targets.csv", &csv_text(&header, &rows)?)
 }
 
-fn write_figures(out: &Path, m: &Manifest, agg: &Aggregates) -> Result<(), String> {
+fn write_figures(staged: &mut Staged, m: &Manifest, agg: &Aggregates) -> Result<(), String> {
     for (r, rname) in m.regimens.iter().enumerate() {
         let panels: Vec<Panel> = m
             .band_observables
@@ -841,8 +1191,8 @@ fn write_figures(out: &Path, m: &Manifest, agg: &Aggregates) -> Result<(), Strin
         let svg = timecourse_svg(&title, &panels, &doses)?;
         let png = crate::plot::timecourse_png(&title, &panels, &doses)?;
         let stem = format!("bands-{}", slug(rname));
-        write_atomic(&out.join(format!("{stem}.svg")), svg.as_bytes())?;
-        write_atomic(&out.join(format!("{stem}.png")), &png)?;
+        staged.write(&format!("{stem}.svg"), svg.as_bytes())?;
+        staged.write(&format!("{stem}.png"), &png)?;
     }
     // Target attainment: per target, a grouped bar chart of the probability per regimen,
     // overall and in each stratum ("renal: CrCl 30-59", "weight: 50-69 kg").
@@ -884,8 +1234,8 @@ fn write_figures(out: &Path, m: &Manifest, agg: &Aggregates) -> Result<(), Strin
         );
         let svg = attainment_svg(&title, &charts)?;
         let png = attainment_png(&title, &charts)?;
-        write_atomic(&out.join("targets.svg"), svg.as_bytes())?;
-        write_atomic(&out.join("targets.png"), &png)?;
+        staged.write("targets.svg", svg.as_bytes())?;
+        staged.write("targets.png", &png)?;
     }
     Ok(())
 }
@@ -911,9 +1261,21 @@ fn print_population_summary(m: &Manifest, agg: &Aggregates) {
         "population '{}': {} subjects, seed {}, {} shard(s), method {}",
         m.population, m.subjects, m.seed, m.shards, m.method
     );
-    for (r, rname) in m.regimens.iter().enumerate() {
+    if agg.unsampled > 0 {
         println!(
-            "\nregimen '{rname}': {} simulated, {} failed",
+            "{} subject(s) could not be sampled (covariate sampling failed); they count as failed in every regimen",
+            agg.unsampled
+        );
+    }
+    for (r, rname) in m.regimens.iter().enumerate() {
+        let detail = if agg.unsampled > 0 {
+            let solves = agg.failed[r] - agg.unsampled.min(agg.failed[r]);
+            format!(" ({} covariate sampling, {solves} solve)", agg.unsampled)
+        } else {
+            String::new()
+        };
+        println!(
+            "\nregimen '{rname}': {} simulated, {} failed{detail}",
             agg.simulated[r], agg.failed[r]
         );
         for (k, (name, unit, _)) in m.band_observables.iter().enumerate() {
@@ -945,4 +1307,85 @@ fn print_population_summary(m: &Manifest, agg: &Aggregates) {
 
 fn fmt(x: f64) -> String {
     il1sim_core::validation::fmt_num(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> Manifest {
+        Manifest {
+            il1sim_version: "test".into(),
+            population: "p".into(),
+            description: String::new(),
+            run_key: String::new(),
+            shard: 1,
+            shards: 1,
+            subjects: 1,
+            first_subject: 0,
+            end_subject: 1,
+            seed: 1,
+            method: "exact".into(),
+            regimens: vec!["r".into()],
+            dose_times_days: vec![vec![]],
+            band_times_h: vec![0.0],
+            band_observables: vec![],
+            targets: vec![],
+            figures: vec![("cmax".into(), "ng/mL".into())],
+            csv: false,
+            full_timecourses: false,
+            identity: BTreeMap::new(),
+            population_file: String::new(),
+            working_dir: String::new(),
+            command_options: vec![],
+        }
+    }
+
+    #[test]
+    fn a_subject_that_could_not_be_sampled_has_empty_covariates() {
+        let m = manifest();
+        let outcome = SubjectOutcome {
+            id: 7,
+            draw: None,
+            regimens: vec![Err("subject 7: covariate sampling failed: ...".into())],
+        };
+        let b = batch(&schema(&m, &["CL_anakinra".into()]), &[outcome], &m, 1).unwrap();
+        let rows = batch_rows(&b);
+        let schema = b.schema();
+        let header: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let cell = |name: &str| {
+            let i = header.iter().position(|h| *h == name).unwrap();
+            rows[0][i].clone()
+        };
+        assert_eq!(cell("subject_id"), "7");
+        for c in [
+            "weight_kg",
+            "age_y",
+            "sex",
+            "serum_creatinine_mg_dl",
+            "crcl_ml_min",
+            "CL_anakinra_factor",
+        ] {
+            assert_eq!(cell(c), "", "{c}: no placeholder covariates");
+        }
+        assert!(cell("failure").contains("covariate sampling failed"));
+    }
+
+    #[test]
+    fn identity_differences_are_named() {
+        let a: BTreeMap<String, String> = [("--seed", "1"), ("population file", "x")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut b = a.clone();
+        b.insert("--seed".into(), "2".into());
+        b.insert("population file".into(), "y".into());
+        assert_eq!(
+            identity_difference(&a, &b),
+            "--seed (1 vs 2), population file (its text differs)"
+        );
+        assert!(identity_difference(&a, &BTreeMap::new()).contains("earlier il1sim"));
+        assert_eq!(shell_word("a b's"), r"'a b'\''s'");
+        assert_eq!(shell_word("runs/pop-1"), "runs/pop-1");
+    }
 }

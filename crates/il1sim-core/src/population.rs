@@ -20,81 +20,77 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::ops::Range;
+use toml::Spanned;
 
 // ------------------------------------------------------------------ file format
+
+// Every value that a check below can refuse is `Spanned`, so that the error names the line of
+// the offending key (not the line of the `[population]` header). Integers that must be
+// positive are read as `i64` and range-checked here: a `u64` field would make TOML's own
+// "expected u64" error, which cannot name the key path.
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PopulationSpecFile {
-    pub subjects: u64,
-    pub seed: u64,
-    pub disease: String,
-    #[serde(default = "default_method")]
-    pub method: String,
-    #[serde(default = "default_band_interval")]
-    pub band_interval_h: f64,
-    #[serde(default = "default_crp_days")]
-    pub crp_days: Vec<u32>,
-    #[serde(default = "default_band_observables")]
-    pub band_observables: Vec<String>,
+    pub subjects: Spanned<i64>,
+    pub seed: Spanned<i64>,
+    pub disease: Spanned<String>,
+    /// `exact` when absent.
+    pub method: Option<Spanned<String>>,
+    /// 4 h when absent.
+    pub band_interval_h: Option<Spanned<f64>>,
+    /// Days 1, 7, 14 and 28 when absent.
+    pub crp_days: Option<Vec<Spanned<i64>>>,
+    /// [`DEFAULT_BAND_OBSERVABLES`] when absent.
+    pub band_observables: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     pub full_timecourses: bool,
-    pub covariates: CovariateSpec,
-    pub variability: Option<VariabilitySpec>,
+    pub covariates: Spanned<CovariateSpec>,
+    pub variability: Option<Spanned<VariabilitySpec>>,
     #[serde(default)]
-    pub residual: Vec<ResidualSpec>,
+    pub residual: Vec<Spanned<ResidualFile>>,
     #[serde(default)]
-    pub targets: Vec<TargetSpec>,
+    pub targets: Vec<Spanned<TargetFile>>,
 }
 
-fn default_method() -> String {
-    "exact".into()
-}
-fn default_band_interval() -> f64 {
-    4.0
-}
-fn default_crp_days() -> Vec<u32> {
-    vec![1, 7, 14, 28]
-}
-fn default_band_observables() -> Vec<String> {
-    [
-        "anakinra_plasma",
-        "receptor_occupancy_antagonist",
-        "il1_signal_relative",
-        "il6_plasma",
-        "crp",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
+const DEFAULT_BAND_INTERVAL_H: f64 = 4.0;
+const DEFAULT_CRP_DAYS: [u32; 4] = [1, 7, 14, 28];
+pub const DEFAULT_BAND_OBSERVABLES: [&str; 5] = [
+    "anakinra_plasma",
+    "receptor_occupancy_antagonist",
+    "il1_signal_relative",
+    "il6_plasma",
+    "crp",
+];
 
 /// Covariates: distributions (continuous ones may be correlated) or a table of real
 /// patients (`table`, a CSV the front end reads).
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct CovariateSpec {
-    pub table: Option<String>,
-    pub weight_kg: Option<Marginal>,
-    pub age_y: Option<Marginal>,
-    pub serum_creatinine_mg_dl: Option<Marginal>,
-    pub crcl_ml_min: Option<Marginal>,
-    pub female_fraction: Option<f64>,
-    #[serde(default)]
-    pub correlations: Vec<Correlation>,
+    pub table: Option<Spanned<String>>,
+    pub weight_kg: Option<Spanned<Marginal>>,
+    pub age_y: Option<Spanned<Marginal>>,
+    pub serum_creatinine_mg_dl: Option<Spanned<Marginal>>,
+    pub crcl_ml_min: Option<Spanned<Marginal>>,
+    /// Required with distributions (no default: the share of women changes clearance and the
+    /// strata, so it must be a stated choice); not allowed with a table, whose rows give sex.
+    pub female_fraction: Option<Spanned<f64>>,
+    pub correlations: Option<Spanned<Vec<Spanned<Correlation>>>>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Marginal {
     /// `normal` (mean, sd) or `lognormal` (median, cv).
-    pub distribution: String,
-    pub mean: Option<f64>,
-    pub sd: Option<f64>,
-    pub median: Option<f64>,
-    pub cv: Option<f64>,
-    pub min: f64,
-    pub max: f64,
+    pub distribution: Spanned<String>,
+    pub mean: Option<Spanned<f64>>,
+    pub sd: Option<Spanned<f64>>,
+    pub median: Option<Spanned<f64>>,
+    pub cv: Option<Spanned<f64>>,
+    pub min: Spanned<f64>,
+    pub max: Spanned<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -102,32 +98,48 @@ pub struct Marginal {
 pub struct Correlation {
     pub a: String,
     pub b: String,
-    pub rho: f64,
+    pub rho: Spanned<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct VariabilitySpec {
-    pub parameters: Vec<String>,
+    pub parameters: Spanned<Vec<Spanned<String>>>,
     /// Variance–covariance matrix of η (log scale), rows in the order of `parameters`.
-    pub omega: Vec<Vec<f64>>,
+    pub omega: Spanned<Vec<Spanned<Vec<f64>>>>,
     pub source: String,
 }
 
+/// `[[population.residual]]` as written; checked into a [`ResidualSpec`].
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
+pub struct ResidualFile {
+    pub observable: Spanned<String>,
+    pub additive: Option<Spanned<f64>>,
+    pub proportional: Option<Spanned<f64>>,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResidualSpec {
     /// Observable whose simulated measurement gets the error (its unit applies).
     pub observable: String,
-    #[serde(default)]
     pub additive: f64,
-    #[serde(default)]
     pub proportional: f64,
     pub source: String,
 }
 
+/// `[[population.targets]]` as written; checked into a [`TargetSpec`].
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
+pub struct TargetFile {
+    pub name: Spanned<String>,
+    pub figure: Spanned<String>,
+    pub at_least: Option<Spanned<f64>>,
+    pub below: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct TargetSpec {
     pub name: String,
     /// A per-subject figure (see [`FIGURES`] and `crp_day_<d>`).
@@ -183,6 +195,23 @@ impl CheckedMarginal {
             MarginalKind::LogNormal { median, sigma } => median * (sigma * z).exp(),
         }
     }
+
+    /// The limits in standard-normal units (`value` inverted); a log-normal's min of 0 is
+    /// no limit at all.
+    fn z_limits(&self) -> (f64, f64) {
+        match self.kind {
+            MarginalKind::Normal { mean, sd } => ((self.min - mean) / sd, (self.max - mean) / sd),
+            MarginalKind::LogNormal { median, sigma } => {
+                let z = |x: f64| (x / median).ln() / sigma;
+                let lo = if self.min > 0.0 {
+                    z(self.min)
+                } else {
+                    f64::NEG_INFINITY
+                };
+                (lo, z(self.max))
+            }
+        }
+    }
 }
 
 /// Continuous covariates the sampler knows, in copula order.
@@ -192,6 +221,23 @@ pub const CONTINUOUS: [&str; 4] = [
     "serum_creatinine_mg_dl",
     "crcl_ml_min",
 ];
+
+/// Most subjects a population file or `--subjects` may ask for: keeps a run within reach of
+/// a cluster and the u32 histogram counts of the aggregates far from overflow.
+pub const MAX_SUBJECTS: u64 = 100_000_000;
+
+/// Smallest probability a covariate's `[min, max]` (or all limits together) may hold under the
+/// declared distribution; below it a file is refused, since nearly every try would be redrawn.
+pub const MIN_TRUNCATED_MASS: f64 = 1e-6;
+
+/// Cockcroft–Gault clearances above this are used as this value, whether the covariates are
+/// sampled or read from a table. There is no published upper limit behind the figure: it is
+/// the top of the clearance range the model accepts ([`crate::patient::CRCL_RANGE_ML_MIN`],
+/// also the limit for `[patient]`). Cockcroft–Gault exceeds it only for young, heavy patients
+/// with low creatinine (0.12% of ra-renal-population's subjects); the bundled model's renal
+/// factor is saturated there (at 300 mL/min within 0.76% of its value at any higher clearance),
+/// so the cap changes clearance by less than 0.8%. docs/populations.md says the same.
+pub const CRCL_CAP_ML_MIN: f64 = crate::patient::CRCL_RANGE_ML_MIN.1;
 
 /// One row of a covariate table.
 #[derive(Debug, Clone, PartialEq)]
@@ -211,6 +257,11 @@ pub enum Covariates {
         /// Cholesky factor of their correlation matrix.
         chol: DMatrix<f64>,
         female_fraction: f64,
+        /// Tries before a subject's draw is given up as a covariate-sampling failure:
+        /// [`draw_budget`] of the probability that one try falls inside all limits.
+        max_draws: u64,
+        /// That probability (exact without correlations, a GHK estimate with them).
+        acceptance: f64,
     },
     /// Rows cycle through the subjects (subject i gets row i mod n).
     Table(Vec<CovariateRow>),
@@ -285,6 +336,11 @@ fn perr(origin: &str, line: usize, key: &str, message: impl Into<String>) -> Sce
     }
 }
 
+/// 1-based line of a byte offset.
+fn line_at(text: &str, span: &Range<usize>) -> usize {
+    text[..span.start.min(text.len())].matches('\n').count() + 1
+}
+
 /// Cholesky factor of a symmetric matrix; on failure, the 0-based leading minor that is not
 /// positive.
 pub fn cholesky_checked(m: &DMatrix<f64>) -> Result<DMatrix<f64>, usize> {
@@ -309,6 +365,62 @@ pub fn cholesky_checked(m: &DMatrix<f64>) -> Result<DMatrix<f64>, usize> {
     Ok(l)
 }
 
+/// The entry that makes a symmetric matrix fail to be positive definite, for the error
+/// message: `(k, k)` when the failing leading block's last diagonal entry is not positive;
+/// otherwise `(k, j)`, j < k, the first entry of row k such that rows and columns `0..=j` and
+/// `k` together are not positive definite (a correlation beyond ±1 when taken alone, or one
+/// that the entries before it make impossible). None when the matrix is positive definite.
+pub fn first_failing_entry(m: &DMatrix<f64>) -> Option<(usize, usize)> {
+    let k = cholesky_checked(m).err()?;
+    // A NaN diagonal is no more positive than a negative one.
+    if m[(k, k)].partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+        return Some((k, k));
+    }
+    for j in 0..k {
+        let idx: Vec<usize> = (0..=j).chain([k]).collect();
+        let sub = DMatrix::from_fn(idx.len(), idx.len(), |r, c| m[(idx[r], idx[c])]);
+        if cholesky_checked(&sub).is_err() {
+            return Some((k, j));
+        }
+    }
+    // j = k − 1 is the whole failing leading block, so the loop has returned unless rounding
+    // made the block pass on its own; the diagonal is then the best single culprit.
+    Some((k, k))
+}
+
+/// The interval a sampled covariate's `[min, max]` must lie in: what `Patient::check`
+/// accepts (weight > 0 is guaranteed by redrawing a weight of exactly 0, which has
+/// probability 0), so no drawn subject is one the model refuses.
+fn accepted_limits(k: usize) -> (f64, f64, &'static str) {
+    use crate::patient::{AGE_RANGE_Y, CRCL_RANGE_ML_MIN, WEIGHT_RANGE_KG};
+    match k {
+        0 => (0.0, WEIGHT_RANGE_KG.1, "kg"),
+        1 => (AGE_RANGE_Y.0, AGE_RANGE_Y.1, "years"),
+        2 => (0.0, f64::INFINITY, "mg/dL"),
+        _ => (CRCL_RANGE_ML_MIN.0, CRCL_RANGE_ML_MIN.1, "mL/min"),
+    }
+}
+
+/// The distribution in words, for messages.
+fn describe(kind: &MarginalKind) -> String {
+    match kind {
+        MarginalKind::Normal { mean, sd } => format!("normal (mean {mean}, sd {sd})"),
+        MarginalKind::LogNormal { median, sigma } => format!(
+            "lognormal (median {median}, cv {})",
+            fmt_sig((sigma * sigma).exp_m1().sqrt())
+        ),
+    }
+}
+
+/// Three significant digits, for probabilities and derived figures in messages.
+fn fmt_sig(x: f64) -> String {
+    if x != 0.0 && (x.abs() < 1e-3 || x.abs() >= 1e6) {
+        format!("{x:.2e}")
+    } else {
+        format!("{}", (x * 1e3).round() / 1e3)
+    }
+}
+
 /// Parse and check a population file (`[scenario]`, `[population]`, `[[regimens]]`).
 pub fn parse_population(
     text: &str,
@@ -324,239 +436,185 @@ pub fn parse_population(
             message: "a population file has [population] instead of [patient]".into(),
         });
     }
-    let (p, line) = f.population.ok_or_else(|| ScenarioError {
+    let (p, _) = f.population.ok_or_else(|| ScenarioError {
         origin: origin.into(),
         line: None,
         key: "population".into(),
         message: "a [population] table is needed".into(),
     })?;
-    let e = |key: &str, msg: String| perr(origin, line, &format!("population.{key}"), msg);
-    if p.subjects == 0 || p.subjects > 100_000_000 {
-        return Err(e(
+    // An error at the line of `span`, keyed `population.<key>`.
+    let at = |span: &Range<usize>, key: &str, msg: String| {
+        perr(
+            origin,
+            line_at(text, span),
+            &format!("population.{key}"),
+            msg,
+        )
+    };
+    let subjects = *p.subjects.get_ref();
+    if subjects < 1 || subjects as u64 > MAX_SUBJECTS {
+        return Err(at(
+            &p.subjects.span(),
             "subjects",
-            format!("{} is not allowed; 1 to 100,000,000", p.subjects),
+            format!("{subjects} is not allowed; 1 to 100,000,000"),
         ));
     }
-    if !model.diseases.contains_key(&p.disease) {
-        return Err(e(
+    let seed = *p.seed.get_ref();
+    if seed < 0 {
+        return Err(at(
+            &p.seed.span(),
+            "seed",
+            format!("{seed} is not allowed; 0 or more"),
+        ));
+    }
+    let disease = p.disease.get_ref();
+    if !model.diseases.contains_key(disease) {
+        return Err(at(
+            &p.disease.span(),
             "disease",
             format!(
-                "'{}' is not allowed; allowed: {}",
-                p.disease,
+                "'{disease}' is not allowed; allowed: {}",
                 model.disease_names().join(", ")
             ),
         ));
     }
-    let method = SimulationMethod::parse(&p.method).ok_or_else(|| {
-        e(
-            "method",
-            format!("'{}' is not allowed; allowed: exact, fast", p.method),
-        )
-    })?;
-    if !(p.band_interval_h.is_finite() && p.band_interval_h > 0.0) {
-        return Err(e(
-            "band_interval_h",
-            format!("{} h is not allowed; must be > 0", p.band_interval_h),
-        ));
-    }
-    let n = (f.duration_h / p.band_interval_h).floor() as usize;
-    let band_times_h: Vec<f64> = (0..=n).map(|k| k as f64 * p.band_interval_h).collect();
-    let mut band_observables = Vec::new();
-    for name in &p.band_observables {
-        let i = model.observable_id(name).ok_or_else(|| {
-            let all: Vec<&str> = model.observables.iter().map(|o| o.name.as_str()).collect();
-            e(
-                "band_observables",
-                format!("'{name}' is not an observable; allowed: {}", all.join(", ")),
+    let method = match &p.method {
+        None => SimulationMethod::Exact,
+        Some(m) => SimulationMethod::parse(m.get_ref()).ok_or_else(|| {
+            at(
+                &m.span(),
+                "method",
+                format!("'{}' is not allowed; allowed: exact, fast", m.get_ref()),
             )
-        })?;
-        band_observables.push(i);
-    }
-    for &d in &p.crp_days {
-        if d == 0 || d as f64 * HOURS_PER_DAY > f.duration_h {
-            return Err(e(
-                "crp_days",
-                format!(
-                    "day {d} is not allowed; days from 1 to the duration ({} days)",
-                    f.duration_h / HOURS_PER_DAY
-                ),
-            ));
-        }
-    }
-    // Covariates.
-    let c = &p.covariates;
-    let covariates = if c.table.is_some() {
-        if c.weight_kg.is_some()
-            || c.age_y.is_some()
-            || c.serum_creatinine_mg_dl.is_some()
-            || c.crcl_ml_min.is_some()
-        {
-            return Err(e(
-                "covariates",
-                "give a table or distributions, not both".into(),
-            ));
-        }
-        Covariates::Table(vec![])
-    } else {
-        let given: [Option<&Marginal>; 4] = [
-            c.weight_kg.as_ref(),
-            c.age_y.as_ref(),
-            c.serum_creatinine_mg_dl.as_ref(),
-            c.crcl_ml_min.as_ref(),
-        ];
-        for (k, name) in [(0, "weight_kg"), (1, "age_y")] {
-            if given[k].is_none() {
-                return Err(e(
-                    &format!("covariates.{name}"),
-                    "missing; weight and age distributions are required".into(),
-                ));
-            }
-        }
-        match (given[2], given[3]) {
-            (Some(_), Some(_)) | (None, None) => {
-                return Err(e(
-                    "covariates",
-                    "give exactly one of serum_creatinine_mg_dl (Cockcroft–Gault) and crcl_ml_min"
-                        .into(),
-                ))
-            }
-            _ => {}
-        }
-        let mut marginals = Vec::new();
-        for (k, m) in given.iter().enumerate() {
-            let Some(m) = m else { continue };
-            let key = format!("covariates.{}", CONTINUOUS[k]);
-            let kind = match (m.distribution.as_str(), m.mean, m.sd, m.median, m.cv) {
-                ("normal", Some(mean), Some(sd), None, None) if sd > 0.0 && mean.is_finite() => MarginalKind::Normal { mean, sd },
-                ("lognormal", None, None, Some(median), Some(cv)) if median > 0.0 && cv > 0.0 => MarginalKind::LogNormal { median, sigma: (1.0 + cv * cv).ln().sqrt() },
-                _ => return Err(e(&key, format!("'{}' with these fields is not allowed; allowed: distribution = \"normal\" with mean and sd > 0, or \"lognormal\" with median > 0 and cv > 0", m.distribution))),
-            };
-            if m.min >= m.max || m.min < 0.0 || m.min.is_nan() || m.max.is_nan() {
-                return Err(e(
-                    &key,
+        })?,
+    };
+    let band_interval_h = match &p.band_interval_h {
+        None => DEFAULT_BAND_INTERVAL_H.min(f.duration_h),
+        Some(b) => {
+            let v = *b.get_ref();
+            if !(v.is_finite() && v > 0.0 && v <= f.duration_h) {
+                return Err(at(
+                    &b.span(),
+                    "band_interval_h",
                     format!(
-                        "min {} and max {} are not allowed; 0 <= min < max",
-                        m.min, m.max
+                        "{v} h is not allowed; > 0 and at most the duration ({} h), so that the bands have a point after time 0",
+                        f.duration_h
                     ),
                 ));
             }
-            marginals.push((
-                k,
-                CheckedMarginal {
-                    kind,
-                    min: m.min,
-                    max: m.max,
-                },
-            ));
-        }
-        let dim = marginals.len();
-        let mut r = DMatrix::<f64>::identity(dim, dim);
-        for cor in &c.correlations {
-            let pos = |name: &str| marginals.iter().position(|(k, _)| CONTINUOUS[*k] == name);
-            let (Some(i), Some(j)) = (pos(&cor.a), pos(&cor.b)) else {
-                return Err(e(
-                    "covariates.correlations",
+            if f.duration_h / v > MAX_BAND_TIMES as f64 {
+                return Err(at(
+                    &b.span(),
+                    "band_interval_h",
                     format!(
-                        "'{}' with '{}': both must be sampled continuous covariates ({})",
-                        cor.a,
-                        cor.b,
-                        CONTINUOUS.join(", ")
+                        "{v} h is not allowed; it gives {:.0} band times, at most {MAX_BAND_TIMES} \
+                         (at least {:.4} h for this duration): each band time holds a histogram \
+                         of {} to {FRACTION_BINS} bins per observable and regimen",
+                        f.duration_h / v,
+                        f.duration_h / MAX_BAND_TIMES as f64,
+                        LOG_BINS + 1
                     ),
                 ));
-            };
-            if i == j || !(cor.rho > -1.0 && cor.rho < 1.0) {
-                return Err(e("covariates.correlations", format!("rho {} between '{}' and '{}' is not allowed; -1 < rho < 1 between different covariates", cor.rho, cor.a, cor.b)));
             }
-            r[(i, j)] = cor.rho;
-            r[(j, i)] = cor.rho;
-        }
-        let chol = cholesky_checked(&r).map_err(|k| {
-            e(
-                "covariates.correlations",
-                format!(
-                    "the correlation matrix is not positive definite (fails at '{}')",
-                    CONTINUOUS[marginals[k].0]
-                ),
-            )
-        })?;
-        let female_fraction = c.female_fraction.unwrap_or(0.5);
-        if !(0.0..=1.0).contains(&female_fraction) {
-            return Err(e(
-                "covariates.female_fraction",
-                format!("{female_fraction} is not allowed; 0 to 1"),
-            ));
-        }
-        Covariates::Sampled {
-            marginals,
-            chol,
-            female_fraction,
+            v
         }
     };
-    // Inter-individual variability.
-    let variability = match &p.variability {
-        None => None,
-        Some(v) => {
-            let n = v.parameters.len();
-            let mut parameters = Vec::new();
-            for name in &v.parameters {
-                let id = model.parameter_id(name).ok_or_else(|| {
-                    e(
-                        "variability.parameters",
-                        format!("'{name}' is not a parameter of model '{}'", model.name),
-                    )
+    let n = (f.duration_h / band_interval_h).floor() as usize;
+    let band_times_h: Vec<f64> = (0..=n).map(|k| k as f64 * band_interval_h).collect();
+    let mut band_observables = Vec::new();
+    match &p.band_observables {
+        None => {
+            for name in DEFAULT_BAND_OBSERVABLES {
+                let i = model.observable_id(name).ok_or_else(|| {
+                    ScenarioError {
+                        origin: origin.into(),
+                        line: None,
+                        key: "population.band_observables".into(),
+                        message: format!("not given, and the default '{name}' is not an observable of model '{}'; list the observables to band", model.name),
+                    }
                 })?;
-                parameters.push((name.clone(), id));
+                band_observables.push(i);
             }
-            if v.omega.len() != n || v.omega.iter().any(|r| r.len() != n) {
-                return Err(e(
-                    "variability.omega",
-                    format!("must be a {n} x {n} matrix (one row and column per parameter)"),
+        }
+        Some(list) => {
+            if list.get_ref().is_empty() {
+                return Err(at(
+                    &list.span(),
+                    "band_observables",
+                    "[] is not allowed; at least one observable".into(),
                 ));
             }
-            let m = DMatrix::from_fn(n, n, |i, j| v.omega[i][j]);
-            for i in 0..n {
-                for j in 0..i {
-                    if (m[(i, j)] - m[(j, i)]).abs() > 1e-12 * (1.0 + m[(i, j)].abs()) {
-                        return Err(e(
-                            "variability.omega",
-                            format!(
-                                "not symmetric: entry ({}, {}) = {} but ({}, {}) = {} ({} / {})",
-                                i + 1,
-                                j + 1,
-                                m[(i, j)],
-                                j + 1,
-                                i + 1,
-                                m[(j, i)],
-                                v.parameters[i],
-                                v.parameters[j]
-                            ),
-                        ));
-                    }
+            for name in list.get_ref() {
+                let i = model.observable_id(name.get_ref()).ok_or_else(|| {
+                    let all: Vec<&str> =
+                        model.observables.iter().map(|o| o.name.as_str()).collect();
+                    at(
+                        &name.span(),
+                        "band_observables",
+                        format!(
+                            "'{}' is not an observable; allowed: {}",
+                            name.get_ref(),
+                            all.join(", ")
+                        ),
+                    )
+                })?;
+                if band_observables.contains(&i) {
+                    return Err(at(
+                        &name.span(),
+                        "band_observables",
+                        format!("'{}' is listed twice; list each once", name.get_ref()),
+                    ));
                 }
+                band_observables.push(i);
             }
-            let chol = cholesky_checked(&m).map_err(|k| {
-                e("variability.omega", format!("not positive definite: the leading {}x{} block fails at the diagonal entry of '{}' (omega[{}][{}] = {}); variances must be > 0 and correlations within (-1, 1)", k + 1, k + 1, v.parameters[k], k + 1, k + 1, m[(k, k)]))
-            })?;
-            Some(Variability { parameters, chol })
         }
+    }
+    let mut crp_days: Vec<u32> = Vec::new();
+    match &p.crp_days {
+        None => crp_days.extend(
+            DEFAULT_CRP_DAYS
+                .iter()
+                .filter(|&&d| d as f64 * HOURS_PER_DAY <= f.duration_h),
+        ),
+        Some(days) => {
+            for d in days {
+                let v = *d.get_ref();
+                if v < 1 || v as f64 * HOURS_PER_DAY > f.duration_h {
+                    return Err(at(
+                        &d.span(),
+                        "crp_days",
+                        format!(
+                            "day {v} is not allowed; days from 1 to the duration ({} days)",
+                            f.duration_h / HOURS_PER_DAY
+                        ),
+                    ));
+                }
+                if crp_days.contains(&(v as u32)) {
+                    return Err(at(
+                        &d.span(),
+                        "crp_days",
+                        format!("day {v} is listed twice; list each day once (each gives a column crp_day_{v})"),
+                    ));
+                }
+                crp_days.push(v as u32);
+            }
+        }
+    }
+    let covariates = check_covariates(p.covariates.get_ref(), &p.covariates.span(), text, &at)?;
+    let variability = match &p.variability {
+        None => None,
+        Some(v) => Some(check_variability(v.get_ref(), model, &at)?),
     };
     let mut residual = Vec::new();
     for r in &p.residual {
-        let i = model.observable_id(&r.observable).ok_or_else(|| {
-            e(
+        let r = r.get_ref();
+        let i = model.observable_id(r.observable.get_ref()).ok_or_else(|| {
+            at(
+                &r.observable.span(),
                 "residual.observable",
-                format!("'{}' is not an observable", r.observable),
+                format!("'{}' is not an observable", r.observable.get_ref()),
             )
         })?;
-        if !(r.additive >= 0.0 && r.proportional >= 0.0) || r.additive + r.proportional == 0.0 {
-            return Err(e(
-                "residual",
-                format!(
-                    "additive {} and proportional {}: both >= 0, not both 0",
-                    r.additive, r.proportional
-                ),
-            ));
-        }
         // The error is applied to the simulated trough, which is the drug's plasma
         // concentration in ng/mL: the observable must be exactly that.
         let is_drug_conc = match model.observables[i].kind {
@@ -567,56 +625,479 @@ pub fn parse_population(
             _ => false,
         };
         if !is_drug_conc || model.observables[i].unit != "ng/mL" {
-            return Err(e(
+            return Err(at(
+                &r.observable.span(),
                 "residual.observable",
-                format!("'{}' is not allowed; residual error applies to the trough of a drug's plasma concentration observable in ng/mL (here: anakinra_plasma)", r.observable),
+                format!("'{}' is not allowed; residual error applies to the trough of a drug's plasma concentration observable in ng/mL (here: anakinra_plasma)", r.observable.get_ref()),
             ));
         }
-        residual.push((i, r.clone()));
+        let mut parts = [0.0; 2];
+        for (slot, (name, given)) in parts
+            .iter_mut()
+            .zip([("additive", &r.additive), ("proportional", &r.proportional)])
+        {
+            if let Some(g) = given {
+                let v = *g.get_ref();
+                if !(v.is_finite() && v >= 0.0) {
+                    return Err(at(
+                        &g.span(),
+                        &format!("residual.{name}"),
+                        format!("{v} is not allowed; a finite number >= 0"),
+                    ));
+                }
+                *slot = v;
+            }
+        }
+        if parts[0] + parts[1] == 0.0 {
+            return Err(at(
+                &r.observable.span(),
+                "residual",
+                "additive and proportional are both 0 (or absent); give at least one > 0".into(),
+            ));
+        }
+        residual.push((
+            i,
+            ResidualSpec {
+                observable: r.observable.get_ref().clone(),
+                additive: parts[0],
+                proportional: parts[1],
+                source: r.source.clone(),
+            },
+        ));
     }
-    let mut targets = Vec::new();
-    let names = figure_names(&p.crp_days);
+    let mut targets: Vec<(TargetSpec, usize)> = Vec::new();
+    let names = figure_names(&crp_days);
     for t in &p.targets {
-        let i = names.iter().position(|n| n == &t.figure).ok_or_else(|| {
-            e(
-                "targets.figure",
+        let t = t.get_ref();
+        let i = names
+            .iter()
+            .position(|n| n == t.figure.get_ref())
+            .ok_or_else(|| {
+                at(
+                    &t.figure.span(),
+                    "targets.figure",
+                    format!(
+                        "'{}' is not a per-subject figure; allowed: {}",
+                        t.figure.get_ref(),
+                        names.join(", ")
+                    ),
+                )
+            })?;
+        if targets.iter().any(|(x, _)| &x.name == t.name.get_ref()) {
+            return Err(at(
+                &t.name.span(),
+                "targets.name",
                 format!(
-                    "'{}' is not a per-subject figure; allowed: {}",
-                    t.figure,
-                    names.join(", ")
-                ),
-            )
-        })?;
-        if t.at_least.is_some() == t.below.is_some() {
-            return Err(e(
-                "targets",
-                format!(
-                    "target '{}': give exactly one of at_least and below",
-                    t.name
+                    "'{}' is used twice; target names must differ",
+                    t.name.get_ref()
                 ),
             ));
         }
-        targets.push((t.clone(), i));
+        let threshold = match (&t.at_least, &t.below) {
+            (Some(x), None) | (None, Some(x)) => x,
+            _ => {
+                return Err(at(
+                    &t.name.span(),
+                    "targets",
+                    format!(
+                        "target '{}': give exactly one of at_least and below",
+                        t.name.get_ref()
+                    ),
+                ))
+            }
+        };
+        let key = if t.at_least.is_some() {
+            "at_least"
+        } else {
+            "below"
+        };
+        if !threshold.get_ref().is_finite() {
+            return Err(at(
+                &threshold.span(),
+                &format!("targets.{key}"),
+                format!(
+                    "{} is not allowed (target '{}'); a finite number",
+                    threshold.get_ref(),
+                    t.name.get_ref()
+                ),
+            ));
+        }
+        targets.push((
+            TargetSpec {
+                name: t.name.get_ref().clone(),
+                figure: t.figure.get_ref().clone(),
+                at_least: t.at_least.as_ref().map(|x| *x.get_ref()),
+                below: t.below.as_ref().map(|x| *x.get_ref()),
+            },
+            i,
+        ));
     }
     Ok(PopulationScenario {
         name: f.name,
         description: f.description,
         duration_h: f.duration_h,
         regimens: f.regimens,
-        subjects: p.subjects,
-        seed: p.seed,
-        disease: p.disease.clone(),
+        subjects: subjects as u64,
+        seed: seed as u64,
+        disease: disease.clone(),
         method,
         band_times_h,
         band_observables,
-        crp_days: p.crp_days.clone(),
+        crp_days,
         full_timecourses: p.full_timecourses,
         covariates,
-        covariate_table: p.covariates.table.clone(),
+        covariate_table: p
+            .covariates
+            .get_ref()
+            .table
+            .as_ref()
+            .map(|t| t.get_ref().clone()),
         variability,
         residual,
         targets,
     })
+}
+
+type ErrAt<'a> = dyn Fn(&Range<usize>, &str, String) -> ScenarioError + 'a;
+
+/// Check `[population.covariates]` (`span`: its table) into [`Covariates`].
+fn check_covariates(
+    c: &CovariateSpec,
+    span: &Range<usize>,
+    text: &str,
+    at: &ErrAt,
+) -> Result<Covariates, ScenarioError> {
+    let given: [Option<&Spanned<Marginal>>; 4] = [
+        c.weight_kg.as_ref(),
+        c.age_y.as_ref(),
+        c.serum_creatinine_mg_dl.as_ref(),
+        c.crcl_ml_min.as_ref(),
+    ];
+    if let Some(t) = &c.table {
+        if let Some(k) = given.iter().position(|g| g.is_some()) {
+            return Err(at(
+                &t.span(),
+                "covariates",
+                format!(
+                    "give a table or distributions, not both (table and {})",
+                    CONTINUOUS[k]
+                ),
+            ));
+        }
+        if let Some(ff) = &c.female_fraction {
+            return Err(at(
+                &ff.span(),
+                "covariates.female_fraction",
+                "not allowed with a table: its sex column gives each patient's sex".into(),
+            ));
+        }
+        if let Some(cor) = &c.correlations {
+            return Err(at(
+                &cor.span(),
+                "covariates.correlations",
+                "not allowed with a table: the rows are real patients, taken as they are".into(),
+            ));
+        }
+        return Ok(Covariates::Table(vec![]));
+    }
+    for (k, name) in [(0, "weight_kg"), (1, "age_y")] {
+        if given[k].is_none() {
+            return Err(at(
+                span,
+                &format!("covariates.{name}"),
+                "missing; weight and age distributions are required (or a table)".into(),
+            ));
+        }
+    }
+    if given[2].is_some() == given[3].is_some() {
+        return Err(at(
+            span,
+            "covariates",
+            "give exactly one of serum_creatinine_mg_dl (Cockcroft–Gault) and crcl_ml_min".into(),
+        ));
+    }
+    let female_fraction = match &c.female_fraction {
+        None => {
+            return Err(at(
+                span,
+                "covariates.female_fraction",
+                "missing; give the fraction of women, 0 to 1 (e.g. 0.5)".into(),
+            ))
+        }
+        Some(ff) => {
+            let v = *ff.get_ref();
+            if !(0.0..=1.0).contains(&v) {
+                return Err(at(
+                    &ff.span(),
+                    "covariates.female_fraction",
+                    format!("{v} is not allowed; 0 to 1"),
+                ));
+            }
+            v
+        }
+    };
+    let mut marginals = Vec::new();
+    let mut bounds = Vec::new();
+    for (k, m) in given.iter().enumerate() {
+        let Some(m) = m else { continue };
+        let m = m.get_ref();
+        let key = format!("covariates.{}", CONTINUOUS[k]);
+        let val = |x: &Option<Spanned<f64>>| x.as_ref().map(|x| *x.get_ref());
+        let kind = match (
+            m.distribution.get_ref().as_str(),
+            val(&m.mean),
+            val(&m.sd),
+            val(&m.median),
+            val(&m.cv),
+        ) {
+            ("normal", Some(mean), Some(sd), None, None)
+                if mean.is_finite() && sd.is_finite() && sd > 0.0 =>
+            {
+                MarginalKind::Normal { mean, sd }
+            }
+            ("lognormal", None, None, Some(median), Some(cv))
+                if median.is_finite() && median > 0.0 && cv.is_finite() && cv > 0.0 =>
+            {
+                MarginalKind::LogNormal {
+                    median,
+                    sigma: (1.0 + cv * cv).ln().sqrt(),
+                }
+            }
+            _ => return Err(at(&m.distribution.span(), &key, format!("'{}' with these fields is not allowed; allowed: distribution = \"normal\" with finite mean and sd > 0, or \"lognormal\" with median > 0 and cv > 0 (finite)", m.distribution.get_ref()))),
+        };
+        let (lo, hi, unit) = accepted_limits(k);
+        let (min, max) = (*m.min.get_ref(), *m.max.get_ref());
+        for (name, v, s) in [("min", min, m.min.span()), ("max", max, m.max.span())] {
+            if !(v.is_finite() && v >= lo && v <= hi) {
+                let upper = if hi.is_finite() {
+                    format!(" and <= {hi}")
+                } else {
+                    String::new()
+                };
+                return Err(at(
+                    &s,
+                    &format!("{key}.{name}"),
+                    format!("{v} is not allowed; a finite number >= {lo}{upper} {unit} (what the model accepts)"),
+                ));
+            }
+        }
+        if min >= max {
+            return Err(at(
+                &m.min.span(),
+                &key,
+                format!("min {min} and max {max} are not allowed; min < max"),
+            ));
+        }
+        let cm = CheckedMarginal { kind, min, max };
+        let (za, zb) = cm.z_limits();
+        let mass = normal_mass(za, zb);
+        if mass < MIN_TRUNCATED_MASS {
+            return Err(at(
+                &m.min.span(),
+                &key,
+                format!(
+                    "min {min} and max {max} hold {} of the {} distribution, below the threshold of {MIN_TRUNCATED_MASS:e}: almost every draw would fall outside; move the limits or the distribution",
+                    fmt_sig(mass),
+                    describe(&kind)
+                ),
+            ));
+        }
+        bounds.push((za, zb));
+        marginals.push((k, cm));
+    }
+    let dim = marginals.len();
+    let mut r = DMatrix::<f64>::identity(dim, dim);
+    // Where each correlation was given, to name the one that fails.
+    let mut given_at: BTreeMap<(usize, usize), Range<usize>> = BTreeMap::new();
+    let pos = |name: &str| marginals.iter().position(|(k, _)| CONTINUOUS[*k] == name);
+    for cor in c.correlations.iter().flat_map(|c| c.get_ref()) {
+        let (s, cor) = (cor.span(), cor.get_ref());
+        let (Some(i), Some(j)) = (pos(&cor.a), pos(&cor.b)) else {
+            return Err(at(
+                &s,
+                "covariates.correlations",
+                format!(
+                    "'{}' with '{}': both must be sampled continuous covariates (here: {})",
+                    cor.a,
+                    cor.b,
+                    marginals
+                        .iter()
+                        .map(|(k, _)| CONTINUOUS[*k])
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        };
+        let rho = *cor.rho.get_ref();
+        if i == j || !(rho > -1.0 && rho < 1.0) {
+            return Err(at(&s, "covariates.correlations", format!("rho {rho} between '{}' and '{}' is not allowed; -1 < rho < 1 between different covariates", cor.a, cor.b)));
+        }
+        let pair = (i.max(j), i.min(j));
+        if let Some(first) = given_at.get(&pair) {
+            return Err(at(
+                &s,
+                "covariates.correlations",
+                format!(
+                    "'{}' and '{}' are correlated twice (also on line {}, rho {}); give each pair once",
+                    cor.a,
+                    cor.b,
+                    line_at(text, first),
+                    r[(i, j)]
+                ),
+            ));
+        }
+        given_at.insert(pair, s);
+        r[(i, j)] = rho;
+        r[(j, i)] = rho;
+    }
+    let chol = match cholesky_checked(&r) {
+        Ok(l) => l,
+        Err(_) => {
+            let (k, j) = first_failing_entry(&r).unwrap_or((0, 0));
+            let names: Vec<&str> = (0..=j)
+                .chain([k])
+                .map(|i| CONTINUOUS[marginals[i].0])
+                .collect();
+            let s = given_at
+                .get(&(k, j))
+                .cloned()
+                .unwrap_or_else(|| span.clone());
+            return Err(at(
+                &s,
+                "covariates.correlations",
+                format!(
+                    "the correlation matrix is not positive definite: rho {} between '{}' and '{}' is incompatible with the correlations before it (those of {} together are impossible); weaken one of them",
+                    r[(k, j)],
+                    CONTINUOUS[marginals[k].0],
+                    CONTINUOUS[marginals[j].0],
+                    names.join(", ")
+                ),
+            ));
+        }
+    };
+    let acceptance = box_probability(&chol, &bounds);
+    if acceptance < MIN_TRUNCATED_MASS {
+        let s = c.correlations.as_ref().map_or(span.clone(), |c| c.span());
+        return Err(at(
+            &s,
+            "covariates.correlations",
+            format!(
+                "with these correlations the limits of {} together hold {} of the distribution (estimated), below the threshold of {MIN_TRUNCATED_MASS:e}: almost every draw would fall outside; widen the limits or weaken the correlations",
+                marginals
+                    .iter()
+                    .map(|(k, _)| CONTINUOUS[*k])
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                fmt_sig(acceptance)
+            ),
+        ));
+    }
+    Ok(Covariates::Sampled {
+        marginals,
+        chol,
+        female_fraction,
+        max_draws: draw_budget(acceptance),
+        acceptance,
+    })
+}
+
+/// Check `[population.variability]` (`span`: its table).
+fn check_variability(
+    v: &VariabilitySpec,
+    model: &Model,
+    at: &ErrAt,
+) -> Result<Variability, ScenarioError> {
+    let names: Vec<&str> = v
+        .parameters
+        .get_ref()
+        .iter()
+        .map(|p| p.get_ref().as_str())
+        .collect();
+    let n = names.len();
+    let mut parameters = Vec::new();
+    for p in v.parameters.get_ref() {
+        let name = p.get_ref();
+        let id = model.parameter_id(name).ok_or_else(|| {
+            at(
+                &p.span(),
+                "variability.parameters",
+                format!("'{name}' is not a parameter of model '{}'", model.name),
+            )
+        })?;
+        if parameters.iter().any(|(x, _)| x == name) {
+            return Err(at(
+                &p.span(),
+                "variability.parameters",
+                format!("'{name}' is listed twice; list each parameter once"),
+            ));
+        }
+        parameters.push((name.clone(), id));
+    }
+    let rows = v.omega.get_ref();
+    if rows.len() != n || rows.iter().any(|r| r.get_ref().len() != n) {
+        return Err(at(
+            &v.omega.span(),
+            "variability.omega",
+            format!("must be a {n} x {n} matrix (one row and column per parameter)"),
+        ));
+    }
+    let row_span = |i: usize| rows[i].span();
+    for (i, row) in rows.iter().enumerate() {
+        for (j, x) in row.get_ref().iter().enumerate() {
+            if !x.is_finite() {
+                return Err(at(
+                    &row_span(i),
+                    "variability.omega",
+                    format!(
+                        "row {}, column {}: {x} is not allowed; a finite number",
+                        i + 1,
+                        j + 1
+                    ),
+                ));
+            }
+        }
+    }
+    let m = DMatrix::from_fn(n, n, |i, j| rows[i].get_ref()[j]);
+    for i in 0..n {
+        for j in 0..i {
+            if (m[(i, j)] - m[(j, i)]).abs() > 1e-12 * (1.0 + m[(i, j)].abs()) {
+                return Err(at(
+                    &row_span(i),
+                    "variability.omega",
+                    format!(
+                        "not symmetric: row {}, column {} = {} but row {}, column {} = {} ({} / {})",
+                        i + 1,
+                        j + 1,
+                        m[(i, j)],
+                        j + 1,
+                        i + 1,
+                        m[(j, i)],
+                        names[i],
+                        names[j]
+                    ),
+                ));
+            }
+        }
+    }
+    let chol = match cholesky_checked(&m) {
+        Ok(l) => l,
+        Err(_) => {
+            let (k, j) = first_failing_entry(&m).unwrap_or((0, 0));
+            let message = if k == j {
+                format!("not positive definite: row {0}, column {0} = {1} is the variance of '{2}', which must be > 0 (leave a parameter without variability out of `parameters`)", k + 1, m[(k, k)], names[k])
+            } else {
+                let c = m[(k, j)] / (m[(k, k)] * m[(j, j)]).sqrt();
+                if c.abs() >= 1.0 {
+                    format!("not positive definite: row {}, column {} = {} (covariance of '{}' and '{}') makes their correlation {}; it must be within (-1, 1), i.e. |covariance| < sqrt({} x {}) = {}", k + 1, j + 1, m[(k, j)], names[k], names[j], fmt_sig(c), m[(k, k)], m[(j, j)], fmt_sig((m[(k, k)] * m[(j, j)]).sqrt()))
+                } else {
+                    let block: Vec<&str> = (0..=j).chain([k]).map(|i| names[i]).collect();
+                    format!("not positive definite: row {}, column {} = {} (covariance of '{}' and '{}', correlation {}) is incompatible with the covariances before it: those of {} together are impossible; reduce one of them", k + 1, j + 1, m[(k, j)], names[k], names[j], fmt_sig(c), block.join(", "))
+                }
+            };
+            return Err(at(&row_span(k), "variability.omega", message));
+        }
+    };
+    Ok(Variability { parameters, chol })
 }
 
 // ------------------------------------------------------------------ sampling
@@ -645,6 +1126,162 @@ pub fn cockcroft_gault(age_y: f64, weight_kg: f64, scr_mg_dl: f64, female: bool)
     }
 }
 
+/// The clearance a subject with this serum creatinine gets, sampled or from a table alike:
+/// Cockcroft–Gault capped at [`CRCL_CAP_ML_MIN`] (see there for why).
+pub fn crcl_from_creatinine(age_y: f64, weight_kg: f64, scr_mg_dl: f64, female: bool) -> f64 {
+    cockcroft_gault(age_y, weight_kg, scr_mg_dl, female).min(CRCL_CAP_ML_MIN)
+}
+
+// Standard normal tail and quantile, for the truncation checks at parse time.
+
+/// Upper tail of the standard normal, 1 − Φ(x), with relative error below 1.2e-7 in both
+/// tails (the Chebyshev fit to erfc of Numerical Recipes, 2nd ed., §6.2): precise enough to
+/// compare a truncation's mass with [`MIN_TRUNCATED_MASS`].
+fn normal_sf(x: f64) -> f64 {
+    if x.is_infinite() {
+        return if x > 0.0 { 0.0 } else { 1.0 };
+    }
+    let z = x.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let erfc = t * (-z * z + poly).exp();
+    if x >= 0.0 {
+        0.5 * erfc
+    } else {
+        1.0 - 0.5 * erfc
+    }
+}
+
+/// Probability that a standard normal lies in [a, b], from the nearer tail (a plain
+/// Φ(b) − Φ(a) would lose every digit far out in the upper tail).
+fn normal_mass(a: f64, b: f64) -> f64 {
+    let m = if a >= 0.0 {
+        normal_sf(a) - normal_sf(b)
+    } else if b <= 0.0 {
+        normal_sf(-b) - normal_sf(-a)
+    } else {
+        1.0 - normal_sf(b) - normal_sf(-a)
+    };
+    m.max(0.0)
+}
+
+/// Φ⁻¹(p) by Acklam's rational approximation (relative error below 1.2e-9).
+fn normal_quantile(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -3.969_683_028_665_376e1,
+        2.209_460_984_245_205e2,
+        -2.759_285_104_469_687e2,
+        1.383_577_518_672_69e2,
+        -3.066_479_806_614_716e1,
+        2.506_628_277_459_239,
+    ];
+    const B: [f64; 5] = [
+        -5.447_609_879_822_406e1,
+        1.615_858_368_580_409e2,
+        -1.556_989_798_598_866e2,
+        6.680_131_188_771_972e1,
+        -1.328_068_155_288_572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784_894_002_430_293e-3,
+        -3.223_964_580_411_365e-1,
+        -2.400_758_277_161_838,
+        -2.549_732_539_343_734,
+        4.374_664_141_464_968,
+        2.938_163_982_698_783,
+    ];
+    const D: [f64; 4] = [
+        7.784_695_709_041_462e-3,
+        3.224_671_290_700_398e-1,
+        2.445_134_137_142_996,
+        3.754_408_661_907_416,
+    ];
+    if p <= 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if p >= 1.0 {
+        return f64::INFINITY;
+    }
+    let tail = |q: f64| {
+        let q = (-2.0 * q.ln()).sqrt();
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    };
+    if p < 0.02425 {
+        tail(p)
+    } else if p > 1.0 - 0.02425 {
+        -tail(1.0 - p)
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    }
+}
+
+/// A standard normal truncated to [a, b], from a uniform u in [0, 1), by inverting the
+/// nearer tail.
+fn truncated_normal(a: f64, b: f64, u: f64) -> f64 {
+    let w = if a >= 0.0 {
+        let q = normal_sf(a) - u * (normal_sf(a) - normal_sf(b));
+        -normal_quantile(q)
+    } else {
+        // Φ(x) = normal_sf(−x).
+        let (pa, pb) = (normal_sf(-a), normal_sf(-b));
+        normal_quantile(pa + u * (pb - pa))
+    };
+    w.clamp(a, b)
+}
+
+/// Draws of the GHK estimate: its relative error is about 1/sqrt(4096) = 1.6% or less,
+/// plenty for a threshold and a draw budget.
+const GHK_DRAWS: usize = 4096;
+
+/// Probability that z = L w (w independent standard normals, L lower triangular) falls
+/// inside `bounds` in every coordinate: the product of the masses when L is diagonal, else
+/// the GHK simulator (Geweke, Hajivassiliou, Keane) on a fixed stream, so that a file always
+/// gets the same figure.
+fn box_probability(chol: &DMatrix<f64>, bounds: &[(f64, f64)]) -> f64 {
+    let dim = bounds.len();
+    if (0..dim).all(|i| (0..i).all(|j| chol[(i, j)] == 0.0)) {
+        return bounds.iter().map(|&(a, b)| normal_mass(a, b)).product();
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(0x0067_686b);
+    let mut w = vec![0.0; dim];
+    let mut total = 0.0;
+    for _ in 0..GHK_DRAWS {
+        let mut weight = 1.0;
+        for i in 0..dim {
+            let shift: f64 = (0..i).map(|j| chol[(i, j)] * w[j]).sum();
+            let d = chol[(i, i)];
+            let (a, b) = ((bounds[i].0 - shift) / d, (bounds[i].1 - shift) / d);
+            weight *= normal_mass(a, b);
+            if weight == 0.0 {
+                break;
+            }
+            w[i] = truncated_normal(a, b, rng.random::<f64>());
+        }
+        total += weight;
+    }
+    total / GHK_DRAWS as f64
+}
+
+/// Tries allowed for one subject's covariates when one try succeeds with probability
+/// `acceptance`: 50 / acceptance, so that a subject fails with probability about e^-50 (or
+/// e^-25 if the estimate is twice too high), and never fewer than 1,000 (the budget of
+/// earlier versions, so their draws are unchanged).
+fn draw_budget(acceptance: f64) -> u64 {
+    let want = (50.0 / acceptance.max(MIN_TRUNCATED_MASS)).ceil();
+    (want as u64).max(1000)
+}
+
 /// Draws for one subject.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubjectDraw {
@@ -657,9 +1294,9 @@ pub struct SubjectDraw {
     pub epsilon: Vec<f64>,
 }
 
-/// Largest number of redraws for truncated covariates before giving up on a subject.
-const MAX_REDRAWS: usize = 1000;
-
+/// A subject's covariates and random effects. Err is a covariate-sampling failure (no try
+/// inside the limits within the budget), which the checks at parse time make all but
+/// impossible.
 pub fn draw_subject(pop: &PopulationScenario, id: u64) -> Result<SubjectDraw, String> {
     let mut rng = subject_rng(pop.seed, id);
     let (patient, scr) = match &pop.covariates {
@@ -683,18 +1320,21 @@ pub fn draw_subject(pop: &PopulationScenario, id: u64) -> Result<SubjectDraw, St
             marginals,
             chol,
             female_fraction,
+            max_draws,
+            acceptance,
         } => {
             let female = rng.random::<f64>() < *female_fraction;
             let dim = marginals.len();
             let mut values = [f64::NAN; 4];
             let mut ok = false;
-            for _ in 0..MAX_REDRAWS {
+            for _ in 0..*max_draws {
                 let z: Vec<f64> = (0..dim).map(|_| StandardNormal.sample(&mut rng)).collect();
                 let mut inside = true;
                 for (i, (k, m)) in marginals.iter().enumerate() {
                     let zi: f64 = (0..=i).map(|j| chol[(i, j)] * z[j]).sum();
                     let v = m.value(zi);
-                    inside &= v >= m.min && v <= m.max;
+                    // A weight of exactly 0 (possible only at min = 0) is not a patient.
+                    inside &= v >= m.min && v <= m.max && !(*k == 0 && v == 0.0);
                     values[*k] = v;
                 }
                 if inside {
@@ -703,20 +1343,22 @@ pub fn draw_subject(pop: &PopulationScenario, id: u64) -> Result<SubjectDraw, St
                 }
             }
             if !ok {
+                let names: Vec<&str> = marginals.iter().map(|(k, _)| CONTINUOUS[*k]).collect();
                 return Err(format!(
-                    "no covariate draw inside the limits after {MAX_REDRAWS} tries"
+                    "covariate sampling failed: no draw of {} inside their [min, max] limits in {max_draws} tries (the limits hold about {} of the distribution)",
+                    names.join(", "),
+                    fmt_sig(*acceptance)
                 ));
             }
             let (weight, age) = (values[0], values[1]);
             let (crcl, scr) = if values[2].is_finite() {
                 (
-                    cockcroft_gault(age, weight, values[2], female),
+                    crcl_from_creatinine(age, weight, values[2], female),
                     Some(values[2]),
                 )
             } else {
                 (values[3], None)
             };
-            let crcl = crcl.min(crate::patient::CRCL_RANGE_ML_MIN.1);
             (
                 Patient {
                     weight_kg: weight,
@@ -771,9 +1413,19 @@ pub struct RegimenOutcome {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubjectOutcome {
-    pub draw: SubjectDraw,
-    /// One per regimen: the outcome or why the solve failed.
+    pub id: u64,
+    /// The subject's covariates and random effects; None when covariate sampling failed
+    /// (the reason is in `regimens`), so that no placeholder covariates reach the outputs.
+    pub draw: Option<SubjectDraw>,
+    /// One per regimen: the outcome or why the subject failed (sampling or solve).
     pub regimens: Vec<Result<RegimenOutcome, String>>,
+}
+
+impl SubjectOutcome {
+    /// Whether the subject's covariates could not be drawn (as opposed to a failed solve).
+    pub fn sampling_failed(&self) -> bool {
+        self.draw.is_none()
+    }
 }
 
 pub fn simulate_subject(
@@ -785,15 +1437,9 @@ pub fn simulate_subject(
     let draw = match draw_subject(pop, id) {
         Ok(d) => d,
         Err(m) => {
-            let draw = SubjectDraw {
-                id,
-                patient: Patient::adult(&pop.disease),
-                serum_creatinine_mg_dl: None,
-                multipliers: vec![],
-                epsilon: vec![],
-            };
             return SubjectOutcome {
-                draw,
+                id,
+                draw: None,
                 regimens: vec![Err(format!("subject {id}: {m}")); pop.regimens.len()],
             };
         }
@@ -804,7 +1450,8 @@ pub fn simulate_subject(
             Err(e) => {
                 let m = format!("subject {id}: {e}");
                 return SubjectOutcome {
-                    draw,
+                    id,
+                    draw: Some(draw),
                     regimens: vec![Err(m); pop.regimens.len()],
                 };
             }
@@ -818,7 +1465,11 @@ pub fn simulate_subject(
                 .map_err(|e| format!("subject {id}, regimen '{}': {e}", r.name))
         })
         .collect();
-    SubjectOutcome { draw, regimens }
+    SubjectOutcome {
+        id,
+        draw: Some(draw),
+        regimens,
+    }
 }
 
 fn regimen_outcome(
@@ -878,6 +1529,10 @@ pub enum Binning {
 }
 
 pub const LOG_LO: f64 = -9.0;
+/// Most band times per regimen: 4-hourly bands for 333 days, hourly for 83. Each band time
+/// holds one histogram (3,601 or 10,000 counters) per observable and regimen, so the limit
+/// keeps a mistyped interval (1e-7 h) an error rather than a multi-gigabyte allocation.
+pub const MAX_BAND_TIMES: usize = 2_000;
 pub const LOG_BINS_PER_DECADE: usize = 200;
 pub const LOG_BINS: usize = 18 * LOG_BINS_PER_DECADE;
 pub const FRACTION_BINS: usize = 10_000;
@@ -987,6 +1642,9 @@ fn strata(p: &Patient) -> [usize; 3] {
 /// Groups counted per target: overall, then 5 renal, 5 weight, 5 age strata.
 pub const GROUPS: usize = 16;
 
+/// First bytes of an aggregates file; 02 added the count of unsampled subjects.
+const AGGREGATES_MAGIC: &[u8; 8] = b"IL1AGG02";
+
 /// Mergeable summaries of many subjects: integer counts only.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Aggregates {
@@ -998,9 +1656,12 @@ pub struct Aggregates {
     pub histograms: Vec<u32>,
     /// `[regimen][target][group]` → (attained, evaluated).
     pub attainment: Vec<(u64, u64)>,
-    /// Subjects simulated and failed, per regimen.
+    /// Subjects simulated and failed, per regimen (failed includes subjects whose
+    /// covariates could not be sampled).
     pub simulated: Vec<u64>,
     pub failed: Vec<u64>,
+    /// Subjects whose covariates could not be sampled (counted once, not per regimen).
+    pub unsampled: u64,
 }
 
 impl Aggregates {
@@ -1026,6 +1687,7 @@ impl Aggregates {
             attainment: vec![(0, 0); r * pop.targets.len() * GROUPS],
             simulated: vec![0; r],
             failed: vec![0; r],
+            unsampled: 0,
             observables,
         }
     }
@@ -1042,7 +1704,15 @@ impl Aggregates {
     }
 
     pub fn add(&mut self, pop: &PopulationScenario, s: &SubjectOutcome) {
-        let groups = strata(&s.draw.patient);
+        let Some(draw) = &s.draw else {
+            self.unsampled += 1;
+            for r in 0..self.regimens {
+                self.simulated[r] += 1;
+                self.failed[r] += 1;
+            }
+            return;
+        };
+        let groups = strata(&draw.patient);
         for (r, out) in s.regimens.iter().enumerate() {
             self.simulated[r] += 1;
             let Ok(out) = out else {
@@ -1095,6 +1765,7 @@ impl Aggregates {
             self.simulated[r] += other.simulated[r];
             self.failed[r] += other.failed[r];
         }
+        self.unsampled += other.unsampled;
         Ok(())
     }
 
@@ -1132,7 +1803,7 @@ impl Aggregates {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out =
             Vec::with_capacity(64 + self.histograms.len() * 4 + self.attainment.len() * 16);
-        out.extend_from_slice(b"IL1AGG01");
+        out.extend_from_slice(AGGREGATES_MAGIC);
         for v in [
             self.regimens,
             self.observables.len(),
@@ -1153,6 +1824,7 @@ impl Aggregates {
             out.extend_from_slice(&self.simulated[r].to_le_bytes());
             out.extend_from_slice(&self.failed[r].to_le_bytes());
         }
+        out.extend_from_slice(&self.unsampled.to_le_bytes());
         for h in &self.histograms {
             out.extend_from_slice(&h.to_le_bytes());
         }
@@ -1165,7 +1837,7 @@ impl Aggregates {
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Aggregates, String> {
         let bad = || "not an il1sim aggregates file (truncated or wrong format)".to_string();
-        if bytes.len() < 56 || &bytes[..8] != b"IL1AGG01" {
+        if bytes.len() < 56 || &bytes[..8] != AGGREGATES_MAGIC {
             return Err(bad());
         }
         let mut pos = 8;
@@ -1198,6 +1870,7 @@ impl Aggregates {
             simulated.push(u64_at(&mut pos)?);
             failed.push(u64_at(&mut pos)?);
         }
+        let unsampled = u64_at(&mut pos)?;
         let hist_bytes = bytes.get(pos..pos + n_hist * 4).ok_or_else(bad)?;
         let histograms = hist_bytes
             .chunks_exact(4)
@@ -1222,6 +1895,7 @@ impl Aggregates {
             attainment,
             simulated,
             failed,
+            unsampled,
         })
     }
 
@@ -1243,54 +1917,79 @@ impl Aggregates {
 /// Subject ids of shard `k` (1-based) of `n`: contiguous blocks, so concatenating shards in
 /// order gives the subjects in id order.
 pub fn shard_range(subjects: u64, k: u64, n: u64) -> std::ops::Range<u64> {
-    let lo = subjects * (k - 1) / n;
-    let hi = subjects * k / n;
-    lo..hi
+    // In u128: subjects × k overflows u64 for large shard counts.
+    let at = |k: u64| (subjects as u128 * k as u128 / n as u128) as u64;
+    at(k - 1)..at(k)
 }
 
-/// The populations shipped with il1sim must run on the bundled model; this helper keeps the
-/// covariate-table semantics in one place for front ends that read CSV files.
+/// Rows of a covariate table from CSV records, each with its line in the file, for front
+/// ends that read CSV files. Every value is checked here, at load, against what the model
+/// accepts (the ranges of `Patient::check`), so a bad row is an error naming its file, line
+/// and column rather than a failed subject later. Cockcroft–Gault clearances from
+/// `serum_creatinine_mg_dl` are capped as for sampled covariates ([`crcl_from_creatinine`]);
+/// a `crcl_ml_min` given outright must be within the accepted range.
 pub fn covariate_rows_from_records(
-    records: &[BTreeMap<String, String>],
+    records: &[(u64, BTreeMap<String, String>)],
     origin: &str,
 ) -> Result<Vec<CovariateRow>, String> {
+    use crate::patient::{AGE_RANGE_Y, CRCL_RANGE_ML_MIN, WEIGHT_RANGE_KG};
     let mut rows = Vec::new();
-    for (i, r) in records.iter().enumerate() {
-        let line = i + 2;
-        let num = |k: &str| -> Result<f64, String> {
-            let v = r.get(k).ok_or_else(|| format!("{origin}:{line}: column '{k}' is missing; columns needed: weight_kg, age_y, sex, and crcl_ml_min or serum_creatinine_mg_dl"))?;
-            v.trim()
-                .parse::<f64>()
-                .map_err(|_| format!("{origin}:{line}: {k} = '{v}' is not a number"))
+    for (line, r) in records {
+        let line = *line;
+        let text = |k: &str| -> Result<&String, String> {
+            r.get(k).ok_or_else(|| format!("{origin}:{line}: column '{k}' is missing; columns needed: weight_kg, age_y, sex, and crcl_ml_min or serum_creatinine_mg_dl"))
         };
-        let weight_kg = num("weight_kg")?;
-        let age_y = num("age_y")?;
-        let sex = r
-            .get("sex")
-            .ok_or_else(|| format!("{origin}:{line}: column 'sex' is missing"))?;
+        // A number in (lo, hi] or [lo, hi] (`open_lo`), with the rule in the message.
+        let num = |k: &str, lo: f64, hi: f64, open_lo: bool, unit: &str| -> Result<f64, String> {
+            let v = text(k)?;
+            let x = v.trim().parse::<f64>().ok().filter(|x| x.is_finite());
+            let low = if open_lo {
+                format!("> {lo}")
+            } else {
+                format!(">= {lo}")
+            };
+            let high = if hi.is_finite() {
+                format!(" and <= {hi}")
+            } else {
+                String::new()
+            };
+            match x {
+                Some(x) if (if open_lo { x > lo } else { x >= lo }) && x <= hi => Ok(x),
+                _ => Err(format!(
+                    "{origin}:{line}: column {k} = '{v}' is not allowed; a number {low}{high} {unit}"
+                )),
+            }
+        };
+        let weight_kg = num("weight_kg", 0.0, WEIGHT_RANGE_KG.1, true, "kg")?;
+        let age_y = num("age_y", AGE_RANGE_Y.0, AGE_RANGE_Y.1, false, "years")?;
+        let sex = text("sex")?;
         let female = match Sex::parse(sex.trim()) {
             Some(Sex::Female) => true,
             Some(Sex::Male) => false,
             None => {
                 return Err(format!(
-                    "{origin}:{line}: sex = '{sex}' is not allowed; allowed: female, male"
+                    "{origin}:{line}: column sex = '{sex}' is not allowed; allowed: female, male (or f, m)"
                 ))
             }
         };
         let (crcl_ml_min, scr) = match (r.get("crcl_ml_min"), r.get("serum_creatinine_mg_dl")) {
-            (Some(_), _) => (num("crcl_ml_min")?, None),
+            (Some(_), _) => (
+                num(
+                    "crcl_ml_min",
+                    CRCL_RANGE_ML_MIN.0,
+                    CRCL_RANGE_ML_MIN.1,
+                    false,
+                    "mL/min",
+                )?,
+                None,
+            ),
             (None, Some(_)) => {
-                let s = num("serum_creatinine_mg_dl")?;
-                if s <= 0.0 {
-                    return Err(format!(
-                        "{origin}:{line}: serum_creatinine_mg_dl = {s} is not allowed; must be > 0"
-                    ));
-                }
-                (cockcroft_gault(age_y, weight_kg, s, female), Some(s))
+                let s = num("serum_creatinine_mg_dl", 0.0, f64::INFINITY, true, "mg/dL")?;
+                (crcl_from_creatinine(age_y, weight_kg, s, female), Some(s))
             }
             (None, None) => {
                 return Err(format!(
-                    "{origin}:{line}: give crcl_ml_min or serum_creatinine_mg_dl"
+                    "{origin}:{line}: give a column crcl_ml_min or serum_creatinine_mg_dl"
                 ))
             }
         };
@@ -1337,6 +2036,7 @@ mod tests {
             attainment: vec![],
             simulated: vec![1000],
             failed: vec![0],
+            unsampled: 0,
         };
         let p = agg.percentiles(0, 0, 0, &[0.05, 0.5, 0.95]);
         for (got, want) in p.iter().zip([0.05 * 370.0, 0.5 * 370.0, 0.95 * 370.0]) {
@@ -1363,5 +2063,380 @@ mod tests {
         // 60-year-old, 72 kg man with SCr 1.0 mg/dL: (140-60)*72/72 = 80 mL/min.
         assert!((cockcroft_gault(60.0, 72.0, 1.0, false) - 80.0).abs() < 1e-12);
         assert!((cockcroft_gault(60.0, 72.0, 1.0, true) - 68.0).abs() < 1e-12);
+    }
+
+    // ---------------------------------------------------------------- file checks
+
+    const RA: &str = include_str!("../../../scenarios/ra-renal-population.toml");
+
+    fn parse(text: &str) -> Result<PopulationScenario, String> {
+        parse_population(text, "t.toml", &crate::il1_model()).map_err(|e| e.to_string())
+    }
+
+    /// The shipped RA population with `from` replaced by `to` (which must occur).
+    fn edited(from: &str, to: &str) -> String {
+        assert!(RA.contains(from), "{from}");
+        RA.replacen(from, to, 1)
+    }
+
+    fn err(from: &str, to: &str) -> String {
+        parse(&edited(from, to)).unwrap_err()
+    }
+
+    /// Line (1-based) of the first line of `text` that contains `needle`.
+    fn line_of(text: &str, needle: &str) -> usize {
+        text.lines().position(|l| l.contains(needle)).unwrap() + 1
+    }
+
+    #[test]
+    fn errors_cite_the_line_of_the_key_and_its_full_path() {
+        let text = edited("subjects = 1000", "subjects = -5");
+        let e = parse(&text).unwrap_err();
+        let want = format!(
+            "t.toml:{}: population.subjects: -5 is not allowed",
+            line_of(&text, "subjects = -5")
+        );
+        assert!(e.starts_with(&want), "{e}");
+        assert_ne!(
+            line_of(&text, "subjects = -5"),
+            line_of(&text, "[population]")
+        );
+        let text = edited(
+            "crp_days = [1, 7, 14, 28]",
+            "crp_days = [1, 7, 14, 28]\nmethod2 = 1",
+        );
+        assert!(parse(&text).unwrap_err().contains("method2"));
+        let text = edited("disease = \"ra\"", "disease = \"gout\"");
+        let e = parse(&text).unwrap_err();
+        assert!(
+            e.starts_with(&format!(
+                "t.toml:{}: population.disease",
+                line_of(&text, "gout")
+            )),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn omega_errors_name_the_entry_that_fails() {
+        let omega = "omega = [[0.0784, 0.0, 0.0], [0.0, 0.0396, 0.0], [0.0, 0.0, 0.0704]]";
+        // Each pair is fine alone (correlations 0.89, 0.53, -0.57) but not the three together.
+        let text = edited(
+            omega,
+            "omega = [[0.0784, 0.05, 0.04],\n  [0.05, 0.0396, -0.03],\n  [0.04, -0.03, 0.0704]]",
+        );
+        let e = parse(&text).unwrap_err();
+        assert!(e.starts_with(&format!("t.toml:{}: population.variability.omega: not positive definite: row 3, column 2 = -0.03 (covariance of 'ka_anakinra' and 'V_central'", line_of(&text, "[0.04, -0.03"))), "{e}");
+        assert!(e.contains("CL_anakinra, V_central, ka_anakinra"), "{e}");
+        // A covariance beyond the product of the standard deviations: its correlation.
+        let e = err(
+            omega,
+            "omega = [[0.0784, 0.0, 0.0], [0.0, 0.0396, 0.09], [0.0, 0.09, 0.0704]]",
+        );
+        assert!(e.contains("row 3, column 2 = 0.09 (covariance of 'ka_anakinra' and 'V_central') makes their correlation 1.705"), "{e}");
+        let e = err(
+            omega,
+            "omega = [[0.0784, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0704]]",
+        );
+        assert!(
+            e.contains("row 2, column 2 = 0 is the variance of 'V_central'"),
+            "{e}"
+        );
+        let e = err(
+            omega,
+            "omega = [[0.0784, 0.0, 0.0], [0.0, 0.0396, 0.0], [0.0, 0.0, inf]]",
+        );
+        assert!(e.contains("row 3, column 3: inf is not allowed"), "{e}");
+    }
+
+    #[test]
+    fn failing_entry_of_a_matrix() {
+        let m = DMatrix::from_row_slice(2, 2, &[0.09, 0.1, 0.1, 0.04]);
+        assert_eq!(first_failing_entry(&m), Some((1, 0)));
+        let m = DMatrix::from_row_slice(2, 2, &[0.09, 0.0, 0.0, -0.04]);
+        assert_eq!(first_failing_entry(&m), Some((1, 1)));
+        let m = DMatrix::from_row_slice(3, 3, &[1.0, 0.9, 0.9, 0.9, 1.0, -0.9, 0.9, -0.9, 1.0]);
+        assert_eq!(first_failing_entry(&m), Some((2, 1)));
+        assert_eq!(first_failing_entry(&DMatrix::identity(3, 3)), None);
+    }
+
+    #[test]
+    fn bad_values_that_used_to_pass_are_refused() {
+        let cases = [
+            ("female_fraction = 0.77", "", "population.covariates.female_fraction: missing"),
+            (
+                "correlations = [{ a = \"age_y\", b = \"serum_creatinine_mg_dl\", rho = 0.3 }]",
+                "correlations = [{ a = \"age_y\", b = \"serum_creatinine_mg_dl\", rho = 0.3 }, { a = \"serum_creatinine_mg_dl\", b = \"age_y\", rho = 0.5 }]",
+                "correlated twice",
+            ),
+            ("at_least = 0.95", "at_least = nan", "population.targets.at_least: NaN is not allowed"),
+            ("below = 10.0", "below = -inf", "population.targets.below: -inf is not allowed"),
+            ("crp_days = [1, 7, 14, 28]", "crp_days = [1, 7, 7, 28]", "day 7 is listed twice"),
+            ("band_interval_h = 4.0", "band_interval_h = 700.0", "at most the duration (672 h)"),
+            ("band_interval_h = 4.0", "band_interval_h = 1e-7", "at most 2000"),
+            ("max = 160.0", "max = inf", "population.covariates.weight_kg.max: inf is not allowed"),
+            ("min = 18.0, max = 90.0", "min = 18.0, max = 150.0", "<= 120 years"),
+            ("seed = 20261126", "seed = -1", "population.seed: -1 is not allowed"),
+            ("subjects = 1000", "subjects = 100000001", "1 to 100,000,000"),
+            ("additive = 72.0", "additive = inf", "population.residual.additive: inf"),
+            (
+                "parameters = [\"CL_anakinra\", \"V_central\", \"ka_anakinra\"]",
+                "parameters = [\"CL_anakinra\", \"CL_anakinra\", \"ka_anakinra\"]",
+                "'CL_anakinra' is listed twice",
+            ),
+        ];
+        for (from, to, want) in cases {
+            let e = err(from, to);
+            assert!(e.contains(want), "{to}: {e}");
+        }
+    }
+
+    #[test]
+    fn truncation_with_negligible_mass_is_refused_at_parse_time() {
+        // Weights of 300-400 kg under a log-normal with median 72 kg, CV 20%: 2.9e-13.
+        let e = err("min = 35.0, max = 160.0", "min = 300.0, max = 400.0");
+        assert!(
+            e.contains("population.covariates.weight_kg: min 300 and max 400 hold 2.88e-13"),
+            "{e}"
+        );
+        assert!(e.contains("below the threshold of 1e-6"), "{e}");
+        // Each range possible alone, but not together with a strong correlation.
+        let text = edited("rho = 0.3", "rho = 0.9")
+            .replacen("min = 18.0, max = 90.0", "min = 80.0, max = 90.0", 1)
+            .replacen("min = 0.4, max = 10.0", "min = 0.4, max = 0.5", 1);
+        let e = parse(&text).unwrap_err();
+        assert!(
+            e.contains("population.covariates.correlations: with these correlations the limits"),
+            "{e}"
+        );
+        assert!(e.contains("below the threshold of 1e-6"), "{e}");
+    }
+
+    #[test]
+    fn unlikely_but_possible_truncations_are_sampled() {
+        // Ages 100-120 under normal(55, 13) hold 2.7e-4: 1,000 tries failed for 3 subjects in
+        // 4; the budget now follows the probability.
+        let pop = parse(&edited(
+            "min = 18.0, max = 90.0",
+            "min = 100.0, max = 120.0",
+        ))
+        .unwrap();
+        let Covariates::Sampled {
+            acceptance,
+            max_draws,
+            ..
+        } = pop.covariates
+        else {
+            panic!()
+        };
+        assert!((acceptance - 2.69e-4).abs() < 0.05e-4, "{acceptance}");
+        assert!(max_draws as f64 >= 50.0 / acceptance);
+        for id in 0..40 {
+            let d = draw_subject(&pop, id).unwrap();
+            assert!(
+                (100.0..=120.0).contains(&d.patient.age_y),
+                "{}",
+                d.patient.age_y
+            );
+        }
+        // Draws that succeeded within 1,000 tries are those of before: the shipped file's
+        // budget is 1,000 and its subjects unchanged.
+        let pop = parse(RA).unwrap();
+        let Covariates::Sampled { max_draws, .. } = pop.covariates else {
+            panic!()
+        };
+        assert_eq!(max_draws, 1000);
+    }
+
+    #[test]
+    fn a_failed_covariate_draw_is_reported_as_such() {
+        let mut pop = parse(&edited(
+            "min = 18.0, max = 90.0",
+            "min = 100.0, max = 120.0",
+        ))
+        .unwrap();
+        if let Covariates::Sampled { max_draws, .. } = &mut pop.covariates {
+            *max_draws = 1;
+        }
+        let model = crate::il1_model();
+        let id = (0..100)
+            .find(|&id| draw_subject(&pop, id).is_err())
+            .expect("one try in 100 subjects fails");
+        let o = simulate_subject(&model, &pop, id, SolverOptions::default());
+        assert!(o.sampling_failed() && o.draw.is_none());
+        for r in &o.regimens {
+            let m = r.as_ref().unwrap_err();
+            assert!(
+                m.starts_with(&format!("subject {id}: covariate sampling failed")),
+                "{m}"
+            );
+        }
+        let mut agg = Aggregates::new(&model, &pop);
+        agg.add(&pop, &o);
+        assert_eq!((agg.unsampled, agg.failed.clone()), (1, vec![1, 1]));
+        assert_eq!(Aggregates::from_bytes(&agg.to_bytes()).unwrap(), agg);
+    }
+
+    #[test]
+    fn table_rows_are_checked_at_load() {
+        let rec = |line: u64, cells: &[(&str, &str)]| {
+            (
+                line,
+                cells
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<BTreeMap<_, _>>(),
+            )
+        };
+        let good = rec(
+            2,
+            &[
+                ("weight_kg", "62"),
+                ("age_y", "48"),
+                ("sex", "female"),
+                ("serum_creatinine_mg_dl", "0.8"),
+            ],
+        );
+        let cases = [
+            (
+                ("weight_kg", "-5"),
+                "p.csv:3: column weight_kg = '-5' is not allowed; a number > 0 and <= 400 kg",
+            ),
+            (
+                ("age_y", "130"),
+                "p.csv:3: column age_y = '130' is not allowed; a number >= 0 and <= 120 years",
+            ),
+            (
+                ("serum_creatinine_mg_dl", "0"),
+                "p.csv:3: column serum_creatinine_mg_dl = '0' is not allowed; a number > 0 mg/dL",
+            ),
+            (("sex", "x"), "p.csv:3: column sex = 'x' is not allowed"),
+            (
+                ("weight_kg", "NaN"),
+                "p.csv:3: column weight_kg = 'NaN' is not allowed",
+            ),
+        ];
+        for ((k, v), want) in cases {
+            let mut bad = good.clone();
+            bad.0 = 3;
+            bad.1.insert(k.into(), v.into());
+            let e = covariate_rows_from_records(&[good.clone(), bad], "p.csv").unwrap_err();
+            assert!(e.starts_with(want), "{e}");
+        }
+        let crcl = rec(
+            4,
+            &[
+                ("weight_kg", "62"),
+                ("age_y", "48"),
+                ("sex", "male"),
+                ("crcl_ml_min", "350"),
+            ],
+        );
+        let e = covariate_rows_from_records(&[crcl], "p.csv").unwrap_err();
+        assert!(e.starts_with("p.csv:4: column crcl_ml_min = '350' is not allowed; a number >= 0 and <= 300 mL/min"), "{e}");
+    }
+
+    #[test]
+    fn cockcroft_gault_is_capped_alike_in_tables_and_draws() {
+        // 20-year-old, 120 kg man with SCr 0.3: Cockcroft–Gault 667 mL/min.
+        let row = (
+            2,
+            [
+                ("weight_kg", "120"),
+                ("age_y", "20"),
+                ("sex", "male"),
+                ("serum_creatinine_mg_dl", "0.3"),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<BTreeMap<_, _>>(),
+        );
+        let rows = covariate_rows_from_records(&[row], "p.csv").unwrap();
+        assert_eq!(rows[0].crcl_ml_min, CRCL_CAP_ML_MIN);
+        assert_eq!(
+            crcl_from_creatinine(20.0, 120.0, 0.3, false),
+            CRCL_CAP_ML_MIN
+        );
+        // The sampled path: subject 213 of the shipped file is above the cap.
+        let pop = parse(RA).unwrap();
+        let d = draw_subject(&pop, 213).unwrap();
+        let cg = cockcroft_gault(
+            d.patient.age_y,
+            d.patient.weight_kg,
+            d.serum_creatinine_mg_dl.unwrap(),
+            d.patient.sex == Sex::Female,
+        );
+        assert!(
+            cg > CRCL_CAP_ML_MIN && d.patient.crcl_ml_min == CRCL_CAP_ML_MIN,
+            "{cg}"
+        );
+    }
+
+    #[test]
+    fn a_table_takes_no_distribution_settings() {
+        let start = RA.find("weight_kg = {").unwrap();
+        let end = RA.find("[population.variability]").unwrap();
+        let table = format!("{}table = \"p.csv\"\n\n{}", &RA[..start], &RA[end..]);
+        assert!(parse(&table).is_ok());
+        let with_ff = table.replacen(
+            "table = \"p.csv\"",
+            "table = \"p.csv\"\nfemale_fraction = 0.5",
+            1,
+        );
+        assert!(parse(&with_ff)
+            .unwrap_err()
+            .contains("female_fraction: not allowed with a table"));
+    }
+
+    #[test]
+    fn normal_tail_and_quantile_are_accurate() {
+        // Reference values: 0.5 erfc(x / sqrt 2) of Python's math module.
+        for (x, sf) in [
+            (-1.0, 0.841_344_746_068_542_9),
+            (1.96, 0.024_997_895_148_220_435),
+            (45.0 / 13.0, 2.685_486_846_444_473_3e-4),
+            (5.0, 2.866_515_718_791_946e-7),
+            (8.0, 6.220_960_574_271_819e-16),
+        ] {
+            assert!(
+                (normal_sf(x) / sf - 1.0).abs() < 2e-7,
+                "{x}: {} vs {sf}",
+                normal_sf(x)
+            );
+        }
+        for p in [1e-12, 1e-6, 0.01, 0.3, 0.5, 0.9, 0.999] {
+            let x = normal_quantile(p);
+            assert!((normal_sf(-x) / p - 1.0).abs() < 1e-6, "{p}");
+        }
+    }
+
+    #[test]
+    fn ghk_estimate_agrees_with_counting() {
+        // Two covariates correlated 0.6, each truncated to its upper 30%, the other way round
+        // for the second: P about 2%.
+        let r = DMatrix::from_row_slice(2, 2, &[1.0, 0.6, 0.6, 1.0]);
+        let l = cholesky_checked(&r).unwrap();
+        let bounds = [(0.5244, f64::INFINITY), (f64::NEG_INFINITY, -0.5244)];
+        let ghk = box_probability(&l, &bounds);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let n = 400_000;
+        let mut hits = 0;
+        for _ in 0..n {
+            let w: [f64; 2] = [
+                StandardNormal.sample(&mut rng),
+                StandardNormal.sample(&mut rng),
+            ];
+            let z = [w[0], l[(1, 0)] * w[0] + l[(1, 1)] * w[1]];
+            hits += (z[0] >= bounds[0].0 && z[1] <= bounds[1].1) as u32;
+        }
+        let counted = hits as f64 / n as f64;
+        assert!((ghk / counted - 1.0).abs() < 0.05, "{ghk} vs {counted}");
+    }
+
+    #[test]
+    fn shard_ranges_do_not_overflow() {
+        let r = shard_range(MAX_SUBJECTS, u64::MAX / 2, u64::MAX / 2);
+        assert_eq!(r.end, MAX_SUBJECTS);
+        assert!(shard_range(3, 1, 4).is_empty());
     }
 }
