@@ -315,7 +315,9 @@ fn injections_per_month(
             )
         }) {
             times.push(e.time_h);
-            end_h = end_h.max((e.time_h + r.interval_h).min(horizon_h));
+            // On treatment until one interval after the last injection, even past the end of
+            // the simulation (q8w canakinumab in 84 days: 2 injections per 112 days).
+            end_h = end_h.max(e.time_h + r.interval_h);
         }
     }
     let start_h = times.iter().copied().fold(f64::INFINITY, f64::min);
@@ -405,6 +407,13 @@ mod tests {
         assert_eq!(
             injections_per_month(&daily(28), 70.0, 90.0 * 24.0).unwrap(),
             fmt_num(DAYS_PER_MONTH)
+        );
+        // Two injections 8 weeks apart in 84 days: on treatment for 16 weeks, not 12.
+        let mut q8w = daily(2);
+        q8w.interval_h = 56.0 * 24.0;
+        assert_eq!(
+            injections_per_month(&q8w, 70.0, 84.0 * 24.0).unwrap(),
+            fmt_num(2.0 * month / (112.0 * 24.0))
         );
         let mut missed = daily(28);
         missed.missed_days = vec![5, 6];

@@ -216,30 +216,25 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn failed_write_keeps_the_previous_set() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = std::env::temp_dir().join(format!("il1sim-set-ro-{}", std::process::id()));
+        // The second file cannot be written (its folder does not exist; unlike a read-only
+        // folder this fails for root too): the first keeps its old content and no temporary
+        // file is left.
+        let dir = std::env::temp_dir().join(format!("il1sim-set-fail-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
-        let locked = dir.join("locked");
-        ensure_dir(&locked).unwrap();
-        let (a, b) = (dir.join("a.csv"), locked.join("b.json"));
+        ensure_dir(&dir).unwrap();
+        let (a, b) = (dir.join("a.csv"), dir.join("missing").join("b.json"));
         fs::write(&a, "old a").unwrap();
-        fs::set_permissions(&locked, fs::Permissions::from_mode(0o555)).unwrap();
-        // Root may write anyway; then there is nothing to test.
-        let writable = fs::write(locked.join("probe"), "").is_ok();
-        if !writable {
-            let e = write_set_atomic(
-                &[
-                    (a.clone(), b"new a".to_vec()),
-                    (b.clone(), b"new b".to_vec()),
-                ],
-                &[],
-            )
-            .unwrap_err();
-            assert!(e.contains("b.json"), "{e}");
-            assert_eq!(fs::read_to_string(&a).unwrap(), "old a");
-            assert_eq!(listing(&dir), ["a.csv", "locked"]);
-        }
-        fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
+        let e = write_set_atomic(
+            &[
+                (a.clone(), b"new a".to_vec()),
+                (b.clone(), b"new b".to_vec()),
+            ],
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.contains("b.json"), "{e}");
+        assert_eq!(fs::read_to_string(&a).unwrap(), "old a");
+        assert_eq!(listing(&dir), ["a.csv"]);
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -282,6 +282,29 @@ impl Regimen {
                         "an infusion rate must be > 0 mg/h",
                     ));
                 }
+                // Doses in mg are known here; weight-based ones when a patient is given
+                // (`dose_events`).
+                let in_mg = std::iter::once(&self.dose)
+                    .chain(&self.loading_dose)
+                    .chain(self.extra_doses.iter().map(|e| &e.dose));
+                for dose in in_mg {
+                    if let DoseAmount::Mg(mg) = *dose {
+                        let hours = mg / mg_per_h;
+                        if self.repeats()
+                            && hours > self.interval_h
+                            && !same_time(hours, self.interval_h)
+                        {
+                            return Err(InputError::new(
+                                format!("{field}.infusion_rate_mg_per_h"),
+                                format!(
+                                    "{mg_per_h} mg/h ({mg} mg lasts {hours} h, every {} h)",
+                                    self.interval_h
+                                ),
+                                "a rate at which every dose ends within the dosing interval",
+                            ));
+                        }
+                    }
+                }
             }
             Administration::Subcutaneous | Administration::IvBolus => {}
         }
@@ -302,6 +325,18 @@ impl Regimen {
             }
             _ => {}
         }
+        if self.steady_state && !before(self.start_h, self.interval_h) {
+            return Err(InputError::new(
+                format!("{field}.start"),
+                format!("{} h with steady_state", self.start_h),
+                format!(
+                    "a start before the end of the first interval ({} h): from steady state the \
+                     previous dose was one interval before the first, and doses before start_h \
+                     are not given",
+                    self.interval_h
+                ),
+            ));
+        }
         for &d in &self.missed_days {
             if d == 0 {
                 return Err(InputError::new(
@@ -318,7 +353,17 @@ impl Regimen {
                 "days are numbered from 1",
             ));
         }
-        for l in &self.late_doses {
+        for (k, l) in self.late_doses.iter().enumerate() {
+            if self.late_doses[..k]
+                .iter()
+                .any(|m| m.day == l.day && m.dose == l.dose)
+            {
+                return Err(InputError::new(
+                    format!("{field}.late_doses"),
+                    format!("day {} dose {} listed twice", l.day, l.dose),
+                    "one entry per late dose (give its whole delay)",
+                ));
+            }
             if l.day == 0 || l.dose == 0 || !(l.delay_h.is_finite() && l.delay_h > 0.0) {
                 return Err(InputError::new(
                     format!("{field}.late_doses"),
@@ -418,7 +463,8 @@ impl Regimen {
         }
         let days: Vec<u32> = times.iter().map(|&t| day_of(t)).collect();
         let doses_on = |d: u32| days.iter().filter(|&&x| x == d).count();
-        let last_day = day_of(horizon_h - 1e-9 * (1.0 + horizon_h));
+        // The day holding the simulation's last instant (72 h ends day 3).
+        let last_day = ((horizon_h / HOURS_PER_DAY).ceil() as u32).max(1);
         for &d in &self.missed_days {
             if doses_on(d) == 0 {
                 return Err(InputError::new(
@@ -441,6 +487,23 @@ impl Regimen {
                 ));
             }
             let scheduled = doses_on(l.day);
+            let given = times
+                .iter()
+                .filter(|&&t| day_of(t) == l.day)
+                .nth(l.dose as usize - 1);
+            if let Some(&t) = given {
+                if !before(t + l.delay_h, horizon_h) {
+                    return Err(InputError::new(
+                        format!("{field}.late_doses"),
+                        format!("day {} dose {} delay {} h", l.day, l.dose, l.delay_h),
+                        format!(
+                            "a delay that keeps the dose before the end of the simulation \
+                             ({horizon_h} h); this one would be given at {} h",
+                            t + l.delay_h
+                        ),
+                    ));
+                }
+            }
             if (l.dose as usize) > scheduled {
                 return Err(InputError::new(
                     format!("{field}.late_doses"),

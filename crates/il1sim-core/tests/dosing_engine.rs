@@ -309,6 +309,48 @@ fn schedules_that_cannot_mean_what_they_say_are_refused() {
             }),
         ),
         ("interval", Box::new(|r| r.interval_h = 1e-3)),
+        // Found in the second review: a delay that pushes the last dose past the end was
+        // dropped silently; two entries for one dose added up past the interval; a start
+        // after the first interval from steady state skipped the doses before it; a loading
+        // dose at a set rate outlasting the interval was caught only per subject.
+        (
+            "late_doses",
+            Box::new(|r| {
+                r.start_h = 10.0;
+                r.late_doses = vec![LateDose {
+                    day: 7,
+                    delay_h: 20.0,
+                    dose: 1,
+                }]
+            }),
+        ),
+        (
+            "late_doses",
+            Box::new(|r| {
+                r.late_doses = vec![
+                    LateDose {
+                        day: 2,
+                        delay_h: 15.0,
+                        dose: 1,
+                    };
+                    2
+                ]
+            }),
+        ),
+        (
+            "start",
+            Box::new(|r| {
+                r.steady_state = true;
+                r.start_h = 30.0;
+            }),
+        ),
+        (
+            "infusion_rate_mg_per_h",
+            Box::new(|r| {
+                r.administration = Administration::IvInfusionAtRate { mg_per_h: 10.0 };
+                r.loading_dose = Some(DoseAmount::Mg(300.0));
+            }),
+        ),
         (
             "infusion_hours",
             Box::new(|r| r.administration = Administration::IvInfusion { duration_h: 48.0 }),

@@ -175,3 +175,16 @@ fn derived_value_of_inf_names_the_model_file_and_parameter() {
         "{e}"
     );
 }
+
+#[test]
+fn duplicate_observable_names_are_refused_naming_both() {
+    // Found in the second review: a second observable of the same name was accepted (two
+    // output columns with one name).
+    let observable = &ONE_COMPARTMENT_TOML[ONE_COMPARTMENT_TOML.find("[[observables]]").unwrap()
+        ..ONE_COMPARTMENT_TOML.find("[diseases.none]").unwrap()];
+    let text =
+        ONE_COMPARTMENT_TOML.replace("[diseases.none]", &format!("{observable}[diseases.none]"));
+    let e = err(&text);
+    assert!(e.contains("observables[1] 'conc'.name"), "{e}");
+    assert!(e.contains("observables[0] is also named 'conc'"), "{e}");
+}

@@ -773,6 +773,17 @@ impl Model {
         let mut observables = Vec::new();
         for (i, o) in spec.observables.iter().enumerate() {
             let loc = format!("observables[{i}] '{}'", o.name);
+            // Names become output columns: a second one would be a second column of that name.
+            if let Some(j) = spec.observables[..i].iter().position(|p| p.name == o.name) {
+                return Err(err(
+                    format!("{loc}.name"),
+                    format!(
+                        "duplicate observable name: observables[{j}] is also named '{}'; names \
+                         must differ",
+                        o.name
+                    ),
+                ));
+            }
             let kind = match o.kind.as_str() {
                 "concentration" => {
                     let species_id = sp(&format!("{loc}.species"), &o.species)?;
