@@ -132,32 +132,44 @@ struct Manifest {
 /// Read the covariate table a population file names (path relative to the file), if any.
 /// Every row is checked now (file, line, column, value and allowed range on error).
 pub fn load_covariate_table(file: &Path, pop: &mut PopulationScenario) -> Result<(), String> {
-    if let Some(table) = pop.covariate_table.clone() {
-        let path = file.parent().unwrap_or(Path::new(".")).join(&table);
-        let mut reader = csv::Reader::from_path(&path)
-            .map_err(|e| format!("cannot read covariate table {}: {e}", path.display()))?;
-        let header = reader
-            .headers()
-            .map_err(|e| format!("{}: {e}", path.display()))?
-            .clone();
-        let mut records = Vec::new();
-        for record in reader.records() {
-            let record = record.map_err(|e| format!("{}: {e}", path.display()))?;
-            let line = record.position().map_or(0, |p| p.line());
-            let fields = header
-                .iter()
-                .zip(record.iter())
-                .map(|(h, v)| (h.trim().to_string(), v.to_string()))
-                .collect();
-            records.push((line, fields));
-        }
-        let rows = il1sim_core::population::covariate_rows_from_records(
-            &records,
-            &path.display().to_string(),
-        )?;
-        pop.covariates = Covariates::Table(rows);
+    read_covariate_table(file, pop).map(|_| ())
+}
+
+/// As [`load_covariate_table`], returning a hash of the table file's bytes (None without a
+/// table): the rows are part of the run, so the hash is part of its identity. The bytes are
+/// read once and both parsed and hashed, so the hash is of the rows used.
+fn read_covariate_table(
+    file: &Path,
+    pop: &mut PopulationScenario,
+) -> Result<Option<String>, String> {
+    let Some(table) = pop.covariate_table.clone() else {
+        return Ok(None);
+    };
+    let path = file.parent().unwrap_or(Path::new(".")).join(&table);
+    let bytes = fs::read(&path)
+        .map_err(|e| format!("cannot read covariate table {}: {e}", path.display()))?;
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    let header = reader
+        .headers()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .clone();
+    let mut records = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| format!("{}: {e}", path.display()))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let fields = header
+            .iter()
+            .zip(record.iter())
+            .map(|(h, v)| (h.trim().to_string(), v.to_string()))
+            .collect();
+        records.push((line, fields));
     }
-    Ok(())
+    let rows = il1sim_core::population::covariate_rows_from_records(
+        &records,
+        &path.display().to_string(),
+    )?;
+    pop.covariates = Covariates::Table(rows);
+    Ok(Some(fnv_bytes(&bytes)))
 }
 
 fn parse_shard(text: &str) -> Result<(u64, u64), String> {
@@ -175,9 +187,13 @@ fn parse_shard(text: &str) -> Result<(u64, u64), String> {
 
 /// FNV-1a, enough to tell runs apart.
 fn fnv(text: &str) -> String {
+    fnv_bytes(text.as_bytes())
+}
+
+fn fnv_bytes(bytes: &[u8]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= b as u64;
+    for b in bytes {
+        h ^= *b as u64;
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     format!("{h:016x}")
@@ -206,6 +222,9 @@ fn identity_difference(
         .filter(|k| here.get(*k) != there.get(*k))
         .map(|k| match k.as_str() {
             "population file" | "model" => format!("{k} (its text differs)"),
+            "covariate table" if here.contains_key(k) && there.contains_key(k) => {
+                format!("{k} (its contents differ)")
+            }
             _ => format!(
                 "{k} ({} vs {})",
                 here.get(k).map_or("absent", |v| v),
@@ -354,7 +373,7 @@ pub fn run(args: PopulationArgs) -> Result<ExitCode, String> {
         pop.method = SimulationMethod::parse(m)
             .ok_or_else(|| format!("--method '{m}': allowed: exact, fast"))?;
     }
-    load_covariate_table(&args.file, &mut pop)?;
+    let table_hash = read_covariate_table(&args.file, &mut pop)?;
     let options = args.solver.options()?;
     let (k, n) = match &args.shard {
         Some(s) => parse_shard(s)?,
@@ -367,6 +386,9 @@ pub fn run(args: PopulationArgs) -> Result<ExitCode, String> {
         .map_err(|e| e.to_string())?;
     let full_timecourses = pop.full_timecourses || args.timecourses;
     // Everything that changes a shard's content or the merged outputs; not the thread count.
+    // The covariate table's contents (a hash of its bytes) when there is one: the population
+    // file names it by path only, so an edited table would otherwise mix patients of two
+    // tables in one merge. Absent without a table, so such runs keep their run keys.
     let identity: BTreeMap<String, String> = [
         ("population file", fnv(&text)),
         ("model", fnv(&model_text)),
@@ -378,6 +400,7 @@ pub fn run(args: PopulationArgs) -> Result<ExitCode, String> {
         ("--timecourses", full_timecourses.to_string()),
     ]
     .into_iter()
+    .chain(table_hash.map(|h| ("covariate table", h)))
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     let run_key = run_key(&identity);
@@ -816,13 +839,25 @@ pub fn run_merge(args: MergeArgs) -> Result<ExitCode, String> {
     merge(&args.dir, args.csv)
 }
 
-/// Outputs of a merge, written under temporary names and renamed into place only once all
-/// are written: a merge that fails (a bad shard, a full disk) leaves the previous outputs, or
-/// none, but never a mix.
+/// Outputs of a merge, written under temporary names and moved into place only once all are
+/// written, as one set (the approach of `output::write_set_atomic`, whose in-memory interface
+/// does not fit the Parquet files streamed here): a merge that fails (a bad shard, a full disk,
+/// a directory where an output must go, a rename refused) leaves the previous outputs, or
+/// none, but never a mix, and no temporary file. Only a crash during the renames themselves
+/// can leave a mixed set, with the old files still present under their aside names.
 struct Staged {
     out: PathBuf,
     /// (temporary, final) paths written so far.
     files: Vec<(PathBuf, PathBuf)>,
+}
+
+/// One step of a commit, for a test-only hook that makes it fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CommitStep {
+    /// An existing output moved aside.
+    Aside,
+    /// A new output renamed into place.
+    Place,
 }
 
 impl Staged {
@@ -850,10 +885,71 @@ impl Staged {
         result.map_err(|e| format!("cannot write {}: {e}", tmp.display()))
     }
 
-    fn commit(mut self) -> Result<(), String> {
-        for (tmp, path) in std::mem::take(&mut self.files) {
-            fs::rename(&tmp, &path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    fn commit(self) -> Result<(), String> {
+        self.commit_with(|_, from, to| fs::rename(from, to))
+    }
+
+    /// Move the staged outputs into place as one set, renaming through `rename` (a test
+    /// makes it fail at a chosen step): every output is checked first (a directory in the
+    /// way is an error before anything moves), existing outputs are moved aside, the new ones
+    /// renamed in; on a failure the new ones are removed and the old ones put back. The old
+    /// ones are deleted once the whole set is in place; temporaries go in any case (`Drop`).
+    fn commit_with(
+        mut self,
+        mut rename: impl FnMut(CommitStep, &Path, &Path) -> std::io::Result<()>,
+    ) -> Result<(), String> {
+        let files = std::mem::take(&mut self.files);
+        // Temporaries are removed by Drop whatever happens below (a placed one is gone from
+        // its temporary name already).
+        self.files = files.clone();
+        for (_, path) in &files {
+            if let Ok(meta) = fs::symlink_metadata(path) {
+                if meta.is_dir() {
+                    return Err(format!(
+                        "cannot write {}: it is a directory; remove or rename it (the previous outputs are unchanged)",
+                        path.display()
+                    ));
+                }
+            }
         }
+        let mut aside: Vec<(PathBuf, PathBuf)> = Vec::new();
+        let mut placed: Vec<PathBuf> = Vec::new();
+        let undo = |aside: &[(PathBuf, PathBuf)], placed: &[PathBuf]| {
+            for p in placed {
+                let _ = fs::remove_file(p);
+            }
+            for (original, old) in aside {
+                let _ = fs::rename(old, original);
+            }
+        };
+        for (_, path) in &files {
+            if fs::symlink_metadata(path).is_ok() {
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                let old = path.with_file_name(format!(".{name}.old-{}", std::process::id()));
+                if let Err(e) = rename(CommitStep::Aside, path, &old) {
+                    undo(&aside, &placed);
+                    return Err(format!(
+                        "cannot replace {}: {e} (the previous outputs are unchanged)",
+                        path.display()
+                    ));
+                }
+                aside.push((path.clone(), old));
+            }
+        }
+        for (tmp, path) in &files {
+            if let Err(e) = rename(CommitStep::Place, tmp, path) {
+                undo(&aside, &placed);
+                return Err(format!(
+                    "cannot write {}: {e} (the previous outputs are unchanged)",
+                    path.display()
+                ));
+            }
+            placed.push(path.clone());
+        }
+        for (_, old) in &aside {
+            let _ = fs::remove_file(old);
+        }
+        self.files.clear();
         Ok(())
     }
 }
@@ -1369,6 +1465,96 @@ mod tests {
             assert_eq!(cell(c), "", "{c}: no placeholder covariates");
         }
         assert!(cell("failure").contains("covariate sampling failed"));
+    }
+
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// An output folder with the previous outputs a.csv, b.csv, c.csv and a staged new set
+    /// a, b, c and d (new), ready to commit.
+    fn staged_set(name: &str) -> (PathBuf, Staged) {
+        let dir = std::env::temp_dir().join(format!("il1sim-staged-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        for f in ["a.csv", "b.csv", "c.csv"] {
+            fs::write(dir.join(f), format!("old {f}")).unwrap();
+        }
+        let mut staged = Staged::new(&dir);
+        for f in ["a.csv", "b.csv", "c.csv", "d.csv"] {
+            staged.write(f, format!("new {f}").as_bytes()).unwrap();
+        }
+        (dir, staged)
+    }
+
+    fn assert_previous_set(dir: &Path) {
+        assert_eq!(
+            listing(dir),
+            ["a.csv", "b.csv", "c.csv"],
+            "no new file, no leftover"
+        );
+        for f in ["a.csv", "b.csv", "c.csv"] {
+            assert_eq!(fs::read_to_string(dir.join(f)).unwrap(), format!("old {f}"));
+        }
+    }
+
+    /// A rename that fails partway through the commit (after some new outputs are in place,
+    /// or while old ones are moved aside) leaves exactly the previous outputs: the new ones
+    /// are taken out again, the old ones put back, and no temporary or aside file remains.
+    #[test]
+    fn a_commit_that_fails_partway_leaves_the_previous_outputs() {
+        for (step, at) in [
+            (CommitStep::Place, 0),
+            (CommitStep::Place, 2),
+            (CommitStep::Place, 3),
+            (CommitStep::Aside, 1),
+        ] {
+            let (dir, staged) = staged_set(&format!("{step:?}-{at}"));
+            let mut n = 0;
+            let e = staged
+                .commit_with(|s, from, to| {
+                    if s == step {
+                        n += 1;
+                        if n == at + 1 {
+                            return Err(std::io::Error::other("injected"));
+                        }
+                    }
+                    fs::rename(from, to)
+                })
+                .unwrap_err();
+            assert!(
+                e.contains("injected") && e.contains("previous outputs are unchanged"),
+                "{e}"
+            );
+            assert_previous_set(&dir);
+            fs::remove_dir_all(&dir).unwrap();
+        }
+        // Without a failure: the whole new set, the old files gone, nothing left over.
+        let (dir, staged) = staged_set("ok");
+        staged.commit().unwrap();
+        assert_eq!(listing(&dir), ["a.csv", "b.csv", "c.csv", "d.csv"]);
+        for f in ["a.csv", "b.csv", "c.csv", "d.csv"] {
+            assert_eq!(fs::read_to_string(dir.join(f)).unwrap(), format!("new {f}"));
+        }
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A directory standing where one output must go, created after the outputs were staged
+    /// (so even as root): the commit is refused before anything moves.
+    #[test]
+    fn a_directory_in_the_way_leaves_the_previous_outputs() {
+        let (dir, staged) = staged_set("dir");
+        fs::create_dir(dir.join("d.csv")).unwrap();
+        let e = staged.commit().unwrap_err();
+        assert!(e.contains("d.csv: it is a directory"), "{e}");
+        fs::remove_dir(dir.join("d.csv")).unwrap();
+        assert_previous_set(&dir);
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

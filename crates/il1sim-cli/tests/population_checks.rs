@@ -42,6 +42,35 @@ fn ra() -> std::path::PathBuf {
     repo("scenarios/ra-renal-population.toml")
 }
 
+/// Names in `dir` (not `shards`), sorted.
+fn outputs(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "shards")
+        .collect();
+    names.sort();
+    names
+}
+
+/// The shipped RA population with its covariates taken from `patients.csv` beside it, in a
+/// fresh directory.
+fn table_population(name: &str, csv: &str) -> std::path::PathBuf {
+    let dir = tmp(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(ra()).unwrap();
+    let start = text.find("weight_kg = {").unwrap();
+    let end = text.find("[population.variability]").unwrap();
+    let pop = format!(
+        "{}table = \"patients.csv\"\n\n{}",
+        &text[..start],
+        &text[end..]
+    );
+    std::fs::write(dir.join("pop.toml"), pop).unwrap();
+    std::fs::write(dir.join("patients.csv"), csv).unwrap();
+    dir
+}
+
 #[test]
 fn merge_prints_the_command_that_recreates_a_missing_shard() {
     // The run is started in its own directory with a relative file path and every kind of
@@ -220,13 +249,6 @@ fn merge_checks_every_shard_before_writing_anything() {
         e.contains("belong to different runs: --timecourses (false vs true)"),
         "{e}"
     );
-    let outputs = |d: &Path| -> Vec<String> {
-        std::fs::read_dir(d)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n != "shards")
-            .collect()
-    };
     assert!(outputs(&out).is_empty(), "{:?}", outputs(&out));
     // A damaged shard (a file lost) is found before any output is written.
     let whole = tmp("tc-whole");
@@ -293,8 +315,25 @@ fn covariate_table_rows_are_checked_at_load() {
     ));
     assert!(
         e.contains(
-            "patients.csv:3: column weight_kg = '-5' is not allowed; a number > 0 and <= 400 kg"
+            "patients.csv:3: column weight_kg = '-5' is not allowed; a number >= 0.5 and <= 400 kg"
         ),
+        "{e}"
+    );
+    assert!(!out.exists());
+    // Under the model's 0.5 kg: refused at load (it used to pass, then fail every regimen
+    // as a failed solve).
+    std::fs::write(
+        dir.join("patients.csv"),
+        "weight_kg,age_y,sex,serum_creatinine_mg_dl\n62,48,female,0.8\n0.3,0,male,0.3\n",
+    )
+    .unwrap();
+    let e = fails(&population(
+        &dir.join("pop.toml"),
+        &["--subjects", "2"],
+        &out,
+    ));
+    assert!(
+        e.contains("patients.csv:3: column weight_kg = '0.3' is not allowed; a number >= 0.5 and <= 400 kg (what the model accepts)"),
         "{e}"
     );
     assert!(!out.exists());
@@ -366,5 +405,93 @@ fn an_empty_shard_says_so() {
         "{e}"
     );
     assert!(!e.contains("per subject"), "{e}");
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+#[test]
+fn an_edited_covariate_table_is_another_run() {
+    let csv = "weight_kg,age_y,sex,serum_creatinine_mg_dl\n62,48,female,0.8\n80,67,male,1.9\n";
+    let dir = table_population("table-identity", csv);
+    let (pop, out) = (dir.join("pop.toml"), dir.join("out"));
+    let args = |k: &str| {
+        ["--subjects", "4", "--method", "fast", "--shard", k]
+            .map(String::from)
+            .to_vec()
+    };
+    let run = |k: &str, out: &Path| {
+        let a = args(k);
+        population(&pop, &a.iter().map(String::as_str).collect::<Vec<_>>(), out)
+    };
+    ok(&run("1/2", &out));
+    // The table is edited between the shards: the second shard is refused ...
+    std::fs::write(
+        dir.join("patients.csv"),
+        csv.replace("62,48,female", "95,48,female"),
+    )
+    .unwrap();
+    let e = fails(&run("2/2", &out));
+    assert!(
+        e.contains("holds a shard of a different run: covariate table (its contents differ)"),
+        "{e}"
+    );
+    assert!(!out.join("shards/shard-2-of-2").exists());
+    // ... and a shard of the edited table brought in from elsewhere is refused by merge.
+    let other = dir.join("other");
+    ok(&run("2/2", &other));
+    std::fs::rename(
+        other.join("shards/shard-2-of-2"),
+        out.join("shards/shard-2-of-2"),
+    )
+    .unwrap();
+    let e = fails(&merge(&out));
+    assert!(
+        e.contains("belong to different runs: covariate table (its contents differ)"),
+        "{e}"
+    );
+    assert!(outputs(&out).is_empty(), "{:?}", outputs(&out));
+    // With the table as it was, the shard joins and the run merges.
+    std::fs::remove_dir_all(out.join("shards/shard-2-of-2")).unwrap();
+    std::fs::write(dir.join("patients.csv"), csv).unwrap();
+    ok(&run("2/2", &out));
+    ok(&merge(&out));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_merge_that_cannot_place_every_output_leaves_the_previous_ones() {
+    let out = tmp("commit");
+    let args = ["--subjects", "4", "--method", "fast", "--csv"];
+    ok(&population(&ra(), &args, &out));
+    let names = outputs(&out);
+    // targets.png is the output renamed into place last.
+    assert!(names.iter().any(|n| n == "targets.png"), "{names:?}");
+    let merged: Vec<Vec<u8>> = names
+        .iter()
+        .map(|n| std::fs::read(out.join(n)).unwrap())
+        .collect();
+    // Previous outputs, told apart by their content; a directory where the output renamed
+    // last must go, so that every other output could have been replaced before it.
+    for n in &names {
+        std::fs::write(out.join(n), format!("previous {n}")).unwrap();
+    }
+    std::fs::remove_file(out.join("targets.png")).unwrap();
+    std::fs::create_dir(out.join("targets.png")).unwrap();
+    let e = fails(&merge(&out));
+    assert!(e.contains("targets.png: it is a directory"), "{e}");
+    assert_eq!(outputs(&out), names, "no temporary or aside file is left");
+    for n in names.iter().filter(|n| *n != "targets.png") {
+        assert_eq!(
+            std::fs::read_to_string(out.join(n)).unwrap(),
+            format!("previous {n}"),
+            "{n} was replaced although the merge failed"
+        );
+    }
+    // Once the way is clear, the merge writes the whole set again.
+    std::fs::remove_dir(out.join("targets.png")).unwrap();
+    ok(&merge(&out));
+    assert_eq!(outputs(&out), names);
+    for (n, bytes) in names.iter().zip(&merged) {
+        assert!(&std::fs::read(out.join(n)).unwrap() == bytes, "{n}");
+    }
     std::fs::remove_dir_all(out).unwrap();
 }

@@ -38,7 +38,7 @@ pub struct PopulationSpecFile {
     pub disease: Spanned<String>,
     /// `exact` when absent.
     pub method: Option<Spanned<String>>,
-    /// 4 h when absent.
+    /// 4 h when absent, cut to the duration and widened to fit [`MAX_BAND_TIMES`].
     pub band_interval_h: Option<Spanned<f64>>,
     /// Days 1, 7, 14 and 28 when absent.
     pub crp_days: Option<Vec<Spanned<i64>>>,
@@ -388,16 +388,68 @@ pub fn first_failing_entry(m: &DMatrix<f64>) -> Option<(usize, usize)> {
     Some((k, k))
 }
 
-/// The interval a sampled covariate's `[min, max]` must lie in: what `Patient::check`
-/// accepts (weight > 0 is guaranteed by redrawing a weight of exactly 0, which has
-/// probability 0), so no drawn subject is one the model refuses.
-fn accepted_limits(k: usize) -> (f64, f64, &'static str) {
-    use crate::patient::{AGE_RANGE_Y, CRCL_RANGE_ML_MIN, WEIGHT_RANGE_KG};
-    match k {
-        0 => (0.0, WEIGHT_RANGE_KG.1, "kg"),
-        1 => (AGE_RANGE_Y.0, AGE_RANGE_Y.1, "years"),
-        2 => (0.0, f64::INFINITY, "mg/dL"),
-        _ => (CRCL_RANGE_ML_MIN.0, CRCL_RANGE_ML_MIN.1, "mL/min"),
+/// What the model accepts for continuous covariate `k` (an index into [`CONTINUOUS`]): for
+/// weight, age and clearance the declared ranges `Patient::check` applies
+/// ([`crate::patient::WEIGHT_RANGE_KG`], [`crate::patient::AGE_RANGE_Y`],
+/// [`crate::patient::CRCL_RANGE_ML_MIN`], ends included), the one source of truth for both a
+/// sampled covariate's `[min, max]` and a table's values, so that no drawn or listed subject
+/// is one the model refuses. Serum creatinine is not a patient covariate: any value > 0 (its
+/// Cockcroft–Gault clearance is capped at [`CRCL_CAP_ML_MIN`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct AcceptedRange {
+    lo: f64,
+    hi: f64,
+    /// Whether `lo` itself is excluded (a creatinine of 0 is not a value).
+    lo_open: bool,
+    unit: &'static str,
+}
+
+impl AcceptedRange {
+    fn of(k: usize) -> AcceptedRange {
+        use crate::patient::{AGE_RANGE_Y, CRCL_RANGE_ML_MIN, WEIGHT_RANGE_KG};
+        let closed = |(lo, hi): (f64, f64), unit| AcceptedRange {
+            lo,
+            hi,
+            lo_open: false,
+            unit,
+        };
+        match k {
+            0 => closed(WEIGHT_RANGE_KG, "kg"),
+            1 => closed(AGE_RANGE_Y, "years"),
+            2 => AcceptedRange {
+                lo: 0.0,
+                hi: f64::INFINITY,
+                lo_open: true,
+                unit: "mg/dL",
+            },
+            _ => closed(CRCL_RANGE_ML_MIN, "mL/min"),
+        }
+    }
+
+    /// Whether a value (of a table row) is accepted.
+    fn contains(&self, x: f64) -> bool {
+        x.is_finite() && (x > self.lo || (!self.lo_open && x == self.lo)) && x <= self.hi
+    }
+
+    /// Whether a truncation limit is accepted: as a value, except that a limit may sit on an
+    /// open lower end (a log-normal's min of 0 is no limit at all).
+    fn contains_limit(&self, x: f64) -> bool {
+        x.is_finite() && x >= self.lo && x <= self.hi
+    }
+
+    /// The rule in words: "a number >= 0.5 and <= 400 kg".
+    fn describe(&self, open_lo: bool) -> String {
+        let low = if open_lo {
+            format!("> {}", self.lo)
+        } else {
+            format!(">= {}", self.lo)
+        };
+        let high = if self.hi.is_finite() {
+            format!(" and <= {}", self.hi)
+        } else {
+            String::new()
+        };
+        format!("a number {low}{high} {}", self.unit)
     }
 }
 
@@ -419,6 +471,67 @@ fn fmt_sig(x: f64) -> String {
     } else {
         format!("{}", (x * 1e3).round() / 1e3)
     }
+}
+
+/// Steps of a band grid: ⌊duration / interval⌋, except that a quotient within 1e-9 (relative)
+/// below an integer counts as that integer, so that an interval meant to divide the duration
+/// (672 / 0.336) has its last point at the end whichever way the division rounds.
+fn band_steps(duration_h: f64, interval_h: f64) -> f64 {
+    let q = duration_h / interval_h;
+    let r = q.round();
+    if r >= q && r - q <= 1e-9 * r.max(1.0) {
+        r
+    } else {
+        q.floor()
+    }
+}
+
+/// How many band times [`band_times`] gives, without building them (a float: a mistyped
+/// interval of 1e-300 h gives more than any integer holds).
+pub fn band_time_count(duration_h: f64, interval_h: f64) -> f64 {
+    band_steps(duration_h, interval_h) + 1.0
+}
+
+/// The band times of `interval_h` over `duration_h`: 0, interval, 2 × interval, … up to the
+/// duration, i.e. [`band_time_count`] = ⌊duration / interval⌋ + 1 times. The end is one of them
+/// when it is on the grid (then exactly the duration); otherwise the last time is the last
+/// grid point before it.
+pub fn band_times(duration_h: f64, interval_h: f64) -> Vec<f64> {
+    let n = band_steps(duration_h, interval_h) as usize;
+    (0..=n)
+        .map(|k| {
+            let t = k as f64 * interval_h;
+            // The last point of a grid that divides the duration is the end itself (not a
+            // rounding error either side of it).
+            if (t - duration_h).abs() <= 1e-9 * duration_h {
+                duration_h
+            } else {
+                t
+            }
+        })
+        .collect()
+}
+
+/// The interval of the grid of [`MAX_BAND_TIMES`] band times from 0 to the end of
+/// `duration_h` (duration / 1,999): the default interval is widened to it when 4 h would give
+/// more band times.
+fn widest_band_grid_interval(duration_h: f64) -> f64 {
+    let mut v = duration_h / (MAX_BAND_TIMES - 1) as f64;
+    while band_time_count(duration_h, v) > MAX_BAND_TIMES as f64 {
+        v = v.next_up();
+    }
+    v
+}
+
+/// `x` rounded up to 4 significant digits, as text: a lower limit in a message, which must
+/// itself be allowed.
+fn round_up_sig(x: f64) -> String {
+    if !(x.is_finite() && x > 0.0) {
+        return format!("{x}");
+    }
+    let e = x.log10().floor() as i32 - 3;
+    let up = (x / 10f64.powi(e)).ceil() * 10f64.powi(e);
+    format!("{up:.*}", (-e).max(0) as usize)
 }
 
 /// Parse and check a population file (`[scenario]`, `[population]`, `[[regimens]]`).
@@ -489,7 +602,12 @@ pub fn parse_population(
         })?,
     };
     let band_interval_h = match &p.band_interval_h {
-        None => DEFAULT_BAND_INTERVAL_H.min(f.duration_h),
+        // The default, cut to fit the duration, and widened when it would give more than
+        // MAX_BAND_TIMES band times (a long file) to the grid of MAX_BAND_TIMES times that
+        // runs from 0 to the end.
+        None => DEFAULT_BAND_INTERVAL_H
+            .min(f.duration_h)
+            .max(widest_band_grid_interval(f.duration_h)),
         Some(b) => {
             let v = *b.get_ref();
             if !(v.is_finite() && v > 0.0 && v <= f.duration_h) {
@@ -502,16 +620,18 @@ pub fn parse_population(
                     ),
                 ));
             }
-            if f.duration_h / v > MAX_BAND_TIMES as f64 {
+            let count = band_time_count(f.duration_h, v);
+            if count > MAX_BAND_TIMES as f64 {
                 return Err(at(
                     &b.span(),
                     "band_interval_h",
                     format!(
-                        "{v} h is not allowed; it gives {:.0} band times, at most {MAX_BAND_TIMES} \
-                         (at least {:.4} h for this duration): each band time holds a histogram \
-                         of {} to {FRACTION_BINS} bins per observable and regimen",
-                        f.duration_h / v,
-                        f.duration_h / MAX_BAND_TIMES as f64,
+                        "{v} h is not allowed; it gives {count:.0} band times (0 to {} h), at most \
+                         {MAX_BAND_TIMES} (at least {} h for this duration, which gives \
+                         {MAX_BAND_TIMES} band times from 0 to the end): each band time holds a \
+                         histogram of {} to {FRACTION_BINS} bins per observable and regimen",
+                        f.duration_h,
+                        round_up_sig(widest_band_grid_interval(f.duration_h)),
                         LOG_BINS + 1
                     ),
                 ));
@@ -519,8 +639,8 @@ pub fn parse_population(
             v
         }
     };
-    let n = (f.duration_h / band_interval_h).floor() as usize;
-    let band_times_h: Vec<f64> = (0..=n).map(|k| k as f64 * band_interval_h).collect();
+    let band_times_h = band_times(f.duration_h, band_interval_h);
+    debug_assert!(band_times_h.len() <= MAX_BAND_TIMES);
     let mut band_observables = Vec::new();
     match &p.band_observables {
         None => {
@@ -865,19 +985,17 @@ fn check_covariates(
             }
             _ => return Err(at(&m.distribution.span(), &key, format!("'{}' with these fields is not allowed; allowed: distribution = \"normal\" with finite mean and sd > 0, or \"lognormal\" with median > 0 and cv > 0 (finite)", m.distribution.get_ref()))),
         };
-        let (lo, hi, unit) = accepted_limits(k);
+        let accepted = AcceptedRange::of(k);
         let (min, max) = (*m.min.get_ref(), *m.max.get_ref());
         for (name, v, s) in [("min", min, m.min.span()), ("max", max, m.max.span())] {
-            if !(v.is_finite() && v >= lo && v <= hi) {
-                let upper = if hi.is_finite() {
-                    format!(" and <= {hi}")
-                } else {
-                    String::new()
-                };
+            if !accepted.contains_limit(v) {
                 return Err(at(
                     &s,
                     &format!("{key}.{name}"),
-                    format!("{v} is not allowed; a finite number >= {lo}{upper} {unit} (what the model accepts)"),
+                    format!(
+                        "{v} is not allowed; {} (what the model accepts)",
+                        accepted.describe(false)
+                    ),
                 ));
             }
         }
@@ -1333,8 +1451,7 @@ pub fn draw_subject(pop: &PopulationScenario, id: u64) -> Result<SubjectDraw, St
                 for (i, (k, m)) in marginals.iter().enumerate() {
                     let zi: f64 = (0..=i).map(|j| chol[(i, j)] * z[j]).sum();
                     let v = m.value(zi);
-                    // A weight of exactly 0 (possible only at min = 0) is not a patient.
-                    inside &= v >= m.min && v <= m.max && !(*k == 0 && v == 0.0);
+                    inside &= v >= m.min && v <= m.max;
                     values[*k] = v;
                 }
                 if inside {
@@ -1924,44 +2041,36 @@ pub fn shard_range(subjects: u64, k: u64, n: u64) -> std::ops::Range<u64> {
 
 /// Rows of a covariate table from CSV records, each with its line in the file, for front
 /// ends that read CSV files. Every value is checked here, at load, against what the model
-/// accepts (the ranges of `Patient::check`), so a bad row is an error naming its file, line
-/// and column rather than a failed subject later. Cockcroft–Gault clearances from
-/// `serum_creatinine_mg_dl` are capped as for sampled covariates ([`crcl_from_creatinine`]);
-/// a `crcl_ml_min` given outright must be within the accepted range.
+/// accepts (the declared ranges `Patient::check` applies, through the same [`AcceptedRange`]
+/// as sampled limits), so a bad row is an error naming its file, line and column rather than
+/// a failed subject later. Cockcroft–Gault clearances from `serum_creatinine_mg_dl` are capped
+/// as for sampled covariates ([`crcl_from_creatinine`]); a `crcl_ml_min` given outright must
+/// be within the accepted range.
 pub fn covariate_rows_from_records(
     records: &[(u64, BTreeMap<String, String>)],
     origin: &str,
 ) -> Result<Vec<CovariateRow>, String> {
-    use crate::patient::{AGE_RANGE_Y, CRCL_RANGE_ML_MIN, WEIGHT_RANGE_KG};
     let mut rows = Vec::new();
     for (line, r) in records {
         let line = *line;
         let text = |k: &str| -> Result<&String, String> {
             r.get(k).ok_or_else(|| format!("{origin}:{line}: column '{k}' is missing; columns needed: weight_kg, age_y, sex, and crcl_ml_min or serum_creatinine_mg_dl"))
         };
-        // A number in (lo, hi] or [lo, hi] (`open_lo`), with the rule in the message.
-        let num = |k: &str, lo: f64, hi: f64, open_lo: bool, unit: &str| -> Result<f64, String> {
-            let v = text(k)?;
-            let x = v.trim().parse::<f64>().ok().filter(|x| x.is_finite());
-            let low = if open_lo {
-                format!("> {lo}")
-            } else {
-                format!(">= {lo}")
-            };
-            let high = if hi.is_finite() {
-                format!(" and <= {hi}")
-            } else {
-                String::new()
-            };
-            match x {
-                Some(x) if (if open_lo { x > lo } else { x >= lo }) && x <= hi => Ok(x),
+        // Column `k` (an index into CONTINUOUS) as a number the model accepts.
+        let num = |k: usize| -> Result<f64, String> {
+            let name = CONTINUOUS[k];
+            let v = text(name)?;
+            let accepted = AcceptedRange::of(k);
+            match v.trim().parse::<f64>() {
+                Ok(x) if accepted.contains(x) => Ok(x),
                 _ => Err(format!(
-                    "{origin}:{line}: column {k} = '{v}' is not allowed; a number {low}{high} {unit}"
+                    "{origin}:{line}: column {name} = '{v}' is not allowed; {} (what the model accepts)",
+                    accepted.describe(accepted.lo_open)
                 )),
             }
         };
-        let weight_kg = num("weight_kg", 0.0, WEIGHT_RANGE_KG.1, true, "kg")?;
-        let age_y = num("age_y", AGE_RANGE_Y.0, AGE_RANGE_Y.1, false, "years")?;
+        let weight_kg = num(0)?;
+        let age_y = num(1)?;
         let sex = text("sex")?;
         let female = match Sex::parse(sex.trim()) {
             Some(Sex::Female) => true,
@@ -1973,18 +2082,9 @@ pub fn covariate_rows_from_records(
             }
         };
         let (crcl_ml_min, scr) = match (r.get("crcl_ml_min"), r.get("serum_creatinine_mg_dl")) {
-            (Some(_), _) => (
-                num(
-                    "crcl_ml_min",
-                    CRCL_RANGE_ML_MIN.0,
-                    CRCL_RANGE_ML_MIN.1,
-                    false,
-                    "mL/min",
-                )?,
-                None,
-            ),
+            (Some(_), _) => (num(3)?, None),
             (None, Some(_)) => {
-                let s = num("serum_creatinine_mg_dl", 0.0, f64::INFINITY, true, "mg/dL")?;
+                let s = num(2)?;
                 (crcl_from_creatinine(age_y, weight_kg, s, female), Some(s))
             }
             (None, None) => {
@@ -2300,7 +2400,12 @@ mod tests {
         let cases = [
             (
                 ("weight_kg", "-5"),
-                "p.csv:3: column weight_kg = '-5' is not allowed; a number > 0 and <= 400 kg",
+                "p.csv:3: column weight_kg = '-5' is not allowed; a number >= 0.5 and <= 400 kg (what the model accepts)",
+            ),
+            (
+                // Under Patient::check's 0.5 kg: refused at load, not a failed solve later.
+                ("weight_kg", "0.3"),
+                "p.csv:3: column weight_kg = '0.3' is not allowed; a number >= 0.5 and <= 400 kg",
             ),
             (
                 ("age_y", "130"),
@@ -2334,6 +2439,140 @@ mod tests {
         );
         let e = covariate_rows_from_records(&[crcl], "p.csv").unwrap_err();
         assert!(e.starts_with("p.csv:4: column crcl_ml_min = '350' is not allowed; a number >= 0 and <= 300 mL/min"), "{e}");
+    }
+
+    /// The limits of sampled covariates and the values of table rows are the ranges that
+    /// `Patient::check` declares: what one accepts the other does, ends included.
+    #[test]
+    fn covariate_limits_are_the_patient_ranges() {
+        use crate::patient::{AGE_RANGE_Y, CRCL_RANGE_ML_MIN, WEIGHT_RANGE_KG};
+        for (k, range) in [
+            (0, WEIGHT_RANGE_KG),
+            (1, AGE_RANGE_Y),
+            (3, CRCL_RANGE_ML_MIN),
+        ] {
+            let a = AcceptedRange::of(k);
+            assert_eq!((a.lo, a.hi, a.lo_open), (range.0, range.1, false), "{k}");
+        }
+        // A sampled weight's min under 0.5 kg is refused at parse time (it used to give
+        // subjects that failed at run time).
+        let text = edited("min = 35.0, max = 160.0", "min = 0.1, max = 160.0");
+        let e = parse(&text).unwrap_err();
+        assert!(
+            e.starts_with(&format!(
+                "t.toml:{}: population.covariates.weight_kg.min: 0.1 is not allowed; a number >= 0.5 and <= 400 kg (what the model accepts)",
+                line_of(&text, "min = 0.1")
+            )),
+            "{e}"
+        );
+        let e = err("min = 35.0, max = 160.0", "min = 0.0, max = 160.0");
+        assert!(e.contains("weight_kg.min: 0 is not allowed"), "{e}");
+        assert!(err("min = 35.0, max = 160.0", "min = 35.0, max = 400.5")
+            .contains("weight_kg.max: 400.5 is not allowed"));
+        parse(&edited("min = 35.0, max = 160.0", "min = 0.5, max = 400.0")).unwrap();
+        // Table rows at the ends of every range are accepted and make patients the model
+        // accepts; just outside, they are refused at load.
+        let row = |w: &str, a: &str, c: &str| {
+            (
+                2,
+                [
+                    ("weight_kg", w),
+                    ("age_y", a),
+                    ("sex", "f"),
+                    ("crcl_ml_min", c),
+                ]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+            )
+        };
+        let rows =
+            covariate_rows_from_records(&[row("0.5", "0", "0"), row("400", "120", "300")], "p.csv")
+                .unwrap();
+        let model = crate::il1_model();
+        let mut pop = parse(RA).unwrap();
+        pop.covariates = Covariates::Table(rows);
+        for id in 0..2 {
+            draw_subject(&pop, id)
+                .unwrap()
+                .patient
+                .check(&model, "subject")
+                .unwrap();
+        }
+        for (w, a, c, col) in [
+            ("0.49", "50", "100", "weight_kg"),
+            ("400.1", "50", "100", "weight_kg"),
+            ("70", "-0.1", "100", "age_y"),
+            ("70", "120.5", "100", "age_y"),
+            ("70", "50", "-1", "crcl_ml_min"),
+            ("70", "50", "300.5", "crcl_ml_min"),
+        ] {
+            let e = covariate_rows_from_records(&[row(w, a, c)], "p.csv").unwrap_err();
+            assert!(e.starts_with(&format!("p.csv:2: column {col} = ")), "{e}");
+        }
+    }
+
+    #[test]
+    fn band_times_are_counted_as_generated_and_capped() {
+        // The count is the length of the grid, whatever the interval.
+        for (d, i) in [
+            (672.0, 4.0),
+            (672.0, 5.0),
+            (672.0, 0.336),
+            (672.0, 672.0 / 1999.0),
+            (30.0, 4.0),
+            (8760.0, 8760.0 / 1999.0),
+            (0.1 * 3.0, 0.1),
+        ] {
+            let t = band_times(d, i);
+            assert_eq!(band_time_count(d, i), t.len() as f64, "{d} / {i}");
+            assert!(
+                t.windows(2).all(|w| w[0] < w[1]) && t[t.len() - 1] <= d,
+                "{t:?}"
+            );
+        }
+        // 0.1 × 3 is 0.30000000000000004 h: the grid of 0.1 h still ends at the end.
+        assert_eq!(band_times(0.1 * 3.0, 0.1).len(), 4);
+        // Exactly duration / 2000 gives 2,001 band times (0 and the end): refused.
+        let e = err("band_interval_h = 4.0", "band_interval_h = 0.336");
+        assert!(
+            e.contains("0.336 h is not allowed; it gives 2001 band times (0 to 672 h), at most 2000 (at least 0.3362 h for this duration"),
+            "{e}"
+        );
+        // The limit the message gives is allowed.
+        let pop = parse(&edited("band_interval_h = 4.0", "band_interval_h = 0.3362")).unwrap();
+        assert_eq!(pop.band_times_h.len(), 1999);
+        let pop = parse(&edited(
+            "band_interval_h = 4.0",
+            &format!("band_interval_h = {:?}", 672.0 / 1999.0),
+        ))
+        .unwrap();
+        assert_eq!(pop.band_times_h.len(), 2000);
+        assert_eq!(pop.band_times_h[1999], 672.0);
+        // The default of 4 h is kept where it fits (28 days: 169 times) ...
+        let pop = parse(&edited("band_interval_h = 4.0\n", "")).unwrap();
+        assert_eq!(pop.band_times_h.len(), 169);
+        assert_eq!((pop.band_times_h[1], pop.band_times_h[168]), (4.0, 672.0));
+        // ... and widened where it would not (365 days: 2,191 times at 4 h) to the grid of
+        // 2,000 times from 0 to the end; 4 h given outright stays an error.
+        let year = edited("duration_days = 28", "duration_days = 365");
+        let pop = parse(&year.replacen("band_interval_h = 4.0\n", "", 1)).unwrap();
+        assert_eq!(pop.band_times_h.len(), MAX_BAND_TIMES);
+        assert_eq!(pop.band_times_h[1], 8760.0 / 1999.0);
+        assert_eq!(pop.band_times_h[1999], 8760.0);
+        let e = parse(&year).unwrap_err();
+        assert!(
+            e.contains("4 h is not allowed; it gives 2191 band times (0 to 8760 h), at most 2000 (at least 4.383 h"),
+            "{e}"
+        );
+        // The widest default fits any duration a scenario allows (up to 3,650 days).
+        for days in [1.0, 28.0, 333.0, 334.0, 365.0, 3650.0] {
+            let d: f64 = days * 24.0;
+            let i = DEFAULT_BAND_INTERVAL_H
+                .min(d)
+                .max(widest_band_grid_interval(d));
+            assert!(band_times(d, i).len() <= MAX_BAND_TIMES, "{days}");
+        }
     }
 
     #[test]
