@@ -106,6 +106,11 @@ fn bolus_rises(
     horizon_h: f64,
     (w0, w1): (f64, f64),
 ) -> Result<Vec<(f64, f64)>, SimError> {
+    // Only IV boluses jump the concentration (SC doses enter a depot, infusions a rate).
+    let iv_bolus = |r: &Regimen| r.administration == crate::dosing::Administration::IvBolus;
+    if !iv_bolus(regimen) && !regimen.with.iter().any(iv_bolus) {
+        return Ok(Vec::new());
+    }
     let species = regimen_drug(subject, regimen)?.concentration_species;
     let mut rises: Vec<(f64, f64)> = Vec::new();
     for input in subject.regimen_inputs(regimen, horizon_h)? {
