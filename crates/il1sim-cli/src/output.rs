@@ -22,35 +22,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
 
 /// Write several files as one set, and remove others (stale outputs of an earlier run): all
 /// are first written to temporary names beside their targets, then moved into place only
-/// when every one has been written, so that a failure (a full disk, a directory where a file
-/// should go) leaves the previous set untouched instead of half of a new one. Files being
-/// replaced or removed are moved aside first and put back if a later rename fails; they are
-/// deleted once the whole set is in place. Only a crash during the renames themselves can
-/// leave a mixed set, with the old files still present under their aside names.
+/// when every one has been written ([`place_set`]), so that a failure (a full disk, a
+/// directory where a file should go) leaves the previous set untouched instead of half of a
+/// new one.
 pub fn write_set_atomic(files: &[(PathBuf, Vec<u8>)], remove: &[PathBuf]) -> Result<(), String> {
-    let aside = |path: &Path| -> Result<PathBuf, String> {
-        let name = path
-            .file_name()
-            .ok_or_else(|| format!("{} is not a file path", path.display()))?
-            .to_string_lossy();
-        Ok(path.with_file_name(format!(".{name}.old-{}", std::process::id())))
-    };
     // Only regular files (or links) are replaced or removed: a directory in the way is an
     // error before anything is written.
-    for path in files.iter().map(|(p, _)| p).chain(remove) {
-        if let Ok(meta) = fs::symlink_metadata(path) {
-            if meta.is_dir() {
-                return Err(format!(
-                    "cannot write {}: it is a directory; remove or rename it",
-                    path.display()
-                ));
-            }
-        }
-    }
+    refuse_directories(files.iter().map(|(p, _)| p).chain(remove))?;
     // 1. Every new file under a temporary name.
-    let mut temporaries: Vec<PathBuf> = Vec::new();
-    let cleanup = |temporaries: &[PathBuf]| {
-        for t in temporaries {
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let cleanup = |staged: &[(PathBuf, PathBuf)]| {
+        for (t, _) in staged {
             let _ = fs::remove_file(t);
         }
     };
@@ -61,13 +43,60 @@ pub fn write_set_atomic(files: &[(PathBuf, Vec<u8>)], remove: &[PathBuf]) -> Res
             f.write_all(bytes)?;
             f.sync_all()
         })();
-        temporaries.push(tmp);
+        staged.push((tmp, path.clone()));
         if let Err(e) = written {
-            cleanup(&temporaries);
+            cleanup(&staged);
             return Err(format!("cannot write {}: {e}", path.display()));
         }
     }
-    // 2. Old files aside, new files in place; on a failure undo what was done.
+    // 2. Into place together.
+    place_set(&staged, remove, |_, from, to| fs::rename(from, to)).inspect_err(|_| {
+        cleanup(&staged);
+    })
+}
+
+/// One step of [`place_set`], so that a test can make a chosen step fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaceStep {
+    /// An existing file moved aside.
+    Aside,
+    /// A new file renamed into place.
+    Place,
+}
+
+/// An error if any of `paths` is a directory (a file of the set would have to replace it).
+pub fn refuse_directories<'a>(paths: impl IntoIterator<Item = &'a PathBuf>) -> Result<(), String> {
+    for path in paths {
+        if fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+            return Err(format!(
+                "cannot write {}: it is a directory; remove or rename it (the previous outputs \
+                 are unchanged)",
+                path.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Move files already written under temporary names (`staged`: temporary, final) into place
+/// as one set, and remove `remove`, renaming through `rename`: existing files are moved aside
+/// first and put back, with the new ones removed again, if a later rename fails; they are
+/// deleted once the whole set is in place. Only a crash during the renames themselves can
+/// leave a mixed set, with the old files still present under their aside names. The caller
+/// removes the temporaries that were not placed.
+pub fn place_set(
+    staged: &[(PathBuf, PathBuf)],
+    remove: &[PathBuf],
+    mut rename: impl FnMut(PlaceStep, &Path, &Path) -> std::io::Result<()>,
+) -> Result<(), String> {
+    refuse_directories(staged.iter().map(|(_, p)| p).chain(remove))?;
+    let aside = |path: &Path| -> Result<PathBuf, String> {
+        let name = path
+            .file_name()
+            .ok_or_else(|| format!("{} is not a file path", path.display()))?
+            .to_string_lossy();
+        Ok(path.with_file_name(format!(".{name}.old-{}", std::process::id())))
+    };
     let mut moved_aside: Vec<(PathBuf, PathBuf)> = Vec::new();
     let mut placed: Vec<PathBuf> = Vec::new();
     let undo = |moved_aside: &[(PathBuf, PathBuf)], placed: &[PathBuf]| {
@@ -78,26 +107,30 @@ pub fn write_set_atomic(files: &[(PathBuf, Vec<u8>)], remove: &[PathBuf]) -> Res
             let _ = fs::rename(old, original);
         }
     };
-    for path in files.iter().map(|(p, _)| p).chain(remove) {
+    for path in staged.iter().map(|(_, p)| p).chain(remove) {
         if fs::symlink_metadata(path).is_ok() {
             let old = aside(path)?;
-            if let Err(e) = fs::rename(path, &old) {
+            if let Err(e) = rename(PlaceStep::Aside, path, &old) {
                 undo(&moved_aside, &placed);
-                cleanup(&temporaries);
-                return Err(format!("cannot replace {}: {e}", path.display()));
+                return Err(format!(
+                    "cannot replace {}: {e} (the previous outputs are unchanged)",
+                    path.display()
+                ));
             }
             moved_aside.push((path.clone(), old));
         }
     }
-    for ((path, _), tmp) in files.iter().zip(&temporaries) {
-        if let Err(e) = fs::rename(tmp, path) {
+    for (tmp, path) in staged {
+        if let Err(e) = rename(PlaceStep::Place, tmp, path) {
             undo(&moved_aside, &placed);
-            cleanup(&temporaries);
-            return Err(format!("cannot write {}: {e}", path.display()));
+            return Err(format!(
+                "cannot write {}: {e} (the previous outputs are unchanged)",
+                path.display()
+            ));
         }
         placed.push(path.clone());
     }
-    // 3. The set is in place: the old files go.
+    // The set is in place: the old files go.
     for (_, old) in &moved_aside {
         let _ = fs::remove_file(old);
     }

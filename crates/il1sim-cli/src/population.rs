@@ -5,7 +5,7 @@
 //! `--shard` is shard 1 of 1 and merges at once; `merge` turns complete shards into the
 //! outputs, so one run and N merged shards go through the same code and give the same bytes.
 
-use crate::output::{csv_text, ensure_dir, num};
+use crate::output::{csv_text, ensure_dir, num, PlaceStep};
 use crate::plot::{
     attainment_png, attainment_svg, timecourse_svg, AttainmentChart, AttainmentGroup, DoseMarks,
     Panel, Series,
@@ -851,15 +851,6 @@ struct Staged {
     files: Vec<(PathBuf, PathBuf)>,
 }
 
-/// One step of a commit, for a test-only hook that makes it fail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CommitStep {
-    /// An existing output moved aside.
-    Aside,
-    /// A new output renamed into place.
-    Place,
-}
-
 impl Staged {
     fn new(out: &Path) -> Staged {
         Staged {
@@ -889,66 +880,14 @@ impl Staged {
         self.commit_with(|_, from, to| fs::rename(from, to))
     }
 
-    /// Move the staged outputs into place as one set, renaming through `rename` (a test
-    /// makes it fail at a chosen step): every output is checked first (a directory in the
-    /// way is an error before anything moves), existing outputs are moved aside, the new ones
-    /// renamed in; on a failure the new ones are removed and the old ones put back. The old
-    /// ones are deleted once the whole set is in place; temporaries go in any case (`Drop`).
+    /// Move the staged outputs into place as one set ([`crate::output::place_set`]),
+    /// renaming through `rename` (a test makes it fail at a chosen step); temporaries go in
+    /// any case (`Drop`).
     fn commit_with(
         mut self,
-        mut rename: impl FnMut(CommitStep, &Path, &Path) -> std::io::Result<()>,
+        rename: impl FnMut(PlaceStep, &Path, &Path) -> std::io::Result<()>,
     ) -> Result<(), String> {
-        let files = std::mem::take(&mut self.files);
-        // Temporaries are removed by Drop whatever happens below (a placed one is gone from
-        // its temporary name already).
-        self.files = files.clone();
-        for (_, path) in &files {
-            if let Ok(meta) = fs::symlink_metadata(path) {
-                if meta.is_dir() {
-                    return Err(format!(
-                        "cannot write {}: it is a directory; remove or rename it (the previous outputs are unchanged)",
-                        path.display()
-                    ));
-                }
-            }
-        }
-        let mut aside: Vec<(PathBuf, PathBuf)> = Vec::new();
-        let mut placed: Vec<PathBuf> = Vec::new();
-        let undo = |aside: &[(PathBuf, PathBuf)], placed: &[PathBuf]| {
-            for p in placed {
-                let _ = fs::remove_file(p);
-            }
-            for (original, old) in aside {
-                let _ = fs::rename(old, original);
-            }
-        };
-        for (_, path) in &files {
-            if fs::symlink_metadata(path).is_ok() {
-                let name = path.file_name().unwrap_or_default().to_string_lossy();
-                let old = path.with_file_name(format!(".{name}.old-{}", std::process::id()));
-                if let Err(e) = rename(CommitStep::Aside, path, &old) {
-                    undo(&aside, &placed);
-                    return Err(format!(
-                        "cannot replace {}: {e} (the previous outputs are unchanged)",
-                        path.display()
-                    ));
-                }
-                aside.push((path.clone(), old));
-            }
-        }
-        for (tmp, path) in &files {
-            if let Err(e) = rename(CommitStep::Place, tmp, path) {
-                undo(&aside, &placed);
-                return Err(format!(
-                    "cannot write {}: {e} (the previous outputs are unchanged)",
-                    path.display()
-                ));
-            }
-            placed.push(path.clone());
-        }
-        for (_, old) in &aside {
-            let _ = fs::remove_file(old);
-        }
+        crate::output::place_set(&self.files, &[], rename)?;
         self.files.clear();
         Ok(())
     }
@@ -1509,10 +1448,10 @@ mod tests {
     #[test]
     fn a_commit_that_fails_partway_leaves_the_previous_outputs() {
         for (step, at) in [
-            (CommitStep::Place, 0),
-            (CommitStep::Place, 2),
-            (CommitStep::Place, 3),
-            (CommitStep::Aside, 1),
+            (PlaceStep::Place, 0),
+            (PlaceStep::Place, 2),
+            (PlaceStep::Place, 3),
+            (PlaceStep::Aside, 1),
         ] {
             let (dir, staged) = staged_set(&format!("{step:?}-{at}"));
             let mut n = 0;
