@@ -292,8 +292,8 @@ const NOT_APPLICABLE: &str = "—";
 /// Injections per month while on treatment, from the doses the regimen (with the regimens
 /// given with it) actually gives within the simulation: SC injections and IV boluses count,
 /// an infusion is not an injection. "On treatment" runs from the first injection to one
-/// dosing interval after the last (the time that injection covers), cut at the end of the
-/// simulation, so missed doses lower the rate and a stop followed by weeks without treatment
+/// dosing interval after the last (the time that injection covers, even past the end of the
+/// simulation), so missed doses lower the rate and a stop followed by weeks without treatment
 /// does not. With fewer than two injections there is no rate, and "—" is shown (with the
 /// count when there is one).
 fn injections_per_month(

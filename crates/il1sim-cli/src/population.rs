@@ -358,6 +358,8 @@ pub fn run(args: PopulationArgs) -> Result<ExitCode, String> {
         .map_err(|e| format!("cannot read population file {}: {e}", args.file.display()))?;
     let origin = args.file.display().to_string();
     let mut pop = parse_population(&text, &origin, &model).map_err(|e| e.to_string())?;
+    figure_stems(pop.regimens.iter().map(|r| r.name.as_str()))
+        .map_err(|e| format!("{origin}: {e}"))?;
     if let Some(n) = args.subjects {
         if n == 0 || n > MAX_SUBJECTS {
             return Err(format!(
@@ -859,15 +861,23 @@ impl Staged {
         }
     }
 
-    /// The temporary path for output `name` (registered; renamed by `commit`).
-    fn path(&mut self, name: &str) -> PathBuf {
+    /// The temporary path for output `name` (registered; renamed by `commit`). An output
+    /// staged twice would lose one of the two: an error.
+    fn path(&mut self, name: &str) -> Result<PathBuf, String> {
+        let target = self.out.join(name);
+        if self.files.iter().any(|(_, f)| *f == target) {
+            return Err(format!(
+                "internal error: output {} staged twice (please report it)",
+                target.display()
+            ));
+        }
         let tmp = self.out.join(format!(".{name}.tmp-{}", std::process::id()));
-        self.files.push((tmp.clone(), self.out.join(name)));
-        tmp
+        self.files.push((tmp.clone(), target));
+        Ok(tmp)
     }
 
     fn write(&mut self, name: &str, bytes: &[u8]) -> Result<(), String> {
-        let tmp = self.path(name);
+        let tmp = self.path(name)?;
         let result = (|| -> std::io::Result<()> {
             let mut f = fs::File::create(&tmp)?;
             std::io::Write::write_all(&mut f, bytes)?;
@@ -883,11 +893,24 @@ impl Staged {
     /// Move the staged outputs into place as one set ([`crate::output::place_set`]),
     /// renaming through `rename` (a test makes it fail at a chosen step); temporaries go in
     /// any case (`Drop`).
+    ///
+    /// Outputs of an earlier run in the folder that this one does not write (subjects.csv
+    /// without --csv, time courses, target files, figures of regimens it does not have) are
+    /// removed with the same commit, so that the folder holds one run.
     fn commit_with(
         mut self,
         rename: impl FnMut(PlaceStep, &Path, &Path) -> std::io::Result<()>,
     ) -> Result<(), String> {
-        crate::output::place_set(&self.files, &[], rename)?;
+        let stale: Vec<PathBuf> = fs::read_dir(&self.out)
+            .map_err(|e| format!("cannot read {}: {e}", self.out.display()))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| {
+                let name = p.file_name().unwrap_or_default().to_string_lossy();
+                is_population_output(&name) && !self.files.iter().any(|(_, f)| f == p)
+            })
+            .collect();
+        crate::output::place_set(&self.files, &stale, rename)?;
         self.files.clear();
         Ok(())
     }
@@ -1057,7 +1080,7 @@ fn concatenate(
         for b in reader {
             let b = b.map_err(|e| format!("{}: {e}", path.display()))?;
             if writer.is_none() {
-                let tmp = staged.path(name);
+                let tmp = staged.path(name)?;
                 let f = fs::File::create(&tmp)
                     .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
                 writer = Some(
@@ -1273,6 +1296,44 @@ fn write_figures(staged: &mut Staged, m: &Manifest, agg: &Aggregates) -> Result<
         staged.write("targets.png", &png)?;
     }
     Ok(())
+}
+
+/// A file name `merge` writes into an output folder (and may remove when a later run into
+/// that folder does not write it).
+fn is_population_output(name: &str) -> bool {
+    const FIXED: [&str; 7] = [
+        "subjects.parquet",
+        "subjects.csv",
+        "timecourses.parquet",
+        "bands.csv",
+        "targets.csv",
+        "targets.svg",
+        "targets.png",
+    ];
+    FIXED.contains(&name)
+        || (name.starts_with("bands-") && (name.ends_with(".svg") || name.ends_with(".png")))
+}
+
+/// The figure file stems of the regimens (`bands-<stem>.svg`): each must be non-empty and
+/// differ from the others ("100 mg daily" and "100 mg, daily" would share one file).
+fn figure_stems<'a>(names: impl Iterator<Item = &'a str>) -> Result<Vec<String>, String> {
+    let mut stems: Vec<(String, &str)> = Vec::new();
+    for name in names {
+        let stem = slug(name);
+        if stem.is_empty() {
+            return Err(format!(
+                "regimen name '{name}' has no letters or digits; its figure file needs some"
+            ));
+        }
+        if let Some((_, other)) = stems.iter().find(|(s, _)| *s == stem) {
+            return Err(format!(
+                "regimen names '{other}' and '{name}' give the same figure file \
+                 bands-{stem}.svg; make them differ in letters or digits"
+            ));
+        }
+        stems.push((stem, name));
+    }
+    Ok(stems.into_iter().map(|(s, _)| s).collect())
 }
 
 fn slug(s: &str) -> String {

@@ -495,3 +495,59 @@ fn a_merge_that_cannot_place_every_output_leaves_the_previous_ones() {
     }
     std::fs::remove_dir_all(out).unwrap();
 }
+
+#[test]
+fn a_new_run_into_a_folder_removes_what_the_old_one_wrote_and_it_does_not() {
+    // Found in the final review: after `rm -r out/shards` a smaller run without --csv left
+    // the old subjects.csv (and time courses) beside its own outputs.
+    let out = tmp("stale");
+    ok(&population(
+        &ra(),
+        &[
+            "--subjects",
+            "3",
+            "--method",
+            "fast",
+            "--csv",
+            "--timecourses",
+        ],
+        &out,
+    ));
+    assert!(out.join("subjects.csv").exists() && out.join("timecourses.parquet").exists());
+    std::fs::remove_dir_all(out.join("shards")).unwrap();
+    ok(&population(
+        &ra(),
+        &["--subjects", "2", "--method", "fast"],
+        &out,
+    ));
+    let names = outputs(&out);
+    assert!(
+        !names
+            .iter()
+            .any(|n| n == "subjects.csv" || n == "timecourses.parquet"),
+        "{names:?}"
+    );
+    assert!(names.iter().any(|n| n == "subjects.parquet"), "{names:?}");
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+#[test]
+fn regimen_names_that_share_a_figure_file_are_refused() {
+    // Found in the final review: "100 mg daily" and "100 mg, daily" were staged to one
+    // figure file and the merge failed after simulating.
+    let dir = tmp("stems");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("p.toml");
+    let text = std::fs::read_to_string(ra()).unwrap().replace(
+        "name = \"100 mg every other day\"",
+        "name = \"100 mg, daily\"",
+    );
+    std::fs::write(&file, text).unwrap();
+    let e = fails(&population(&file, &["--subjects", "2"], &dir.join("out")));
+    assert!(
+        e.contains("give the same figure file bands-100-mg-daily.svg"),
+        "{e}"
+    );
+    assert!(!dir.join("out").exists(), "nothing simulated or written");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -106,12 +106,21 @@ fn bolus_rises(
     horizon_h: f64,
     (w0, w1): (f64, f64),
 ) -> Result<Vec<(f64, f64)>, SimError> {
-    // Only IV boluses jump the concentration (SC doses enter a depot, infusions a rate).
-    let iv_bolus = |r: &Regimen| r.administration == crate::dosing::Administration::IvBolus;
-    if !iv_bolus(regimen) && !regimen.with.iter().any(iv_bolus) {
+    // Only a bolus (not an infusion) whose route goes straight into the concentration jumps
+    // it: an IV bolus here, an SC dose too in a model whose SC route has no depot.
+    let drug = regimen_drug(subject, regimen)?;
+    let species = drug.concentration_species;
+    let jumps = |r: &Regimen| {
+        r.drug == regimen.drug
+            && r.administration.infusion_hours(1.0).is_none()
+            && drug
+                .routes
+                .get(&r.administration.route())
+                .is_some_and(|route| route.target == species)
+    };
+    if !jumps(regimen) && !regimen.with.iter().any(jumps) {
         return Ok(Vec::new());
     }
-    let species = regimen_drug(subject, regimen)?.concentration_species;
     let mut rises: Vec<(f64, f64)> = Vec::new();
     for input in subject.regimen_inputs(regimen, horizon_h)? {
         if let StateInput::Bolus {

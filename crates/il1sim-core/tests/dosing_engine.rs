@@ -441,3 +441,32 @@ fn a_steady_state_start_keeps_the_schedule_extended_backwards() {
         );
     }
 }
+
+#[test]
+fn cmax_counts_any_bolus_straight_into_the_concentration() {
+    // Found in the final review: a model whose SC route has no depot (the dose goes straight
+    // into the concentration) lost the post-dose peak when only IV boluses were looked at.
+    let text = ONE_COMPARTMENT_TOML
+        .replace(
+            "routes.sc = { target = \"depot_amount\", bioavailability = \"F\", lag = \"tlag\" }",
+            "routes.sc = { target = \"conc\", bioavailability = \"F\" }",
+        )
+        .lines()
+        .filter(|l| !l.starts_with("tlag ="))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let m = Model::from_toml(&text, "sc-straight-in").unwrap();
+    let s = Subject::new(&m, &patient("none"), &[], SolverOptions::TIGHT).unwrap();
+    let mut r = iv_daily(3);
+    r.administration = Administration::Subcutaneous;
+    let (_, sum) =
+        il1sim_core::metrics::simulate_and_summarise(&s, &r, 72.0, &[0.0, 72.0]).unwrap();
+    // F 0.8 of 10 mg into 20 L: 400 ng/mL per dose.
+    let expected = 400.0 * (1.0 + (-6.0f64).exp() + (-12.0f64).exp());
+    let cmax = sum.get("cmax").unwrap();
+    assert!(
+        (cmax - expected).abs() / expected < 1e-8,
+        "{cmax} vs {expected}"
+    );
+    assert_eq!(sum.get("tmax").unwrap(), 0.0);
+}
