@@ -262,10 +262,7 @@ impl Regimen {
                         "an infusion must last > 0 h",
                     ));
                 }
-                if self.repeats()
-                    && duration_h > self.interval_h
-                    && !same_time(duration_h, self.interval_h)
-                {
+                if self.outlasts_interval(duration_h) {
                     return Err(InputError::new(
                         format!("{field}.infusion_hours"),
                         format!("{duration_h} h every {} h", self.interval_h),
@@ -290,10 +287,7 @@ impl Regimen {
                 for dose in in_mg {
                     if let DoseAmount::Mg(mg) = *dose {
                         let hours = mg / mg_per_h;
-                        if self.repeats()
-                            && hours > self.interval_h
-                            && !same_time(hours, self.interval_h)
-                        {
+                        if self.outlasts_interval(hours) {
                             return Err(InputError::new(
                                 format!("{field}.infusion_rate_mg_per_h"),
                                 format!(
@@ -417,6 +411,11 @@ impl Regimen {
             k += 1;
         }
         times
+    }
+
+    /// An infusion of `hours` would still run when the next scheduled dose starts.
+    fn outlasts_interval(&self, hours: f64) -> bool {
+        self.repeats() && hours > self.interval_h && !same_time(hours, self.interval_h)
     }
 
     /// More than one dose is scheduled (an interval then separates doses).
@@ -617,21 +616,17 @@ impl Regimen {
             });
         }
         // Repeated infusions given at a rate: no dose may outlast the interval.
-        if self.repeats() {
-            if let Some(d) = events.iter().find_map(|e| match e.administration {
-                Administration::IvInfusion { duration_h }
-                    if duration_h > self.interval_h && !same_time(duration_h, self.interval_h) =>
-                {
-                    Some((e.amount_mg, duration_h))
-                }
-                _ => None,
-            }) {
-                return Err(InputError::new(
-                    "regimen.infusion_rate_mg_per_h",
-                    format!("{} mg lasting {} h every {} h", d.0, d.1, self.interval_h),
-                    "an infusion no longer than the dosing interval",
-                ));
+        if let Some(d) = events.iter().find_map(|e| match e.administration {
+            Administration::IvInfusion { duration_h } if self.outlasts_interval(duration_h) => {
+                Some((e.amount_mg, duration_h))
             }
+            _ => None,
+        }) {
+            return Err(InputError::new(
+                "regimen.infusion_rate_mg_per_h",
+                format!("{} mg lasting {} h every {} h", d.0, d.1, self.interval_h),
+                "an infusion no longer than the dosing interval",
+            ));
         }
         events.sort_by(|a, b| a.time_h.total_cmp(&b.time_h));
         Ok(events)

@@ -12,7 +12,7 @@ use crate::error::SimError;
 use crate::metrics::summarise_with_days;
 use crate::model::{Model, ObservableKind, ParamId};
 use crate::patient::{Patient, Sex};
-use crate::scenario::{parse_file, ScenarioError};
+use crate::scenario::{line_of, parse_file, ScenarioError};
 use crate::solve::{SolverOptions, Subject};
 use nalgebra::DMatrix;
 use rand::{Rng, SeedableRng};
@@ -336,11 +336,6 @@ fn perr(origin: &str, line: usize, key: &str, message: impl Into<String>) -> Sce
     }
 }
 
-/// 1-based line of a byte offset.
-fn line_at(text: &str, span: &Range<usize>) -> usize {
-    text[..span.start.min(text.len())].matches('\n').count() + 1
-}
-
 /// Cholesky factor of a symmetric matrix; on failure, the 0-based leading minor that is not
 /// positive.
 pub fn cholesky_checked(m: &DMatrix<f64>) -> Result<DMatrix<f64>, usize> {
@@ -559,7 +554,7 @@ pub fn parse_population(
     let at = |span: &Range<usize>, key: &str, msg: String| {
         perr(
             origin,
-            line_at(text, span),
+            line_of(text, span),
             &format!("population.{key}"),
             msg,
         )
@@ -1059,7 +1054,7 @@ fn check_covariates(
                     "'{}' and '{}' are correlated twice (also on line {}, rho {}); give each pair once",
                     cor.a,
                     cor.b,
-                    line_at(text, first),
+                    line_of(text, first),
                     r[(i, j)]
                 ),
             ));
@@ -1250,31 +1245,12 @@ pub fn crcl_from_creatinine(age_y: f64, weight_kg: f64, scr_mg_dl: f64, female: 
     cockcroft_gault(age_y, weight_kg, scr_mg_dl, female).min(CRCL_CAP_ML_MIN)
 }
 
-// Standard normal tail and quantile, for the truncation checks at parse time.
+// Standard normal tail and quantile (statrs), for the truncation checks at parse time.
 
-/// Upper tail of the standard normal, 1 − Φ(x), with relative error below 1.2e-7 in both
-/// tails (the Chebyshev fit to erfc of Numerical Recipes, 2nd ed., §6.2): precise enough to
-/// compare a truncation's mass with [`MIN_TRUNCATED_MASS`].
+/// Upper tail of the standard normal, 1 − Φ(x), as erfc(x/√2)/2: accurate in both tails,
+/// where 1 − Φ(x) would round to 0 or 1.
 fn normal_sf(x: f64) -> f64 {
-    if x.is_infinite() {
-        return if x > 0.0 { 0.0 } else { 1.0 };
-    }
-    let z = x.abs() / std::f64::consts::SQRT_2;
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let poly = -1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    let erfc = t * (-z * z + poly).exp();
-    if x >= 0.0 {
-        0.5 * erfc
-    } else {
-        1.0 - 0.5 * erfc
-    }
+    0.5 * statrs::function::erf::erfc(x / std::f64::consts::SQRT_2)
 }
 
 /// Probability that a standard normal lies in [a, b], from the nearer tail (a plain
@@ -1290,58 +1266,16 @@ fn normal_mass(a: f64, b: f64) -> f64 {
     m.max(0.0)
 }
 
-/// Φ⁻¹(p) by Acklam's rational approximation (relative error below 1.2e-9).
+/// Φ⁻¹(p), with Φ⁻¹(0) = −∞ and Φ⁻¹(1) = +∞.
 fn normal_quantile(p: f64) -> f64 {
-    const A: [f64; 6] = [
-        -3.969_683_028_665_376e1,
-        2.209_460_984_245_205e2,
-        -2.759_285_104_469_687e2,
-        1.383_577_518_672_69e2,
-        -3.066_479_806_614_716e1,
-        2.506_628_277_459_239,
-    ];
-    const B: [f64; 5] = [
-        -5.447_609_879_822_406e1,
-        1.615_858_368_580_409e2,
-        -1.556_989_798_598_866e2,
-        6.680_131_188_771_972e1,
-        -1.328_068_155_288_572e1,
-    ];
-    const C: [f64; 6] = [
-        -7.784_894_002_430_293e-3,
-        -3.223_964_580_411_365e-1,
-        -2.400_758_277_161_838,
-        -2.549_732_539_343_734,
-        4.374_664_141_464_968,
-        2.938_163_982_698_783,
-    ];
-    const D: [f64; 4] = [
-        7.784_695_709_041_462e-3,
-        3.224_671_290_700_398e-1,
-        2.445_134_137_142_996,
-        3.754_408_661_907_416,
-    ];
+    use statrs::distribution::ContinuousCDF;
     if p <= 0.0 {
         return f64::NEG_INFINITY;
     }
     if p >= 1.0 {
         return f64::INFINITY;
     }
-    let tail = |q: f64| {
-        let q = (-2.0 * q.ln()).sqrt();
-        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
-            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
-    };
-    if p < 0.02425 {
-        tail(p)
-    } else if p > 1.0 - 0.02425 {
-        -tail(1.0 - p)
-    } else {
-        let q = p - 0.5;
-        let r = q * q;
-        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
-            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
-    }
+    statrs::distribution::Normal::standard().inverse_cdf(p)
 }
 
 /// A standard normal truncated to [a, b], from a uniform u in [0, 1), by inverting the

@@ -163,7 +163,8 @@ struct ExtraDoseSpec {
 /// mistyped interval (1e-7 h) would try to allocate gigabytes instead of failing.
 pub const MAX_OUTPUT_POINTS: usize = 1_000_000;
 
-fn line_of(text: &str, span: &Range<usize>) -> usize {
+/// 1-based line of a span's start.
+pub(crate) fn line_of(text: &str, span: &Range<usize>) -> usize {
     text[..span.start.min(text.len())].matches('\n').count() + 1
 }
 
