@@ -3,13 +3,12 @@
 //! population subject would be); for a population file N subjects of the population are
 //! simulated and aggregated without writing files. Tests never depend on these timings.
 
-use il1sim_core::fast;
-use il1sim_core::metrics::{simulate_and_summarise, CRP_REPORT_DAYS};
+use il1sim_core::metrics::{simulate_and_summarise, summarise_fast, CRP_REPORT_DAYS};
 use il1sim_core::population::{
     parse_population, simulate_subject, Aggregates, SimulationMethod, MAX_SUBJECTS,
 };
 use il1sim_core::scenario::parse_scenario;
-use il1sim_core::solve::Subject;
+use il1sim_core::solve::subject::Subject;
 use rayon::prelude::*;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -114,7 +113,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
                                 simulate_and_summarise(&s, r, scenario.duration_h, &grid).is_err()
                             }
                             SimulationMethod::Fast => {
-                                fast::summarise(&s, r, scenario.duration_h, &grid, &CRP_REPORT_DAYS)
+                                summarise_fast(&s, r, scenario.duration_h, &grid, &CRP_REPORT_DAYS)
                                     .is_err()
                             }
                         })

@@ -2,7 +2,8 @@
 //! SBML Level 3 on standard output.
 
 use il1sim_core::scenario::parse_scenario;
-use il1sim_core::solve::{SolverOptions, Subject};
+use il1sim_core::solve::options::SolverOptions;
+use il1sim_core::solve::subject::Subject;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -18,7 +18,7 @@ use il1sim_core::population::{
     parse_population, shard_range, simulate_subject, Aggregates, Covariates, PopulationScenario,
     SimulationMethod, SubjectOutcome, CRCL_CAP_ML_MIN, GROUPS, MAX_SUBJECTS,
 };
-use il1sim_core::solve::SolverOptions;
+use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::units::unit_slug;
 use indicatif::{ProgressBar, ProgressStyle};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;

@@ -9,7 +9,9 @@ use il1sim_core::metrics::{simulate_and_summarise, RegimenSummary, CRP_REPORT_DA
 use il1sim_core::model::Model;
 use il1sim_core::population::SimulationMethod;
 use il1sim_core::scenario::{parse_scenario, Scenario};
-use il1sim_core::solve::{Method, SolverOptions, Subject, Trajectory};
+use il1sim_core::solve::options::{Method, SolverOptions};
+use il1sim_core::solve::subject::Subject;
+use il1sim_core::solve::trajectory::Trajectory;
 use il1sim_core::validation::fmt_num;
 use serde_json::json;
 use std::path::PathBuf;
@@ -167,7 +169,7 @@ pub fn run_scenario<'m>(
             SimulationMethod::Exact => {
                 simulate_and_summarise(&subject, r, scenario.duration_h, &grid)
             }
-            SimulationMethod::Fast => il1sim_core::fast::summarise(
+            SimulationMethod::Fast => il1sim_core::metrics::summarise_fast(
                 &subject,
                 r,
                 scenario.duration_h,

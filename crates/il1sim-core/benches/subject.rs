@@ -4,7 +4,8 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use il1sim_core::dosing::{Administration, DoseAmount, Regimen};
 use il1sim_core::patient::{Patient, Sex};
-use il1sim_core::solve::{SolverOptions, Subject};
+use il1sim_core::solve::options::SolverOptions;
+use il1sim_core::solve::subject::Subject;
 use std::hint::black_box;
 
 fn bench(c: &mut Criterion) {
@@ -37,7 +38,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| s.simulate(black_box(&r), 672.0, &times).unwrap())
     });
     g.bench_function("simulate only, fast method", |b| {
-        b.iter(|| il1sim_core::fast::simulate(&s, black_box(&r), 672.0, &times).unwrap())
+        b.iter(|| il1sim_core::solve::fast::simulate(&s, black_box(&r), 672.0, &times).unwrap())
     });
     g.finish();
 

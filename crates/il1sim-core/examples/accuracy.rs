@@ -5,7 +5,8 @@
 //!   cargo run --release -p il1sim-core --example accuracy
 use il1sim_core::dosing::{Administration, DoseAmount, Regimen};
 use il1sim_core::patient::{Patient, Sex};
-use il1sim_core::solve::{Method, SolverOptions, Subject};
+use il1sim_core::solve::options::{Method, SolverOptions};
+use il1sim_core::solve::subject::Subject;
 use std::time::Instant;
 
 fn main() {

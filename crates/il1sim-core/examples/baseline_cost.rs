@@ -3,8 +3,9 @@
 //! polished state moves from the one the subject uses (solve.rs, `BASELINE_RUN_TOL`).
 //!   cargo run --release -p il1sim-core --example baseline_cost
 use il1sim_core::patient::Patient;
-use il1sim_core::solve::{SolverOptions, Subject};
-use il1sim_core::steady_state::equilibrium;
+use il1sim_core::solve::equilibrium::equilibrium;
+use il1sim_core::solve::options::SolverOptions;
+use il1sim_core::solve::subject::Subject;
 use std::time::Instant;
 
 const REPEATS: usize = 500;

@@ -5,7 +5,8 @@ use il1sim_core::dosing::{Administration, DoseAmount, Regimen};
 use il1sim_core::model::Model;
 use il1sim_core::patient::{Patient, Sex};
 use il1sim_core::response::bisect as solve;
-use il1sim_core::solve::{SolverOptions, Subject};
+use il1sim_core::solve::options::SolverOptions;
+use il1sim_core::solve::subject::Subject;
 use il1sim_core::validation::rilonacept_label;
 
 fn crp(model: &Model, p: &Patient, ov: &[(String, f64)], day: Option<u32>) -> f64 {

@@ -7,7 +7,8 @@
 use il1sim_core::dosing::{Administration, DoseAmount, Regimen};
 use il1sim_core::patient::Patient;
 use il1sim_core::response::{driver_course, ResponseModel};
-use il1sim_core::solve::{SolverOptions, Subject};
+use il1sim_core::solve::options::SolverOptions;
+use il1sim_core::solve::subject::Subject;
 
 const WEEK_H: f64 = 7.0 * 24.0;
 

@@ -3,10 +3,11 @@
 //! measured against that floor) and cost per subject-regimen, for `subjects` subjects of
 //! scenarios/ra-renal-population.toml with disease ra and with disease caps.
 //!   cargo run --release -p il1sim-core --example fast_accuracy [subjects, default 50]
-use il1sim_core::fast;
-use il1sim_core::metrics::summarise_with_days;
+use il1sim_core::metrics::{summarise_fast, summarise_with_days};
 use il1sim_core::population::{draw_subject, parse_population};
-use il1sim_core::solve::{SolverOptions, Subject};
+use il1sim_core::solve::fast;
+use il1sim_core::solve::options::SolverOptions;
+use il1sim_core::solve::subject::Subject;
 use std::time::Instant;
 
 const OBS: [&str; 3] = [
@@ -67,7 +68,7 @@ fn main() {
                 te += t0.elapsed().as_secs_f64();
                 let t0 = Instant::now();
                 let (ftraj, fsum) =
-                    fast::summarise(&s, r, pop.duration_h, &pop.band_times_h, &pop.crp_days)
+                    summarise_fast(&s, r, pop.duration_h, &pop.band_times_h, &pop.crp_days)
                         .unwrap();
                 tf += t0.elapsed().as_secs_f64();
                 // Work counters from a second run (not timed).
@@ -75,9 +76,10 @@ fn main() {
                 periods += st.periods;
                 integrated += st.periods_integrated;
                 assert_eq!(ftraj.times_h.len(), etraj.times_h.len());
-                let series = |tr: &il1sim_core::solve::Trajectory, k: usize| -> Vec<f64> {
-                    tr.states.iter().map(|y| s.observe(y)[idx[k]]).collect()
-                };
+                let series =
+                    |tr: &il1sim_core::solve::trajectory::Trajectory, k: usize| -> Vec<f64> {
+                        tr.states.iter().map(|y| s.observe(y)[idx[k]]).collect()
+                    };
                 for (k, w) in worst.iter_mut().take(3).enumerate() {
                     *w = w.max(err(&series(&ftraj, k), &series(&etraj, k)));
                 }

@@ -10,7 +10,8 @@
 use fast::{simulate, FastStats};
 use il1sim_core::metrics::{summarise_trajectory, summarise_with_days, summary_times};
 use il1sim_core::population::{draw_subject, parse_population, PopulationScenario};
-use il1sim_core::solve::{SolverOptions, Subject};
+use il1sim_core::solve::options::SolverOptions;
+use il1sim_core::solve::subject::Subject;
 use std::time::Instant;
 
 const OBS: [&str; 3] = [
@@ -199,7 +200,7 @@ fn main() {
                 Some(guess) => {
                     let scale: Vec<f64> = model.species.iter().map(|x| x.scale).collect();
                     let t0 = Instant::now();
-                    let y = il1sim_core::steady_state::equilibrium(&s.system, guess, &scale);
+                    let y = il1sim_core::solve::equilibrium::equilibrium(&s.system, guess, &scale);
                     newton_s += t0.elapsed().as_secs_f64();
                     if let Ok(y) = y {
                         let dev = y
@@ -264,7 +265,9 @@ mod fast {
 
     use il1sim_core::dosing::{Regimen, StateInput};
     use il1sim_core::error::{InputError, SimError};
-    use il1sim_core::solve::{SolverOptions, Subject, Trajectory};
+    use il1sim_core::solve::options::SolverOptions;
+    use il1sim_core::solve::subject::Subject;
+    use il1sim_core::solve::trajectory::Trajectory;
     use il1sim_core::system::OdeSystem;
 
     /// ROS34PW2 (Rang & Angermann 2005, BIT 45:761): 4 stages, order 3, embedded order 2,

@@ -1,6 +1,7 @@
 use il1sim_core::dosing::*;
 use il1sim_core::patient::*;
-use il1sim_core::solve::*;
+use il1sim_core::solve::options::SolverOptions;
+use il1sim_core::solve::subject::Subject;
 fn main() {
     let model = il1sim_core::il1_model();
     for (dis, wt, age) in [

@@ -5,7 +5,7 @@
 
 use crate::error::InputError;
 use crate::model::{Drug, Model, ParameterValues, RouteKind};
-use crate::record::{before, same_time};
+use crate::time::{before, same_time};
 
 /// Hours in a day; days in scenarios and on the command line are 1-based calendar days,
 /// day d covering [24(d-1), 24d) h.

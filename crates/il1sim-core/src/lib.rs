@@ -4,25 +4,22 @@
 //!
 //! Data flow: [`model::Model`] (checked model file) + [`patient::Patient`] →
 //! [`model::ParameterValues`] → [`system::OdeSystem`]; [`dosing::Regimen`] →
-//! [`dosing::DoseEvent`]s; [`solve::Subject`] integrates with diffsol (or [`fast`] repeats
-//! the periodic orbit) and returns a [`solve::Trajectory`]; [`metrics`] summarises it; [`validation`] compares with
+//! [`dosing::DoseEvent`]s; [`solve::subject::Subject`] integrates with diffsol (or [`solve::fast`] repeats
+//! the periodic orbit) and returns a [`solve::trajectory::Trajectory`]; [`metrics`] summarises it; [`validation`] compares with
 //! published figures.
 
 pub mod dosing;
 pub mod error;
-pub mod fast;
-pub mod kinetic_lu;
 pub mod metrics;
 pub mod model;
 pub mod patient;
 pub mod population;
-mod record;
 pub mod response;
 pub mod sbml;
 pub mod scenario;
 pub mod solve;
-pub mod steady_state;
 pub mod system;
+pub mod time;
 pub mod units;
 pub mod validation;
 

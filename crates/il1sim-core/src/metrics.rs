@@ -5,9 +5,11 @@
 use crate::dosing::{Regimen, Repeat, StateInput, HOURS_PER_DAY};
 use crate::error::{InputError, SimError};
 use crate::model::Drug;
-use crate::record::{same_time, union, Probe, Recorder};
-use crate::solve::{Subject, Trajectory};
-use crate::steady_state::PeriodicSteadyState;
+use crate::solve::fast::simulate_with_probe;
+use crate::solve::periodic::PeriodicSteadyState;
+use crate::solve::subject::Subject;
+use crate::solve::trajectory::{Probe, Recorder, Trajectory};
+use crate::time::{same_time, union};
 use serde::Serialize;
 
 /// Time step of the dense grid on which Cmax and Tmax are read (h).
@@ -184,6 +186,20 @@ pub fn summarise_with_days(
     let ss = subject.simulate_observing(regimen, horizon_h, &plan.full, &mut rec)?;
     let (all, samples) = rec.finish();
     plan.summarise(&all, &samples, ss)
+}
+
+/// As [`summarise_with_days`], with the fast method: the trajectory on `grid`
+/// and the summary figures from one fast simulation.
+pub fn summarise_fast(
+    subject: &Subject,
+    regimen: &Regimen,
+    horizon_h: f64,
+    grid: &[f64],
+    crp_days: &[u32],
+) -> Result<(Trajectory, RegimenSummary), SimError> {
+    let plan = SummaryRecording::new(subject, regimen, horizon_h, grid, crp_days)?;
+    let run = simulate_with_probe(subject, regimen, horizon_h, &plan.full, Some(plan.probe()))?;
+    plan.summarise(&run.trajectory, &run.samples, None)
 }
 
 /// The drug a regimen gives, or an error naming it.

@@ -9,11 +9,12 @@
 
 use crate::dosing::{Regimen, HOURS_PER_DAY};
 use crate::error::SimError;
-use crate::metrics::summarise_with_days;
+use crate::metrics::{summarise_fast, summarise_with_days};
 use crate::model::{Model, ObservableKind, ParamId};
 use crate::patient::{Patient, Sex};
 use crate::scenario::{line_of, parse_file, ScenarioError};
-use crate::solve::{SolverOptions, Subject};
+use crate::solve::options::SolverOptions;
+use crate::solve::subject::Subject;
 use nalgebra::DMatrix;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -151,7 +152,7 @@ pub struct TargetSpec {
 // ------------------------------------------------------------------ checked population
 
 /// How a regimen is simulated: `Exact` integrates the whole horizon; `Fast` repeats the
-/// periodic orbit once periodic dosing has reached it ([`crate::fast`]).
+/// periodic orbit once periodic dosing has reached it ([`crate::solve::fast`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SimulationMethod {
     Exact,
@@ -1535,7 +1536,7 @@ fn regimen_outcome(
             summarise_with_days(subject, r, pop.duration_h, &pop.band_times_h, &pop.crp_days)?
         }
         SimulationMethod::Fast => {
-            crate::fast::summarise(subject, r, pop.duration_h, &pop.band_times_h, &pop.crp_days)?
+            summarise_fast(subject, r, pop.duration_h, &pop.band_times_h, &pop.crp_days)?
         }
     };
     let figures: Vec<f64> = pop

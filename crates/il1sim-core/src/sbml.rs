@@ -38,8 +38,8 @@
 use crate::dosing::{Regimen, StateInput};
 use crate::error::{ModelError, SimError};
 use crate::model::{Model, ObservableKind, ParamId, Reaction};
-use crate::record::same_time;
-use crate::solve::Subject;
+use crate::solve::subject::Subject;
+use crate::time::same_time;
 use crate::units::Dimension;
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -689,8 +689,8 @@ pub fn sbml_model(
     let inputs = subject.regimen_inputs(regimen, horizon_h)?;
     let inputs = inputs_within_horizon(&inputs, horizon_h);
     let (initial, initial_note) = if regimen.steady_state {
-        let ss = crate::steady_state::periodic(subject, regimen)?;
-        let start = crate::steady_state::state_at_start(subject, regimen, &ss)?;
+        let ss = crate::solve::periodic::periodic(subject, regimen)?;
+        let start = crate::solve::periodic::state_at_start(subject, regimen, &ss)?;
         if start.rates.iter().any(|r| *r != 0.0) || !start.pending.is_empty() {
             return Err(ModelError::invalid(
                 "export-sbml",

@@ -8,7 +8,8 @@ use crate::metrics::simulate_and_summarise;
 use crate::model::{Model, RouteKind};
 use crate::patient::{Patient, Sex};
 use crate::response::{driver_course, parse_trial, run_trial, ResponseModel};
-use crate::solve::{SolverOptions, Subject};
+use crate::solve::options::SolverOptions;
+use crate::solve::subject::Subject;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -1305,8 +1306,9 @@ fn molar_excess(model: &Model) -> Result<f64, SimError> {
             atol: 1.0,
             ..SolverOptions::DEFAULT
         });
-        let eq = crate::steady_state::equilibrium(&well.system, &end.state[..n_species], &scale)
-            .map_err(|m| crate::error::SolveError {
+        let eq =
+            crate::solve::equilibrium::equilibrium(&well.system, &end.state[..n_species], &scale)
+                .map_err(|m| crate::error::SolveError {
                 context: " (in-vitro experiment)".into(),
                 time_h: IN_VITRO_CULTURE_H,
                 message: m,

@@ -4,11 +4,13 @@
 //! Band values below 1e-4 of their series' peak are compared against that floor (occupancy
 //! is 0 before the first dose, where a relative error means nothing).
 
-use il1sim_core::fast;
-use il1sim_core::metrics::summarise_with_days;
+use il1sim_core::metrics::{summarise_fast, summarise_with_days};
 use il1sim_core::population::{draw_subject, parse_population, PopulationScenario};
 use il1sim_core::scenario::parse_scenario;
-use il1sim_core::solve::{SolverOptions, Subject, Trajectory};
+use il1sim_core::solve::fast;
+use il1sim_core::solve::options::SolverOptions;
+use il1sim_core::solve::subject::Subject;
+use il1sim_core::solve::trajectory::{Probe, Trajectory};
 
 /// The fast method's promise (issue #3): 1e-3 relative of the exact path.
 const LIMIT: f64 = 1e-3;
@@ -40,7 +42,7 @@ fn compare(
     crp_days: &[u32],
 ) -> (f64, String) {
     let (etraj, esum) = summarise_with_days(s, r, horizon_h, grid, crp_days).unwrap();
-    let (ftraj, fsum) = fast::summarise(s, r, horizon_h, grid, crp_days).unwrap();
+    let (ftraj, fsum) = summarise_fast(s, r, horizon_h, grid, crp_days).unwrap();
     assert_eq!(ftraj.times_h, etraj.times_h);
     let series = |tr: &Trajectory, name: &str| -> Vec<f64> {
         let k = s.model.observable_id(name).unwrap();
@@ -195,7 +197,7 @@ fn output_times_are_the_requested_ones_when_a_period_is_reused_as_the_template()
     let mut reused = 0;
     for id in 0..3 {
         let s = population_subject(&model, &pop, id);
-        let probe = fast::Probe {
+        let probe = Probe {
             species: model.drug("anakinra").unwrap().concentration_species,
             times: &peak_grid,
         };

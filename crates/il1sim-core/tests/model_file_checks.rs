@@ -4,7 +4,8 @@
 
 use il1sim_core::model::Model;
 use il1sim_core::patient::{Patient, Sex};
-use il1sim_core::solve::{SolverOptions, Subject};
+use il1sim_core::solve::options::SolverOptions;
+use il1sim_core::solve::subject::Subject;
 use il1sim_core::validation::ONE_COMPARTMENT_TOML;
 use il1sim_core::IL1_MODEL_TOML;
 

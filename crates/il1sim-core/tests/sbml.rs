@@ -8,7 +8,8 @@ use il1sim_core::dosing::{Administration, DoseAmount, Regimen, StateInput};
 use il1sim_core::model::Model;
 use il1sim_core::sbml::{escape, export_sbml, is_valid_sid, sbml_model, SbmlModel};
 use il1sim_core::scenario::{parse_scenario, Scenario};
-use il1sim_core::solve::{SolverOptions, Subject};
+use il1sim_core::solve::options::SolverOptions;
+use il1sim_core::solve::subject::Subject;
 use std::collections::{HashMap, HashSet};
 
 fn caps(model: &Model) -> Scenario {

@@ -2,7 +2,8 @@
 
 use il1sim_core::metrics::simulate_and_summarise;
 use il1sim_core::scenario::parse_scenario;
-use il1sim_core::solve::{SolverOptions, Subject};
+use il1sim_core::solve::options::SolverOptions;
+use il1sim_core::solve::subject::Subject;
 
 #[test]
 fn shipped_scenarios_run() {

@@ -1,7 +1,7 @@
 //! Virtual trials: file errors, reproducibility whatever the thread count, nested responses.
 
 use il1sim_core::response::{parse_trial, run_trial, ResponseModel};
-use il1sim_core::solve::SolverOptions;
+use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::validation::RA_ACR_TRIAL_TOML;
 
 /// The shipped trial shrunk to 6 + 6 patients and 28 days (fast).

@@ -14,13 +14,13 @@
 //! [`PERIODIC_RTOL`]; a regimen that is never periodic (or does not converge) is integrated
 //! to the end, exactly as by the exact method.
 
+use super::options::SolverOptions;
+use super::subject::{SegmentEnd, Subject};
+use super::trajectory::{Observer, Probe, Recorder, Trajectory};
 use crate::dosing::{Regimen, StateInput};
 use crate::error::{InputError, SimError};
-use crate::metrics::{RegimenSummary, SummaryRecording};
-pub use crate::record::Probe;
-use crate::record::{at_cursor, contains, same_time, union, Observer, Recorder};
-use crate::solve::{SegmentEnd, SolverOptions, Subject, Trajectory};
 use crate::system::OdeSystem;
+use crate::time::{at_cursor, contains, same_time, union};
 
 /// Largest change of a non-terminal state over one period, relative to its value (plus
 /// [`NOISE_ATOL`] times the integrator's absolute tolerance), at which the orbit counts as
@@ -559,20 +559,6 @@ pub fn simulate_with_probe(
         )?;
     }
     Ok(finish(rec, stats, terminal_probe))
-}
-
-/// As [`crate::metrics::summarise_with_days`], with the fast method: the trajectory on `grid`
-/// and the summary figures from one fast simulation.
-pub fn summarise(
-    subject: &Subject,
-    regimen: &Regimen,
-    horizon_h: f64,
-    grid: &[f64],
-    crp_days: &[u32],
-) -> Result<(Trajectory, RegimenSummary), SimError> {
-    let plan = SummaryRecording::new(subject, regimen, horizon_h, grid, crp_days)?;
-    let run = simulate_with_probe(subject, regimen, horizon_h, &plan.full, Some(plan.probe()))?;
-    plan.summarise(&run.trajectory, &run.samples, None)
 }
 
 /// Period index m (from the template's start `tc`, at most `periods_left`) and offset of a

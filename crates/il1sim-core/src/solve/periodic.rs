@@ -1,63 +1,16 @@
-//! Steady states by Newton's method: the untreated equilibrium f(y) = 0 (exact Jacobian),
-//! and the periodic steady state of a dosing regimen, the fixed point of the map Φ that
-//! advances the whole nonlinear system over one dosing interval, Φ(y) = y. Repeating
-//! doses until troughs settle under-converges for slowly accumulating nonlinear systems
-//! (ferx-core #867), so the fixed point is solved for directly and its residual reported.
+//! The periodic steady state of a dosing regimen by Newton's method: the fixed point of the
+//! map Φ that advances the whole nonlinear system over one dosing interval, Φ(y) = y.
+//! Repeating doses until troughs settle under-converges for slowly accumulating nonlinear
+//! systems (ferx-core #867), so the fixed point is solved for directly and its residual
+//! reported. It integrates with a [`Subject`], so it sits above `subject.rs`.
 
+use super::equilibrium::{NEWTON_MAX_ITER, NEWTON_TOL};
+use super::options::SolverOptions;
+use super::subject::Subject;
 use crate::dosing::{Regimen, Repeat, StateInput};
 use crate::error::{InputError, SimError, SolveError};
-use crate::record::{before, same_time};
-use crate::solve::{SolverOptions, Subject};
-use crate::system::OdeSystem;
+use crate::time::{before, same_time};
 use nalgebra::{DMatrix, DVector};
-
-/// Newton tolerance on the scaled residual max_i |r_i| / scale_i.
-pub const NEWTON_TOL: f64 = 1e-8;
-pub const NEWTON_MAX_ITER: usize = 50;
-
-/// Solve f(y) = 0 for the species part of the system (no inputs), starting at `y0`.
-/// Frozen (clamped) states keep their values.
-pub fn equilibrium(sys: &OdeSystem, y0: &[f64], scale: &[f64]) -> Result<Vec<f64>, String> {
-    let n = y0.len();
-    let free: Vec<usize> = (0..n).filter(|i| !sys.frozen.contains(i)).collect();
-    let m = free.len();
-    // Round-off negatives from the integrator are zero concentrations.
-    let mut y: Vec<f64> = y0.iter().map(|v| v.max(0.0)).collect();
-    let mut full = vec![0.0; sys.n];
-    let zero = vec![0.0; sys.n];
-    let mut f = vec![0.0; sys.n];
-    for iter in 0..NEWTON_MAX_ITER {
-        full[..n].copy_from_slice(&y);
-        sys.rhs(&full, &zero, &mut f);
-        let res = free
-            .iter()
-            .map(|&i| f[i].abs() / scale[i].max(y[i].abs()))
-            .fold(0.0, f64::max);
-        if res < NEWTON_TOL * 1e-2 {
-            return Ok(y);
-        }
-        let jfull = sys.jacobian(&full);
-        let j = DMatrix::from_fn(m, m, |r, c| jfull[(free[r], free[c])]);
-        let rhs = DVector::from_iterator(m, free.iter().map(|&i| -f[i]));
-        let dx = j
-            .lu()
-            .solve(&rhs)
-            .ok_or_else(|| format!("singular Jacobian at Newton iteration {iter}"))?;
-        // Damping keeps concentrations non-negative.
-        let mut lambda: f64 = 1.0;
-        for (k, &i) in free.iter().enumerate() {
-            if y[i] > 0.0 && y[i] + lambda * dx[k] < 0.0 {
-                lambda = lambda.min(0.5 * y[i] / -dx[k]);
-            }
-        }
-        for (k, &i) in free.iter().enumerate() {
-            y[i] = (y[i] + lambda * dx[k]).max(0.0);
-        }
-    }
-    Err(format!(
-        "steady state: Newton did not converge in {NEWTON_MAX_ITER} iterations"
-    ))
-}
 
 /// The periodic steady state of a regimen and how well it was solved.
 #[derive(Debug, Clone, PartialEq)]

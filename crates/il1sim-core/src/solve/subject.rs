@@ -6,85 +6,29 @@
 //! raised (each restart costs a few recovered Newton failures); and after a jump the
 //! solver state is cloned back in (`set_state`) so BDF rebuilds its history and Jacobian.
 
+use super::equilibrium;
+use super::options::{Method, SolverOptions};
+use super::trajectory::{Observer, Probe};
 use crate::dosing::{state_inputs, Regimen, StateInput};
 use crate::error::{SimError, SolveError};
 use crate::model::{Model, ParameterValues};
 use crate::patient::Patient;
-use crate::record::same_time;
-pub use crate::record::{Observer, Probe};
-use crate::steady_state::{self, PeriodicSteadyState};
 use crate::system::OdeSystem;
+use crate::time::same_time;
 use diffsol::{NalgebraMat, OdeBuilder, OdeSolverMethod, OdeSolverStopReason, Vector};
 use std::cell::RefCell;
 
 type M = NalgebraMat<f64>;
-type LS = crate::kinetic_lu::KineticLu;
-
-/// Integration method. BDF is the default (docs/solver.md has the accuracy study).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    Bdf,
-    Esdirk34,
-    TrBdf2,
-}
-
-impl Method {
-    pub fn parse(text: &str) -> Option<Method> {
-        match text {
-            "bdf" => Some(Method::Bdf),
-            "esdirk34" => Some(Method::Esdirk34),
-            "tr_bdf2" | "trbdf2" => Some(Method::TrBdf2),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SolverOptions {
-    pub method: Method,
-    /// Relative tolerance.
-    pub rtol: f64,
-    /// Absolute tolerance as a fraction of each state's scale (its untreated value, or the
-    /// typical magnitude the model file declares for states that are zero untreated).
-    pub atol: f64,
-}
-
-impl SolverOptions {
-    /// Defaults chosen by the accuracy study in docs/solver.md.
-    pub const DEFAULT: SolverOptions = SolverOptions {
-        method: Method::Bdf,
-        rtol: 1e-6,
-        atol: 1e-6,
-    };
-    /// Tight settings used for references and for periodic steady-state Newton iterations.
-    pub const TIGHT: SolverOptions = SolverOptions {
-        method: Method::Bdf,
-        rtol: 1e-10,
-        atol: 1e-10,
-    };
-}
-
-impl Default for SolverOptions {
-    fn default() -> Self {
-        SolverOptions::DEFAULT
-    }
-}
+type LS = super::kinetic_lu::KineticLu;
 
 /// Hours of drug-free integration before the Newton polish of the untreated state
 /// (long against the slowest untreated process, CRP with t½ 19 h).
 const BASELINE_RUN_H: f64 = 24.0 * 100.0;
 /// Relative and absolute tolerance of that run: it only has to end in the basin of the
-/// untreated equilibrium, which Newton then solves for to [`steady_state::NEWTON_TOL`]. The
+/// untreated equilibrium, which Newton then solves for to [`equilibrium::NEWTON_TOL`]. The
 /// polished state is then within 3.4e-10 of the one after a run at the default 1e-6, for
 /// 100 instead of 178 µs (CAPS adult; examples/baseline_cost.rs).
 const BASELINE_RUN_TOL: f64 = 1e-3;
-
-/// States at output times (rows), all states (species then per-drug AUC).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Trajectory {
-    pub times_h: Vec<f64>,
-    pub states: Vec<Vec<f64>>,
-}
 
 /// What an integration segment hands to the next one.
 #[derive(Debug, Clone, PartialEq)]
@@ -173,7 +117,7 @@ impl<'m> Subject<'m> {
             )
             .map_err(|e| e.with_context("untreated baseline"))?;
         let mut base = end.state;
-        let polished = steady_state::equilibrium(
+        let polished = equilibrium::equilibrium(
             &subject.system,
             &base[..n_species],
             &subject.scale[..n_species],
@@ -455,53 +399,6 @@ impl<'m> Subject<'m> {
         // Stable: at equal times this regimen's inputs come before those given with it.
         inputs.sort_by(|a, b| a.time_h().total_cmp(&b.time_h()));
         Ok(inputs)
-    }
-
-    /// Simulate a regimen from the untreated state (or from its periodic steady state when
-    /// the regimen asks for it) and record all states at `output_times`.
-    pub fn simulate(
-        &self,
-        regimen: &Regimen,
-        horizon_h: f64,
-        output_times: &[f64],
-    ) -> Result<(Trajectory, Option<PeriodicSteadyState>), SimError> {
-        let mut traj = Trajectory {
-            times_h: Vec::with_capacity(output_times.len()),
-            states: Vec::with_capacity(output_times.len()),
-        };
-        let ss = self.simulate_observing(
-            regimen,
-            horizon_h,
-            output_times,
-            &mut |t: f64, y: &[f64]| {
-                traj.times_h.push(t);
-                traj.states.push(y.to_vec());
-            },
-        )?;
-        Ok((traj, ss))
-    }
-
-    /// As [`Subject::simulate`], handing each output to `observe` instead of keeping it.
-    pub fn simulate_observing<'p>(
-        &self,
-        regimen: &Regimen,
-        horizon_h: f64,
-        output_times: &[f64],
-        observe: &mut dyn Observer<'p>,
-    ) -> Result<Option<PeriodicSteadyState>, SimError> {
-        let mut inputs = self.regimen_inputs(regimen, horizon_h)?;
-        let (y0, rates, ss) = if regimen.steady_state {
-            let ss = steady_state::periodic(self, regimen)?;
-            let start = steady_state::state_at_start(self, regimen, &ss)?;
-            inputs.extend(start.pending);
-            inputs.sort_by(|a, b| a.time_h().total_cmp(&b.time_h()));
-            (start.state, start.rates, Some(ss))
-        } else {
-            (self.baseline.clone(), vec![0.0; self.system.n], None)
-        };
-        self.integrate(&y0, &rates, 0.0, horizon_h, &inputs, output_times, observe)
-            .map_err(|e| e.with_context(format!("regimen '{}'", regimen.name)))?;
-        Ok(ss)
     }
 
     /// Value of every observable of the model at one state.
@@ -835,7 +732,7 @@ where
 mod tests {
     use super::*;
     use crate::dosing::{Administration, DoseAmount};
-    use crate::record::Recorder;
+    use crate::solve::trajectory::Recorder;
 
     fn caps_subject(model: &Model) -> Subject<'_> {
         Subject::new(

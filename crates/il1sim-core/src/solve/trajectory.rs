@@ -1,17 +1,16 @@
 //! Recording a simulation's outputs: whole states where a trajectory needs them, one species
 //! as a number where only it is needed (the drug concentration on the dense 0.01-h grid that
 //! Cmax is read from), so that 2,401 peak-grid points do not become 2,401 state vectors.
+//! The [`Trajectory`] a simulation returns, the [`Observer`] an integration reports to and
+//! the [`Recorder`] the summaries use.
 
-use crate::solve::Trajectory;
+use crate::time::{at_cursor, same_time};
 
-/// Equal within floating-point noise (event and output times are sums of user numbers).
-pub(crate) fn same_time(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
-}
-
-/// Strictly before `end`, beyond floating-point noise.
-pub(crate) fn before(t: f64, end: f64) -> bool {
-    t < end && !same_time(t, end)
+/// States at output times (rows), all states (species then per-drug AUC).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trajectory {
+    pub times_h: Vec<f64>,
+    pub states: Vec<Vec<f64>>,
 }
 
 /// One species sampled at many times (the concentration on the dense peak grid): recorded
@@ -54,26 +53,6 @@ pub(crate) struct Recorder<'a> {
     pub(crate) samples: Vec<(f64, f64)>,
     next_full: usize,
     next_probe: usize,
-}
-
-/// Advance `cursor` over `sorted` to `t`; true when `t` is in the list.
-pub(crate) fn at_cursor(sorted: &[f64], cursor: &mut usize, t: f64) -> bool {
-    while *cursor < sorted.len() && sorted[*cursor] < t && !same_time(sorted[*cursor], t) {
-        *cursor += 1;
-    }
-    *cursor < sorted.len() && same_time(sorted[*cursor], t)
-}
-
-pub(crate) fn contains(sorted: &[f64], t: f64) -> bool {
-    let i = sorted.partition_point(|&x| x < t && !same_time(x, t));
-    i < sorted.len() && same_time(sorted[i], t)
-}
-
-pub(crate) fn union(a: &[f64], b: &[f64]) -> Vec<f64> {
-    let mut u: Vec<f64> = a.iter().chain(b).copied().collect();
-    u.sort_by(f64::total_cmp);
-    u.dedup_by(|x, y| same_time(*x, *y));
-    u
 }
 
 /// Entries are labelled with the recorder's own times, not the caller's: an integration may
