@@ -74,9 +74,11 @@ fn main() -> ExitCode {
 }
 
 /// Load the bundled model, or a model file given with `--model`.
-pub fn load_model(path: Option<&std::path::Path>) -> Result<il1sim_core::model::Model, String> {
+pub fn load_model(
+    path: Option<&std::path::Path>,
+) -> Result<il1sim_core::model::definition::Model, String> {
     match path {
-        None => il1sim_core::model::Model::from_toml(
+        None => il1sim_core::model::definition::Model::from_toml(
             il1sim_core::IL1_MODEL_TOML,
             "models/il1.toml (bundled)",
         )
@@ -84,7 +86,7 @@ pub fn load_model(path: Option<&std::path::Path>) -> Result<il1sim_core::model::
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .map_err(|e| format!("cannot read model file {}: {e}", p.display()))?;
-            il1sim_core::model::Model::from_toml(&text, &p.display().to_string())
+            il1sim_core::model::definition::Model::from_toml(&text, &p.display().to_string())
                 .map_err(|e| e.to_string())
         }
     }

@@ -14,12 +14,12 @@ use arrow_array::builder::{Float64Builder, StringBuilder, UInt64Builder};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use il1sim_core::dosing::HOURS_PER_DAY;
+use il1sim_core::model::units::unit_slug;
 use il1sim_core::population::{
     parse_population, shard_range, simulate_subject, Aggregates, Covariates, PopulationScenario,
     SimulationMethod, SubjectOutcome, CRCL_CAP_ML_MIN, GROUPS, MAX_SUBJECTS,
 };
 use il1sim_core::solve::options::SolverOptions;
-use il1sim_core::units::unit_slug;
 use indicatif::{ProgressBar, ProgressStyle};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
@@ -709,7 +709,7 @@ fn writer_props() -> WriterProperties {
 }
 
 fn run_shard(
-    model: &il1sim_core::model::Model,
+    model: &il1sim_core::model::definition::Model,
     pop: &PopulationScenario,
     options: SolverOptions,
     range: std::ops::Range<u64>,
@@ -778,7 +778,7 @@ fn run_shard(
                             d.patient.age_y,
                             d.patient.weight_kg,
                             s,
-                            d.patient.sex == il1sim_core::patient::Sex::Female,
+                            d.patient.sex == il1sim_core::model::patient::Sex::Female,
                         ) > CRCL_CAP_ML_MIN
                     })
                 }) as u64;

@@ -2,8 +2,8 @@
 //! turned into the same `Scenario` a scenario file produces (one set of checks for both).
 
 use il1sim_core::dosing::{Administration, DoseAmount, Regimen, Repeat, HOURS_PER_DAY, MAX_DOSES};
-use il1sim_core::model::Model;
-use il1sim_core::patient::{Patient, Sex};
+use il1sim_core::model::definition::Model;
+use il1sim_core::model::patient::{Patient, Sex};
 use il1sim_core::scenario::{Scenario, MAX_OUTPUT_POINTS};
 
 /// Defaults of the quick form, shown in `--help` and echoed in the printed summary.

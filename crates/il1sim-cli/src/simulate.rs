@@ -6,7 +6,7 @@ use crate::plot::{timecourse_svg, DoseMarks, Panel, Series};
 use crate::quick::QuickArgs;
 use il1sim_core::dosing::HOURS_PER_DAY;
 use il1sim_core::metrics::{simulate_and_summarise, RegimenSummary, CRP_REPORT_DAYS};
-use il1sim_core::model::Model;
+use il1sim_core::model::definition::Model;
 use il1sim_core::population::SimulationMethod;
 use il1sim_core::scenario::{parse_scenario, Scenario};
 use il1sim_core::solve::options::{Method, SolverOptions};
@@ -304,10 +304,9 @@ impl Results<'_> {
                 println!("regimen '{}': periodic steady state by Newton in {} iterations, scaled residual {:.1e}", s.regimen, ss.newton_iterations, ss.scaled_residual);
             }
         }
-        let iv = scenario
-            .regimens
-            .iter()
-            .any(|r| r.administration.route() == il1sim_core::model::RouteKind::Intravenous);
+        let iv = scenario.regimens.iter().any(|r| {
+            r.administration.route() == il1sim_core::model::definition::RouteKind::Intravenous
+        });
         if iv {
             println!(
                 "note: IV disposition is calibrated from SC data; at high IV rates published plasma levels are \

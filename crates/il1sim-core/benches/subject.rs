@@ -3,7 +3,7 @@
 //!   cargo bench -p il1sim-core --bench subject
 use criterion::{criterion_group, criterion_main, Criterion};
 use il1sim_core::dosing::{Administration, DoseAmount, Regimen};
-use il1sim_core::patient::{Patient, Sex};
+use il1sim_core::model::patient::{Patient, Sex};
 use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::solve::subject::Subject;
 use std::hint::black_box;

@@ -4,7 +4,7 @@
 //! concentration, occupancy, signal and CRP, and the time per subject.
 //!   cargo run --release -p il1sim-core --example accuracy
 use il1sim_core::dosing::{Administration, DoseAmount, Regimen};
-use il1sim_core::patient::{Patient, Sex};
+use il1sim_core::model::patient::{Patient, Sex};
 use il1sim_core::solve::options::{Method, SolverOptions};
 use il1sim_core::solve::subject::Subject;
 use std::time::Instant;

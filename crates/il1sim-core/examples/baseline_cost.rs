@@ -2,7 +2,7 @@
 //! default tolerances and looser, each followed by the Newton polish, and how far the
 //! polished state moves from the one the subject uses (solve.rs, `BASELINE_RUN_TOL`).
 //!   cargo run --release -p il1sim-core --example baseline_cost
-use il1sim_core::patient::Patient;
+use il1sim_core::model::patient::Patient;
 use il1sim_core::solve::equilibrium::equilibrium;
 use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::solve::subject::Subject;

@@ -2,8 +2,8 @@
 //!   cargo run --release -p il1sim-core --example calibrate
 //! It prints the values; copying them into the model file is a deliberate, reviewed step.
 use il1sim_core::dosing::{Administration, DoseAmount, Regimen};
-use il1sim_core::model::Model;
-use il1sim_core::patient::{Patient, Sex};
+use il1sim_core::model::definition::Model;
+use il1sim_core::model::patient::{Patient, Sex};
 use il1sim_core::response::bisect as solve;
 use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::solve::subject::Subject;

@@ -5,7 +5,7 @@
 //! It also prints the typical-patient expectations of the alternative calibration on the
 //! Cohen 2002 dose-ranging trial, which docs/model.md discusses.
 use il1sim_core::dosing::{Administration, DoseAmount, Regimen};
-use il1sim_core::patient::Patient;
+use il1sim_core::model::patient::Patient;
 use il1sim_core::response::{driver_course, ResponseModel};
 use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::solve::subject::Subject;

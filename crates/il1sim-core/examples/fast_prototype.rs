@@ -265,10 +265,10 @@ mod fast {
 
     use il1sim_core::dosing::{Regimen, StateInput};
     use il1sim_core::error::{InputError, SimError};
+    use il1sim_core::model::system::OdeSystem;
     use il1sim_core::solve::options::SolverOptions;
     use il1sim_core::solve::subject::Subject;
     use il1sim_core::solve::trajectory::Trajectory;
-    use il1sim_core::system::OdeSystem;
 
     /// ROS34PW2 (Rang & Angermann 2005, BIT 45:761): 4 stages, order 3, embedded order 2,
     /// L-stable, stiffly accurate, W-method (tolerates an approximate Jacobian).

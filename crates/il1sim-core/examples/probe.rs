@@ -1,5 +1,5 @@
 use il1sim_core::dosing::*;
-use il1sim_core::patient::*;
+use il1sim_core::model::patient::*;
 use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::solve::subject::Subject;
 fn main() {

@@ -4,7 +4,7 @@
 //! bioavailability and lag applied. Everything that integrates uses these two functions.
 
 use crate::error::InputError;
-use crate::model::{Drug, Model, ParameterValues, RouteKind};
+use crate::model::definition::{Drug, Model, ParameterValues, RouteKind};
 use crate::time::{before, same_time};
 
 /// Hours in a day; days in scenarios and on the command line are 1-based calendar days,

@@ -2,8 +2,8 @@
 //! library without I/O. Text goes in (model, scenario and target files as strings),
 //! numbers come out; the front ends read and write files.
 //!
-//! Data flow: [`model::Model`] (checked model file) + [`patient::Patient`] →
-//! [`model::ParameterValues`] → [`system::OdeSystem`]; [`dosing::Regimen`] →
+//! Data flow: [`model::definition::Model`] (checked model file) + [`model::patient::Patient`] →
+//! [`model::definition::ParameterValues`] → [`model::system::OdeSystem`]; [`dosing::Regimen`] →
 //! [`dosing::DoseEvent`]s; [`solve::subject::Subject`] integrates with diffsol (or [`solve::fast`] repeats
 //! the periodic orbit) and returns a [`solve::trajectory::Trajectory`]; [`metrics`] summarises it; [`validation`] compares with
 //! published figures.
@@ -12,15 +12,12 @@ pub mod dosing;
 pub mod error;
 pub mod metrics;
 pub mod model;
-pub mod patient;
 pub mod population;
 pub mod response;
 pub mod sbml;
 pub mod scenario;
 pub mod solve;
-pub mod system;
 pub mod time;
-pub mod units;
 pub mod validation;
 
 /// The bundled mechanistic model, compiled into the library so that every front end and
@@ -28,7 +25,7 @@ pub mod validation;
 pub const IL1_MODEL_TOML: &str = include_str!("../../../models/il1.toml");
 
 /// Load the bundled model.
-pub fn il1_model() -> model::Model {
-    model::Model::from_toml(IL1_MODEL_TOML, "models/il1.toml")
+pub fn il1_model() -> model::definition::Model {
+    model::definition::Model::from_toml(IL1_MODEL_TOML, "models/il1.toml")
         .expect("the bundled model file is checked by the test suite")
 }

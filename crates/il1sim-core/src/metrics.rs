@@ -4,7 +4,7 @@
 
 use crate::dosing::{Regimen, Repeat, StateInput, HOURS_PER_DAY};
 use crate::error::{InputError, SimError};
-use crate::model::Drug;
+use crate::model::definition::Drug;
 use crate::solve::fast::simulate_with_probe;
 use crate::solve::periodic::PeriodicSteadyState;
 use crate::solve::subject::Subject;

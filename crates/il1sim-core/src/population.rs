@@ -10,8 +10,8 @@
 use crate::dosing::{Regimen, HOURS_PER_DAY};
 use crate::error::SimError;
 use crate::metrics::{summarise_fast, summarise_with_days};
-use crate::model::{Model, ObservableKind, ParamId};
-use crate::patient::{Patient, Sex};
+use crate::model::definition::{Model, ObservableKind, ParamId};
+use crate::model::patient::{Patient, Sex};
 use crate::scenario::{line_of, parse_file, ScenarioError};
 use crate::solve::options::SolverOptions;
 use crate::solve::subject::Subject;
@@ -233,12 +233,12 @@ pub const MIN_TRUNCATED_MASS: f64 = 1e-6;
 
 /// Cockcroft–Gault clearances above this are used as this value, whether the covariates are
 /// sampled or read from a table. There is no published upper limit behind the figure: it is
-/// the top of the clearance range the model accepts ([`crate::patient::CRCL_RANGE_ML_MIN`],
+/// the top of the clearance range the model accepts ([`crate::model::patient::CRCL_RANGE_ML_MIN`],
 /// also the limit for `[patient]`). Cockcroft–Gault exceeds it only for young, heavy patients
 /// with low creatinine (0.12% of ra-renal-population's subjects); the bundled model's renal
 /// factor is saturated there (at 300 mL/min within 0.76% of its value at any higher clearance),
 /// so the cap changes clearance by less than 0.8%. docs/populations.md says the same.
-pub const CRCL_CAP_ML_MIN: f64 = crate::patient::CRCL_RANGE_ML_MIN.1;
+pub const CRCL_CAP_ML_MIN: f64 = crate::model::patient::CRCL_RANGE_ML_MIN.1;
 
 /// One row of a covariate table.
 #[derive(Debug, Clone, PartialEq)]
@@ -386,8 +386,8 @@ pub fn first_failing_entry(m: &DMatrix<f64>) -> Option<(usize, usize)> {
 
 /// What the model accepts for continuous covariate `k` (an index into [`CONTINUOUS`]): for
 /// weight, age and clearance the declared ranges `Patient::check` applies
-/// ([`crate::patient::WEIGHT_RANGE_KG`], [`crate::patient::AGE_RANGE_Y`],
-/// [`crate::patient::CRCL_RANGE_ML_MIN`], ends included), the one source of truth for both a
+/// ([`crate::model::patient::WEIGHT_RANGE_KG`], [`crate::model::patient::AGE_RANGE_Y`],
+/// [`crate::model::patient::CRCL_RANGE_ML_MIN`], ends included), the one source of truth for both a
 /// sampled covariate's `[min, max]` and a table's values, so that no drawn or listed subject
 /// is one the model refuses. Serum creatinine is not a patient covariate: any value > 0 (its
 /// Cockcroft–Gault clearance is capped at [`CRCL_CAP_ML_MIN`]).
@@ -402,7 +402,7 @@ struct AcceptedRange {
 
 impl AcceptedRange {
     fn of(k: usize) -> AcceptedRange {
-        use crate::patient::{AGE_RANGE_Y, CRCL_RANGE_ML_MIN, WEIGHT_RANGE_KG};
+        use crate::model::patient::{AGE_RANGE_Y, CRCL_RANGE_ML_MIN, WEIGHT_RANGE_KG};
         let closed = |(lo, hi): (f64, f64), unit| AcceptedRange {
             lo,
             hi,
@@ -2380,7 +2380,7 @@ mod tests {
     /// `Patient::check` declares: what one accepts the other does, ends included.
     #[test]
     fn covariate_limits_are_the_patient_ranges() {
-        use crate::patient::{AGE_RANGE_Y, CRCL_RANGE_ML_MIN, WEIGHT_RANGE_KG};
+        use crate::model::patient::{AGE_RANGE_Y, CRCL_RANGE_ML_MIN, WEIGHT_RANGE_KG};
         for (k, range) in [
             (0, WEIGHT_RANGE_KG),
             (1, AGE_RANGE_Y),

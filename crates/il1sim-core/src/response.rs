@@ -12,7 +12,7 @@
 
 use crate::dosing::HOURS_PER_DAY;
 use crate::error::SimError;
-use crate::model::Model;
+use crate::model::definition::Model;
 use crate::population::{draw_subject, subject_rng, PopulationScenario, SubjectDraw};
 use crate::scenario::ScenarioError;
 use crate::solve::options::SolverOptions;

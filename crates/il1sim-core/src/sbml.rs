@@ -3,7 +3,7 @@
 //!
 //! The export is built in two steps: [`sbml_model`] turns a [`Subject`] and a [`Regimen`]
 //! into an [`SbmlModel`] (ids, numbers and rate laws as [`Math`] trees that can also be
-//! evaluated, which the tests use to check the rate laws against [`crate::system`]), and
+//! evaluated, which the tests use to check the rate laws against [`crate::model::system`]), and
 //! [`SbmlModel::to_xml`] writes the document. [`export_sbml`] does both.
 //!
 //! Conventions of the document:
@@ -16,7 +16,7 @@
 //!   compartment without a volume (the SC depot) are amounts (nmol,
 //!   `hasOnlySubstanceUnits="true"`) in a compartment of size 1 L.
 //! * Kinetic laws are in amount per time (nmol/h): the concentration rates of the compiled
-//!   system times the compartment volume, term by term as in [`crate::model::Model::system`].
+//!   system times the compartment volume, term by term as in [`crate::model::definition::Model::system`].
 //! * Each operational-model signal is a parameter with an assignment rule, S = x/(1+x),
 //!   x = (τ·ρ)^n for ρ > 0 (else 0), ρ = Σ complexes / R_total, with two helper parameters
 //!   `<signal>_occupancy` (ρ) and `<signal>_stimulus` (x).
@@ -37,10 +37,10 @@
 
 use crate::dosing::{Regimen, StateInput};
 use crate::error::{ModelError, SimError};
-use crate::model::{Model, ObservableKind, ParamId, Reaction};
+use crate::model::definition::{Model, ObservableKind, ParamId, Reaction};
+use crate::model::units::Dimension;
 use crate::solve::subject::Subject;
 use crate::time::same_time;
-use crate::units::Dimension;
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
@@ -778,7 +778,7 @@ pub fn sbml_model(
         }
     };
     // A production parameter as an amount rate (nmol/h) into species s
-    // (production_per_volume in model/mod.rs, times the volume).
+    // (production_per_volume in model/compile.rs, times the volume).
     let production = |rate: ParamId, s: usize| {
         if model.parameters[rate].dimension == Dimension::AMOUNT_RATE {
             par(rate)
@@ -1213,8 +1213,8 @@ pub fn sbml_model(
                 molar_mass,
             } => {
                 let mw = molar_mass.map(|m| v[m]);
-                let factor =
-                    crate::units::concentration_output_factor(&o.unit, mw).ok_or_else(|| {
+                let factor = crate::model::units::concentration_output_factor(&o.unit, mw)
+                    .ok_or_else(|| {
                         ModelError::invalid(
                             "export-sbml",
                             format!("observable '{}': unit '{}' has no factor", o.name, o.unit),

@@ -6,8 +6,8 @@ use crate::dosing::{
     Administration, DoseAmount, ExtraDose, LateDose, Regimen, Repeat, HOURS_PER_DAY,
 };
 use crate::error::InputError;
-use crate::model::Model;
-use crate::patient::{Patient, Sex};
+use crate::model::definition::Model;
+use crate::model::patient::{Patient, Sex};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::fmt;

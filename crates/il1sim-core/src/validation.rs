@@ -5,8 +5,8 @@
 use crate::dosing::{Administration, DoseAmount, Regimen, Repeat, StateInput};
 use crate::error::{ModelError, SimError};
 use crate::metrics::simulate_and_summarise;
-use crate::model::{Model, RouteKind};
-use crate::patient::{Patient, Sex};
+use crate::model::definition::{Model, RouteKind};
+use crate::model::patient::{Patient, Sex};
 use crate::response::{driver_course, parse_trial, run_trial, ResponseModel};
 use crate::solve::options::SolverOptions;
 use crate::solve::subject::Subject;

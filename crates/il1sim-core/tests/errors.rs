@@ -2,8 +2,8 @@
 //! failures name the time and state.
 
 use il1sim_core::dosing::{Administration, DoseAmount, Regimen};
-use il1sim_core::model::Model;
-use il1sim_core::patient::{Patient, Sex};
+use il1sim_core::model::definition::Model;
+use il1sim_core::model::patient::{Patient, Sex};
 use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::solve::subject::Subject;
 use il1sim_core::validation::ONE_COMPARTMENT_TOML;

@@ -72,7 +72,7 @@ fn compare(
 
 /// Subject `id` of a population, as `il1sim population` draws it.
 fn population_subject<'m>(
-    model: &'m il1sim_core::model::Model,
+    model: &'m il1sim_core::model::definition::Model,
     pop: &PopulationScenario,
     id: u64,
 ) -> Subject<'m> {

@@ -2,8 +2,8 @@
 //! names, the line of the offending entry, suggestions for unknown names, and derived
 //! parameters that evaluate to inf naming the model file.
 
-use il1sim_core::model::Model;
-use il1sim_core::patient::{Patient, Sex};
+use il1sim_core::model::definition::Model;
+use il1sim_core::model::patient::{Patient, Sex};
 use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::solve::subject::Subject;
 use il1sim_core::validation::ONE_COMPARTMENT_TOML;

@@ -5,7 +5,7 @@
 //! libRoadRunner is benches/roadrunner/compare.py.
 
 use il1sim_core::dosing::{Administration, DoseAmount, Regimen, StateInput};
-use il1sim_core::model::Model;
+use il1sim_core::model::definition::Model;
 use il1sim_core::sbml::{escape, export_sbml, is_valid_sid, sbml_model, SbmlModel};
 use il1sim_core::scenario::{parse_scenario, Scenario};
 use il1sim_core::solve::options::SolverOptions;

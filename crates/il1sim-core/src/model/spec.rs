@@ -1,5 +1,5 @@
 //! The model file as written by people: serde structures mirroring `models/*.toml`.
-//! Nothing here is interpreted; [`super::Model::from_spec`] checks and compiles it.
+//! Nothing here is interpreted; [`super::definition::Model::from_spec`] checks and compiles it.
 
 use serde::Deserialize;
 use std::collections::BTreeMap;

@@ -1,7 +1,7 @@
 //! The untreated equilibrium by Newton's method: f(y) = 0 with the exact Jacobian of the
 //! compiled system (no inputs). Needs only the system, so the subject's baseline uses it.
 
-use crate::system::OdeSystem;
+use crate::model::system::OdeSystem;
 use nalgebra::{DMatrix, DVector};
 
 /// Newton tolerance on the scaled residual max_i |r_i| / scale_i.

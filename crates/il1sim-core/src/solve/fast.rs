@@ -19,7 +19,7 @@ use super::subject::{SegmentEnd, Subject};
 use super::trajectory::{Observer, Probe, Recorder, Trajectory};
 use crate::dosing::{Regimen, StateInput};
 use crate::error::{InputError, SimError};
-use crate::system::OdeSystem;
+use crate::model::system::OdeSystem;
 use crate::time::{at_cursor, contains, same_time, union};
 
 /// Largest change of a non-terminal state over one period, relative to its value (plus
@@ -719,7 +719,7 @@ mod tests {
         sys.add_linear(1, 1, -0.5);
         sys.add_linear(2, 2, -0.1);
         sys.add_linear(3, 1, 1.0);
-        sys.power_terms.push(crate::system::PowerTerm {
+        sys.power_terms.push(crate::model::system::PowerTerm {
             species: 2,
             driver: 1,
             k: 1.0,

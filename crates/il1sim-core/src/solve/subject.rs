@@ -11,9 +11,9 @@ use super::options::{Method, SolverOptions};
 use super::trajectory::{Observer, Probe};
 use crate::dosing::{state_inputs, Regimen, StateInput};
 use crate::error::{SimError, SolveError};
-use crate::model::{Model, ParameterValues};
-use crate::patient::Patient;
-use crate::system::OdeSystem;
+use crate::model::definition::{Model, ParameterValues};
+use crate::model::patient::Patient;
+use crate::model::system::OdeSystem;
 use crate::time::same_time;
 use diffsol::{NalgebraMat, OdeBuilder, OdeSolverMethod, OdeSolverStopReason, Vector};
 use std::cell::RefCell;
@@ -70,7 +70,7 @@ impl<'m> Subject<'m> {
         model: &'m Model,
         patient: &Patient,
         overrides: &[(String, f64)],
-        multipliers: &[(crate::model::ParamId, f64)],
+        multipliers: &[(crate::model::definition::ParamId, f64)],
         options: SolverOptions,
     ) -> Result<Subject<'m>, SimError> {
         patient.check(model, "patient")?;

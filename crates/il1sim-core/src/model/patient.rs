@@ -1,7 +1,7 @@
 //! A patient: the covariates the model's derived parameters use, and a disease overlay.
 
+use super::definition::{Covariates, Model};
 use crate::error::InputError;
-use crate::model::{Covariates, Model};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sex {
