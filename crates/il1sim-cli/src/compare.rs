@@ -3,7 +3,7 @@
 
 use crate::output::{csv_text, ensure_dir, write_atomic};
 use crate::plot::{timecourse_svg, DoseMarks, Panel, Series};
-use il1sim_core::dosing::HOURS_PER_DAY;
+use il1sim_core::dosing::regimen::HOURS_PER_DAY;
 use il1sim_core::scenario::parse_scenario;
 use il1sim_core::validation::fmt_num;
 use std::path::PathBuf;
@@ -297,11 +297,11 @@ const NOT_APPLICABLE: &str = "—";
 /// does not. With fewer than two injections there is no rate, and "—" is shown (with the
 /// count when there is one).
 fn injections_per_month(
-    regimen: &il1sim_core::dosing::Regimen,
+    regimen: &il1sim_core::dosing::regimen::Regimen,
     weight_kg: f64,
     horizon_h: f64,
 ) -> Result<String, String> {
-    use il1sim_core::dosing::Administration;
+    use il1sim_core::dosing::regimen::Administration;
     let mut times = Vec::new();
     let mut end_h: f64 = 0.0;
     for r in std::iter::once(regimen).chain(&regimen.with) {
@@ -380,7 +380,7 @@ fn html(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use il1sim_core::dosing::{Administration, DoseAmount, Regimen};
+    use il1sim_core::dosing::regimen::{Administration, DoseAmount, Regimen};
 
     fn daily(doses: u32) -> Regimen {
         Regimen::repeated(

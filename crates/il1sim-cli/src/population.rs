@@ -13,7 +13,7 @@ use crate::plot::{
 use arrow_array::builder::{Float64Builder, StringBuilder, UInt64Builder};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
-use il1sim_core::dosing::HOURS_PER_DAY;
+use il1sim_core::dosing::regimen::HOURS_PER_DAY;
 use il1sim_core::model::units::unit_slug;
 use il1sim_core::population::{
     parse_population, shard_range, simulate_subject, Aggregates, Covariates, PopulationScenario,

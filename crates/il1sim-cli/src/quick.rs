@@ -1,7 +1,9 @@
 //! The quick form of `simulate`: one regimen and one patient from command-line options,
 //! turned into the same `Scenario` a scenario file produces (one set of checks for both).
 
-use il1sim_core::dosing::{Administration, DoseAmount, Regimen, Repeat, HOURS_PER_DAY, MAX_DOSES};
+use il1sim_core::dosing::regimen::{
+    Administration, DoseAmount, Regimen, Repeat, HOURS_PER_DAY, MAX_DOSES,
+};
 use il1sim_core::model::definition::Model;
 use il1sim_core::model::patient::{Patient, Sex};
 use il1sim_core::scenario::{Scenario, MAX_OUTPUT_POINTS};

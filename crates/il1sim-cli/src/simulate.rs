@@ -4,7 +4,7 @@
 use crate::output::{csv_text, ensure_dir, num, write_set_atomic};
 use crate::plot::{timecourse_svg, DoseMarks, Panel, Series};
 use crate::quick::QuickArgs;
-use il1sim_core::dosing::HOURS_PER_DAY;
+use il1sim_core::dosing::regimen::HOURS_PER_DAY;
 use il1sim_core::metrics::{simulate_and_summarise, RegimenSummary, CRP_REPORT_DAYS};
 use il1sim_core::model::definition::Model;
 use il1sim_core::population::SimulationMethod;

@@ -2,7 +2,7 @@
 //! for 28 days, hourly outputs, default solver settings (BDF, rtol = atol = 1e-6).
 //!   cargo bench -p il1sim-core --bench subject
 use criterion::{criterion_group, criterion_main, Criterion};
-use il1sim_core::dosing::{Administration, DoseAmount, Regimen};
+use il1sim_core::dosing::regimen::{Administration, DoseAmount, Regimen};
 use il1sim_core::model::patient::{Patient, Sex};
 use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::solve::subject::Subject;

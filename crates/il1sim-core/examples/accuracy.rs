@@ -3,7 +3,7 @@
 //! ESDIRK34 at 1e-11. Reports the largest relative error over hourly points of the drug
 //! concentration, occupancy, signal and CRP, and the time per subject.
 //!   cargo run --release -p il1sim-core --example accuracy
-use il1sim_core::dosing::{Administration, DoseAmount, Regimen};
+use il1sim_core::dosing::regimen::{Administration, DoseAmount, Regimen};
 use il1sim_core::model::patient::{Patient, Sex};
 use il1sim_core::solve::options::{Method, SolverOptions};
 use il1sim_core::solve::subject::Subject;

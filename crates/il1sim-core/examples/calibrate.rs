@@ -1,7 +1,7 @@
 //! Reproduces the PD calibrations recorded in models/il1.toml (docs/model.md explains them):
 //!   cargo run --release -p il1sim-core --example calibrate
 //! It prints the values; copying them into the model file is a deliberate, reviewed step.
-use il1sim_core::dosing::{Administration, DoseAmount, Regimen};
+use il1sim_core::dosing::regimen::{Administration, DoseAmount, Regimen};
 use il1sim_core::model::definition::Model;
 use il1sim_core::model::patient::{Patient, Sex};
 use il1sim_core::response::bisect as solve;

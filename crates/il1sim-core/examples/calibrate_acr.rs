@@ -4,7 +4,7 @@
 //! It prints the values; copying them into the response file is a deliberate, reviewed step.
 //! It also prints the typical-patient expectations of the alternative calibration on the
 //! Cohen 2002 dose-ranging trial, which docs/model.md discusses.
-use il1sim_core::dosing::{Administration, DoseAmount, Regimen};
+use il1sim_core::dosing::regimen::{Administration, DoseAmount, Regimen};
 use il1sim_core::model::patient::Patient;
 use il1sim_core::response::{driver_course, ResponseModel};
 use il1sim_core::solve::options::SolverOptions;

@@ -263,7 +263,8 @@ mod fast {
     //! Observables at `land` times are reached exactly; the dense Cmax grid is cubic Hermite
     //! interpolation of z plus the exact y_lin.
 
-    use il1sim_core::dosing::{Regimen, StateInput};
+    use il1sim_core::dosing::inputs::StateInput;
+    use il1sim_core::dosing::regimen::Regimen;
     use il1sim_core::error::{InputError, SimError};
     use il1sim_core::model::system::OdeSystem;
     use il1sim_core::solve::options::SolverOptions;

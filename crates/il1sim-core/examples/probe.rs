@@ -1,4 +1,4 @@
-use il1sim_core::dosing::*;
+use il1sim_core::dosing::regimen::*;
 use il1sim_core::model::patient::*;
 use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::solve::subject::Subject;

@@ -2,7 +2,8 @@
 //! trough, AUC, average concentration), receptor occupancy and IL-1 signal at trough, and
 //! CRP on chosen days. Every figure carries its unit.
 
-use crate::dosing::{Regimen, Repeat, StateInput, HOURS_PER_DAY};
+use crate::dosing::inputs::StateInput;
+use crate::dosing::regimen::{Regimen, Repeat, HOURS_PER_DAY};
 use crate::error::{InputError, SimError};
 use crate::model::definition::Drug;
 use crate::solve::fast::simulate_with_probe;

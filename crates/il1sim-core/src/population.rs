@@ -7,7 +7,7 @@
 //! (run seed, i), so results do not depend on thread count or sharding; aggregates are
 //! integer counts, so merging shards in any order gives identical bytes.
 
-use crate::dosing::{Regimen, HOURS_PER_DAY};
+use crate::dosing::regimen::{Regimen, HOURS_PER_DAY};
 use crate::error::SimError;
 use crate::metrics::{summarise_fast, summarise_with_days};
 use crate::model::definition::{Model, ObservableKind, ParamId};

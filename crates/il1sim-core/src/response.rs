@@ -10,7 +10,7 @@
 //! when one uniform draw `U < P(ACRx)`, so the levels are nested. Parameters live in
 //! `models/ra-acr-response.toml` with units and sources.
 
-use crate::dosing::HOURS_PER_DAY;
+use crate::dosing::regimen::HOURS_PER_DAY;
 use crate::error::SimError;
 use crate::model::definition::Model;
 use crate::population::{draw_subject, subject_rng, PopulationScenario, SubjectDraw};
@@ -393,7 +393,7 @@ pub fn wilson_interval_p(p: f64, n: u64, z: f64) -> (f64, f64) {
 /// [`DRIVER_STEP_H`]) and D = 1 − driver observable, clamped to [0, 1].
 pub fn driver_course(
     subject: &Subject,
-    regimen: &crate::dosing::Regimen,
+    regimen: &crate::dosing::regimen::Regimen,
     horizon_h: f64,
     driver: usize,
 ) -> Result<(Vec<f64>, Vec<f64>), SimError> {

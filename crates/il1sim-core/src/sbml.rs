@@ -35,7 +35,8 @@
 //! * Doses (and infusion starts) at or after the horizon are left out, as the engine
 //!   ignores them; the end of an infusion that started before the horizon is kept.
 
-use crate::dosing::{Regimen, StateInput};
+use crate::dosing::inputs::StateInput;
+use crate::dosing::regimen::Regimen;
 use crate::error::{ModelError, SimError};
 use crate::model::definition::{Model, ObservableKind, ParamId, Reaction};
 use crate::model::units::Dimension;

@@ -2,7 +2,7 @@
 //! Parsing keeps the byte span of every value so that an out-of-range value is reported
 //! with its file, line and key, the value, and what is allowed.
 
-use crate::dosing::{
+use crate::dosing::regimen::{
     Administration, DoseAmount, ExtraDose, LateDose, Regimen, Repeat, HOURS_PER_DAY,
 };
 use crate::error::InputError;

@@ -2,7 +2,8 @@
 //! tolerance with its basis, source) and the experiments that produce the model's number
 //! for each. The `validate` command and the test suite run the same list.
 
-use crate::dosing::{Administration, DoseAmount, Regimen, Repeat, StateInput};
+use crate::dosing::inputs::StateInput;
+use crate::dosing::regimen::{Administration, DoseAmount, Regimen, Repeat};
 use crate::error::{ModelError, SimError};
 use crate::metrics::simulate_and_summarise;
 use crate::model::definition::{Model, RouteKind};
@@ -1161,7 +1162,7 @@ fn closed_form_error(case: ClosedForm) -> Result<f64, SimError> {
             r.administration = Administration::IvBolus;
             r.repeat = Repeat::Count(10);
             r.missed_days = vec![3, 6];
-            r.extra_doses = vec![crate::dosing::ExtraDose {
+            r.extra_doses = vec![crate::dosing::regimen::ExtraDose {
                 time_h: 100.0,
                 dose: DoseAmount::Mg(5.0),
             }];

@@ -1,7 +1,7 @@
 //! Dose semantics against closed forms at the default tolerances, periodic steady state
 //! against long repeated dosing, and event bookkeeping.
 
-use il1sim_core::dosing::{Administration, DoseAmount, LateDose, Regimen, Repeat};
+use il1sim_core::dosing::regimen::{Administration, DoseAmount, LateDose, Regimen, Repeat};
 use il1sim_core::model::definition::Model;
 use il1sim_core::model::patient::{Patient, Sex};
 use il1sim_core::solve::options::SolverOptions;
@@ -303,7 +303,7 @@ fn schedules_that_cannot_mean_what_they_say_are_refused() {
         (
             "extra_doses",
             Box::new(|r| {
-                r.extra_doses = vec![il1sim_core::dosing::ExtraDose {
+                r.extra_doses = vec![il1sim_core::dosing::regimen::ExtraDose {
                     time_h: 500.0,
                     dose: DoseAmount::Mg(10.0),
                 }]

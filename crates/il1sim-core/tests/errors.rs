@@ -1,7 +1,7 @@
 //! Bad input gets a clear error naming the place, the value and what is allowed; solver
 //! failures name the time and state.
 
-use il1sim_core::dosing::{Administration, DoseAmount, Regimen};
+use il1sim_core::dosing::regimen::{Administration, DoseAmount, Regimen};
 use il1sim_core::model::definition::Model;
 use il1sim_core::model::patient::{Patient, Sex};
 use il1sim_core::solve::options::SolverOptions;

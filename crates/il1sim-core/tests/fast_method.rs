@@ -36,7 +36,7 @@ fn relative(a: f64, b: f64, floor: f64) -> f64 {
 /// number of periods it integrated out of those in the window.
 fn compare(
     s: &Subject,
-    r: &il1sim_core::dosing::Regimen,
+    r: &il1sim_core::dosing::regimen::Regimen,
     horizon_h: f64,
     grid: &[f64],
     crp_days: &[u32],

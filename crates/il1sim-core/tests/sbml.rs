@@ -4,7 +4,8 @@
 //! compiled system's right-hand side and `Subject::observe`). The numerical comparison with
 //! libRoadRunner is benches/roadrunner/compare.py.
 
-use il1sim_core::dosing::{Administration, DoseAmount, Regimen, StateInput};
+use il1sim_core::dosing::inputs::StateInput;
+use il1sim_core::dosing::regimen::{Administration, DoseAmount, Regimen};
 use il1sim_core::model::definition::Model;
 use il1sim_core::sbml::{escape, export_sbml, is_valid_sid, sbml_model, SbmlModel};
 use il1sim_core::scenario::{parse_scenario, Scenario};

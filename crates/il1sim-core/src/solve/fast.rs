@@ -17,7 +17,8 @@
 use super::options::SolverOptions;
 use super::subject::{SegmentEnd, Subject};
 use super::trajectory::{Observer, Probe, Recorder, Trajectory};
-use crate::dosing::{Regimen, StateInput};
+use crate::dosing::inputs::StateInput;
+use crate::dosing::regimen::Regimen;
 use crate::error::{InputError, SimError};
 use crate::model::system::OdeSystem;
 use crate::time::{at_cursor, contains, same_time, union};

@@ -7,7 +7,8 @@
 use super::equilibrium::{NEWTON_MAX_ITER, NEWTON_TOL};
 use super::options::SolverOptions;
 use super::subject::Subject;
-use crate::dosing::{Regimen, Repeat, StateInput};
+use crate::dosing::inputs::StateInput;
+use crate::dosing::regimen::{Regimen, Repeat};
 use crate::error::{InputError, SimError, SolveError};
 use crate::time::{before, same_time};
 use nalgebra::{DMatrix, DVector};

@@ -6,7 +6,7 @@
 use super::periodic::{self, PeriodicSteadyState};
 use super::subject::Subject;
 use super::trajectory::{Observer, Trajectory};
-use crate::dosing::Regimen;
+use crate::dosing::regimen::Regimen;
 use crate::error::SimError;
 
 impl<'m> Subject<'m> {

@@ -9,7 +9,8 @@
 use super::equilibrium;
 use super::options::{Method, SolverOptions};
 use super::trajectory::{Observer, Probe};
-use crate::dosing::{state_inputs, Regimen, StateInput};
+use crate::dosing::inputs::{state_inputs, StateInput};
+use crate::dosing::regimen::Regimen;
 use crate::error::{SimError, SolveError};
 use crate::model::definition::{Model, ParameterValues};
 use crate::model::patient::Patient;
@@ -731,7 +732,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dosing::{Administration, DoseAmount};
+    use crate::dosing::regimen::{Administration, DoseAmount};
     use crate::solve::trajectory::Recorder;
 
     fn caps_subject(model: &Model) -> Subject<'_> {
