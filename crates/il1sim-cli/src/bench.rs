@@ -3,11 +3,12 @@
 //! population subject would be); for a population file N subjects of the population are
 //! simulated and aggregated without writing files. Tests never depend on these timings.
 
+use il1sim_core::exchange::population_file::parse_population;
+use il1sim_core::exchange::scenario::parse_scenario;
 use il1sim_core::metrics::{simulate_and_summarise, summarise_fast, CRP_REPORT_DAYS};
-use il1sim_core::population::{
-    parse_population, simulate_subject, Aggregates, SimulationMethod, MAX_SUBJECTS,
-};
-use il1sim_core::scenario::parse_scenario;
+use il1sim_core::population::aggregates::Aggregates;
+use il1sim_core::population::definition::{SimulationMethod, MAX_SUBJECTS};
+use il1sim_core::population::outcome::simulate_subject;
 use il1sim_core::solve::subject::Subject;
 use rayon::prelude::*;
 use std::path::PathBuf;

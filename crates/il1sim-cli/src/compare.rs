@@ -4,7 +4,7 @@
 use crate::output::{csv_text, ensure_dir, write_atomic};
 use crate::plot::{timecourse_svg, DoseMarks, Panel, Series};
 use il1sim_core::dosing::regimen::HOURS_PER_DAY;
-use il1sim_core::scenario::parse_scenario;
+use il1sim_core::exchange::scenario::parse_scenario;
 use il1sim_core::validation::fmt_num;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,7 +55,7 @@ pub fn run(args: CompareArgs) -> Result<ExitCode, String> {
         &model,
         &scenario,
         options,
-        il1sim_core::population::SimulationMethod::Exact,
+        il1sim_core::population::definition::SimulationMethod::Exact,
     )?;
     let obs = |name: &str| model.observable_id(name);
     let i_crp = obs("crp").ok_or("the model has no 'crp' observable")?;
@@ -336,7 +336,7 @@ fn escape(s: &str) -> String {
 }
 
 fn html(
-    scenario: &il1sim_core::scenario::Scenario,
+    scenario: &il1sim_core::exchange::scenario::Scenario,
     header: &[String],
     rows: &[Vec<String>],
     svg: &str,

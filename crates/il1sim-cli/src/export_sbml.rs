@@ -1,7 +1,7 @@
 //! `il1sim export-sbml`: a scenario's model, disease overlay, patient and first regimen as
 //! SBML Level 3 on standard output.
 
-use il1sim_core::scenario::parse_scenario;
+use il1sim_core::exchange::scenario::parse_scenario;
 use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::solve::subject::Subject;
 use std::io::Write;

@@ -14,11 +14,13 @@ use arrow_array::builder::{Float64Builder, StringBuilder, UInt64Builder};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use il1sim_core::dosing::regimen::HOURS_PER_DAY;
+use il1sim_core::exchange::population_file::parse_population;
 use il1sim_core::model::units::unit_slug;
-use il1sim_core::population::{
-    parse_population, shard_range, simulate_subject, Aggregates, Covariates, PopulationScenario,
-    SimulationMethod, SubjectOutcome, CRCL_CAP_ML_MIN, GROUPS, MAX_SUBJECTS,
+use il1sim_core::population::aggregates::{shard_range, Aggregates, GROUPS};
+use il1sim_core::population::definition::{
+    Covariates, PopulationScenario, SimulationMethod, CRCL_CAP_ML_MIN, MAX_SUBJECTS,
 };
+use il1sim_core::population::outcome::{simulate_subject, SubjectOutcome};
 use il1sim_core::solve::options::SolverOptions;
 use indicatif::{ProgressBar, ProgressStyle};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -164,7 +166,7 @@ fn read_covariate_table(
             .collect();
         records.push((line, fields));
     }
-    let rows = il1sim_core::population::covariate_rows_from_records(
+    let rows = il1sim_core::population::sampling::covariate_rows_from_records(
         &records,
         &path.display().to_string(),
     )?;
@@ -774,7 +776,7 @@ fn run_shard(
                 }
                 capped += o.draw.as_ref().is_some_and(|d| {
                     d.serum_creatinine_mg_dl.is_some_and(|s| {
-                        il1sim_core::population::cockcroft_gault(
+                        il1sim_core::population::sampling::cockcroft_gault(
                             d.patient.age_y,
                             d.patient.weight_kg,
                             s,

@@ -4,9 +4,9 @@
 use il1sim_core::dosing::regimen::{
     Administration, DoseAmount, Regimen, Repeat, HOURS_PER_DAY, MAX_DOSES,
 };
+use il1sim_core::exchange::scenario::{Scenario, MAX_OUTPUT_POINTS};
 use il1sim_core::model::definition::Model;
 use il1sim_core::model::patient::{Patient, Sex};
-use il1sim_core::scenario::{Scenario, MAX_OUTPUT_POINTS};
 
 /// Defaults of the quick form, shown in `--help` and echoed in the printed summary.
 pub const DEFAULT_DAYS: f64 = 28.0;

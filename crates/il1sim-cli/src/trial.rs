@@ -5,7 +5,9 @@
 
 use crate::output::{csv_text, ensure_dir, num, write_atomic};
 use crate::plot::{attainment_png, attainment_svg, AttainmentChart, AttainmentGroup};
-use il1sim_core::response::{parse_trial, run_trial, wilson_interval_p, ResponseModel, Z_95};
+use il1sim_core::exchange::trial_file::parse_trial;
+use il1sim_core::response::acr::ResponseModel;
+use il1sim_core::response::trial::{run_trial, wilson_interval_p, Z_95};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;

@@ -180,7 +180,7 @@ pub fn parameters(args: ParametersArgs) -> Result<ExitCode, String> {
         println!("{:<24} {}\n{:<24}   source: {}", p.name, value, "", source);
     }
     // The clinical response model reads the mechanistic model's output (il1sim trial).
-    let r = il1sim_core::response::ResponseModel::ra_acr();
+    let r = il1sim_core::response::acr::ResponseModel::ra_acr();
     println!(
         "\nresponse model '{}' (models/ra-acr-response.toml): {}; driver 1 - {}",
         r.name, r.description, r.driver

@@ -45,11 +45,15 @@ fn bench(c: &mut Criterion) {
     // One virtual subject of the shipped RA population (covariates, variability, two
     // regimens, bands and figures), as `il1sim population` runs it.
     let text = include_str!("../../../scenarios/ra-renal-population.toml");
-    let pop = il1sim_core::population::parse_population(text, "ra-renal-population.toml", &model)
-        .unwrap();
+    let pop = il1sim_core::exchange::population_file::parse_population(
+        text,
+        "ra-renal-population.toml",
+        &model,
+    )
+    .unwrap();
     for method in [
-        il1sim_core::population::SimulationMethod::Exact,
-        il1sim_core::population::SimulationMethod::Fast,
+        il1sim_core::population::definition::SimulationMethod::Exact,
+        il1sim_core::population::definition::SimulationMethod::Fast,
     ] {
         let mut pop = pop.clone();
         pop.method = method;
@@ -62,7 +66,7 @@ fn bench(c: &mut Criterion) {
             |b| {
                 b.iter(|| {
                     id += 1;
-                    il1sim_core::population::simulate_subject(
+                    il1sim_core::population::outcome::simulate_subject(
                         &model,
                         &pop,
                         black_box(id),

@@ -4,7 +4,7 @@
 use il1sim_core::dosing::regimen::{Administration, DoseAmount, Regimen};
 use il1sim_core::model::definition::Model;
 use il1sim_core::model::patient::{Patient, Sex};
-use il1sim_core::response::bisect as solve;
+use il1sim_core::response::acr::bisect as solve;
 use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::solve::subject::Subject;
 use il1sim_core::validation::rilonacept_label;

@@ -6,7 +6,7 @@
 //! Cohen 2002 dose-ranging trial, which docs/model.md discusses.
 use il1sim_core::dosing::regimen::{Administration, DoseAmount, Regimen};
 use il1sim_core::model::patient::Patient;
-use il1sim_core::response::{driver_course, ResponseModel};
+use il1sim_core::response::acr::{driver_course, ResponseModel};
 use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::solve::subject::Subject;
 

@@ -3,8 +3,9 @@
 //! measured against that floor) and cost per subject-regimen, for `subjects` subjects of
 //! scenarios/ra-renal-population.toml with disease ra and with disease caps.
 //!   cargo run --release -p il1sim-core --example fast_accuracy [subjects, default 50]
+use il1sim_core::exchange::population_file::parse_population;
 use il1sim_core::metrics::{summarise_fast, summarise_with_days};
-use il1sim_core::population::{draw_subject, parse_population};
+use il1sim_core::population::sampling::draw_subject;
 use il1sim_core::solve::fast;
 use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::solve::subject::Subject;

@@ -8,8 +8,10 @@
 //! per subject-regimen (simulation and summary, untreated state excluded), with step counts.
 //!   cargo run --release -p il1sim-core --example fast_prototype [subjects, default 50]
 use fast::{simulate, FastStats};
+use il1sim_core::exchange::population_file::parse_population;
 use il1sim_core::metrics::{summarise_trajectory, summarise_with_days, summary_times};
-use il1sim_core::population::{draw_subject, parse_population, PopulationScenario};
+use il1sim_core::population::definition::PopulationScenario;
+use il1sim_core::population::sampling::draw_subject;
 use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::solve::subject::Subject;
 use std::time::Instant;

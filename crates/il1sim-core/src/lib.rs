@@ -3,19 +3,19 @@
 //! numbers come out; the front ends read and write files.
 //!
 //! Data flow: [`model::definition::Model`] (checked model file) + [`model::patient::Patient`] →
-//! [`model::definition::ParameterValues`] → [`model::system::OdeSystem`]; [`dosing::Regimen`] →
-//! [`dosing::DoseEvent`]s; [`solve::subject::Subject`] integrates with diffsol (or [`solve::fast`] repeats
+//! [`model::definition::ParameterValues`] → [`model::system::OdeSystem`]; [`dosing::regimen::Regimen`] →
+//! [`dosing::schedule::DoseEvent`]s; [`solve::subject::Subject`] integrates with diffsol (or [`solve::fast`] repeats
 //! the periodic orbit) and returns a [`solve::trajectory::Trajectory`]; [`metrics`] summarises it; [`validation`] compares with
 //! published figures.
 
 pub mod dosing;
 pub mod error;
+pub mod exchange;
 pub mod metrics;
 pub mod model;
 pub mod population;
 pub mod response;
 pub mod sbml;
-pub mod scenario;
 pub mod solve;
 pub mod time;
 pub mod validation;

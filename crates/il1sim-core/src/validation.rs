@@ -5,10 +5,12 @@
 use crate::dosing::inputs::StateInput;
 use crate::dosing::regimen::{Administration, DoseAmount, Regimen, Repeat};
 use crate::error::{ModelError, SimError};
+use crate::exchange::trial_file::parse_trial;
 use crate::metrics::simulate_and_summarise;
 use crate::model::definition::{Model, RouteKind};
 use crate::model::patient::{Patient, Sex};
-use crate::response::{driver_course, parse_trial, run_trial, ResponseModel};
+use crate::response::acr::{driver_course, ResponseModel};
+use crate::response::trial::run_trial;
 use crate::solve::options::SolverOptions;
 use crate::solve::subject::Subject;
 use serde::Deserialize;

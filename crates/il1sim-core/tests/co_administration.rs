@@ -1,8 +1,8 @@
 //! Two drugs in one simulation: the shipped CAPS scenario with anakinra daily, rilonacept
 //! weekly and both together shows why an antagonist and a ligand trap interact.
 
+use il1sim_core::exchange::scenario::parse_scenario;
 use il1sim_core::metrics::simulate_and_summarise;
-use il1sim_core::scenario::parse_scenario;
 use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::solve::subject::Subject;
 

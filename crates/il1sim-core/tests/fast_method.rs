@@ -4,9 +4,11 @@
 //! Band values below 1e-4 of their series' peak are compared against that floor (occupancy
 //! is 0 before the first dose, where a relative error means nothing).
 
+use il1sim_core::exchange::population_file::parse_population;
+use il1sim_core::exchange::scenario::parse_scenario;
 use il1sim_core::metrics::{summarise_fast, summarise_with_days};
-use il1sim_core::population::{draw_subject, parse_population, PopulationScenario};
-use il1sim_core::scenario::parse_scenario;
+use il1sim_core::population::definition::PopulationScenario;
+use il1sim_core::population::sampling::draw_subject;
 use il1sim_core::solve::fast;
 use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::solve::subject::Subject;

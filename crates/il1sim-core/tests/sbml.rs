@@ -6,9 +6,9 @@
 
 use il1sim_core::dosing::inputs::StateInput;
 use il1sim_core::dosing::regimen::{Administration, DoseAmount, Regimen};
+use il1sim_core::exchange::scenario::{parse_scenario, Scenario};
 use il1sim_core::model::definition::Model;
 use il1sim_core::sbml::{escape, export_sbml, is_valid_sid, sbml_model, SbmlModel};
-use il1sim_core::scenario::{parse_scenario, Scenario};
 use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::solve::subject::Subject;
 use std::collections::{HashMap, HashSet};

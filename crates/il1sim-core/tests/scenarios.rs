@@ -1,7 +1,7 @@
 //! Every shipped scenario parses and simulates.
 
+use il1sim_core::exchange::scenario::parse_scenario;
 use il1sim_core::metrics::simulate_and_summarise;
-use il1sim_core::scenario::parse_scenario;
 use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::solve::subject::Subject;
 
@@ -17,7 +17,7 @@ fn shipped_scenarios_run() {
         }
         let text = std::fs::read_to_string(&path).unwrap();
         if text.contains("\n[population]") {
-            let p = il1sim_core::population::parse_population(
+            let p = il1sim_core::exchange::population_file::parse_population(
                 &text,
                 &path.display().to_string(),
                 &model,

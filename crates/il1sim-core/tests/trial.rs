@@ -1,6 +1,8 @@
 //! Virtual trials: file errors, reproducibility whatever the thread count, nested responses.
 
-use il1sim_core::response::{parse_trial, run_trial, ResponseModel};
+use il1sim_core::exchange::trial_file::parse_trial;
+use il1sim_core::response::acr::ResponseModel;
+use il1sim_core::response::trial::run_trial;
 use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::validation::RA_ACR_TRIAL_TOML;
 

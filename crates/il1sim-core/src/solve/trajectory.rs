@@ -2,7 +2,7 @@
 //! as a number where only it is needed (the drug concentration on the dense 0.01-h grid that
 //! Cmax is read from), so that 2,401 peak-grid points do not become 2,401 state vectors.
 //! The [`Trajectory`] a simulation returns, the [`Observer`] an integration reports to and
-//! the [`Recorder`] the summaries use.
+//! the `Recorder` the summaries use.
 
 use crate::time::{at_cursor, same_time};
 

@@ -2,6 +2,8 @@
 //! Parsing keeps the byte span of every value so that an out-of-range value is reported
 //! with its file, line and key, the value, and what is allowed.
 
+use super::spans::{line_of, ScenarioError};
+use super::tables::{PopulationSpecFile, TrialSpecFile};
 use crate::dosing::regimen::{
     Administration, DoseAmount, ExtraDose, LateDose, Regimen, Repeat, HOURS_PER_DAY,
 };
@@ -10,7 +12,6 @@ use crate::model::definition::Model;
 use crate::model::patient::{Patient, Sex};
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::fmt;
 use std::ops::Range;
 use toml::Spanned;
 
@@ -36,33 +37,13 @@ impl Scenario {
     }
 }
 
-/// An error in a scenario file, with its place.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScenarioError {
-    pub origin: String,
-    pub line: Option<usize>,
-    pub key: String,
-    pub message: String,
-}
-
-impl fmt::Display for ScenarioError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(l) => write!(f, "{}:{}: {}: {}", self.origin, l, self.key, self.message),
-            None => write!(f, "{}: {}: {}", self.origin, self.key, self.message),
-        }
-    }
-}
-
-impl std::error::Error for ScenarioError {}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ScenarioFile {
     scenario: ScenarioHeader,
     patient: Option<PatientSpec>,
-    population: Option<Spanned<crate::population::PopulationSpecFile>>,
-    trial: Option<Spanned<crate::response::TrialSpecFile>>,
+    population: Option<Spanned<PopulationSpecFile>>,
+    trial: Option<Spanned<TrialSpecFile>>,
     regimens: Vec<RegimenSpec>,
 }
 
@@ -74,9 +55,9 @@ pub(crate) struct ParsedFile {
     pub duration_h: f64,
     pub output_interval_h: f64,
     pub patient: Option<Patient>,
-    pub population: Option<(crate::population::PopulationSpecFile, usize)>,
+    pub population: Option<(PopulationSpecFile, usize)>,
     /// A virtual trial (`[trial]`, only with `[population]`) and its line.
-    pub trial: Option<(crate::response::TrialSpecFile, usize)>,
+    pub trial: Option<(TrialSpecFile, usize)>,
     pub regimens: Vec<Regimen>,
 }
 
@@ -162,11 +143,6 @@ struct ExtraDoseSpec {
 /// Most output times a scenario may ask for: one-minute outputs for 694 days. Beyond it a
 /// mistyped interval (1e-7 h) would try to allocate gigabytes instead of failing.
 pub const MAX_OUTPUT_POINTS: usize = 1_000_000;
-
-/// 1-based line of a span's start.
-pub(crate) fn line_of(text: &str, span: &Range<usize>) -> usize {
-    text[..span.start.min(text.len())].matches('\n').count() + 1
-}
 
 /// Parse, check against the model, and convert a scenario file's text.
 pub fn parse_scenario(text: &str, origin: &str, model: &Model) -> Result<Scenario, ScenarioError> {

@@ -1,0 +1,11 @@
+//! Exchange formats (layer 7): scenario files (`scenario`), population files
+//! (`population_file`) and trial files (`trial_file`), with the `[population]` and `[trial]`
+//! tables as written (`tables`) and the file error with its line (`spans`), and SBML export
+//! (`sbml`). A file format depends on the types it describes (the model, dosing, population
+//! and response layers), never the other way round.
+
+pub mod population_file;
+pub mod scenario;
+pub mod spans;
+pub mod tables;
+pub mod trial_file;

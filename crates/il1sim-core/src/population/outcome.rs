@@ -1,0 +1,131 @@
+//! One subject of a population: its draws, its simulation (exact or fast) of every regimen,
+//! its per-subject figures, band values and measured troughs.
+
+use super::definition::*;
+use super::sampling::{draw_subject, SubjectDraw};
+use crate::dosing::regimen::Regimen;
+use crate::error::SimError;
+use crate::metrics::{summarise_fast, summarise_with_days};
+use crate::model::definition::Model;
+use crate::solve::options::SolverOptions;
+use crate::solve::subject::Subject;
+
+// ------------------------------------------------------------------ one subject
+
+/// What one subject contributes for one regimen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegimenOutcome {
+    /// Values of [`PopulationScenario::figure_names`].
+    pub figures: Vec<f64>,
+    /// Simulated measured trough per residual spec (observable unit).
+    pub observed_trough: Vec<f64>,
+    /// band observable × band time.
+    pub bands: Vec<Vec<f64>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubjectOutcome {
+    pub id: u64,
+    /// The subject's covariates and random effects; None when covariate sampling failed
+    /// (the reason is in `regimens`), so that no placeholder covariates reach the outputs.
+    pub draw: Option<SubjectDraw>,
+    /// One per regimen: the outcome or why the subject failed (sampling or solve).
+    pub regimens: Vec<Result<RegimenOutcome, String>>,
+}
+
+impl SubjectOutcome {
+    /// Whether the subject's covariates could not be drawn (as opposed to a failed solve).
+    pub fn sampling_failed(&self) -> bool {
+        self.draw.is_none()
+    }
+}
+
+pub fn simulate_subject(
+    model: &Model,
+    pop: &PopulationScenario,
+    id: u64,
+    options: SolverOptions,
+) -> SubjectOutcome {
+    let draw = match draw_subject(pop, id) {
+        Ok(d) => d,
+        Err(m) => {
+            return SubjectOutcome {
+                id,
+                draw: None,
+                regimens: vec![Err(format!("subject {id}: {m}")); pop.regimens.len()],
+            };
+        }
+    };
+    let subject =
+        match Subject::with_variability(model, &draw.patient, &[], &draw.multipliers, options) {
+            Ok(s) => s,
+            Err(e) => {
+                let m = format!("subject {id}: {e}");
+                return SubjectOutcome {
+                    id,
+                    draw: Some(draw),
+                    regimens: vec![Err(m); pop.regimens.len()],
+                };
+            }
+        };
+    let regimens = pop
+        .regimens
+        .iter()
+        .enumerate()
+        .map(|(ri, r)| {
+            regimen_outcome(&subject, pop, r, ri, &draw)
+                .map_err(|e| format!("subject {id}, regimen '{}': {e}", r.name))
+        })
+        .collect();
+    SubjectOutcome {
+        id,
+        draw: Some(draw),
+        regimens,
+    }
+}
+
+fn regimen_outcome(
+    subject: &Subject,
+    pop: &PopulationScenario,
+    r: &Regimen,
+    ri: usize,
+    draw: &SubjectDraw,
+) -> Result<RegimenOutcome, SimError> {
+    let (traj, summary) = match pop.method {
+        SimulationMethod::Exact => {
+            summarise_with_days(subject, r, pop.duration_h, &pop.band_times_h, &pop.crp_days)?
+        }
+        SimulationMethod::Fast => {
+            summarise_fast(subject, r, pop.duration_h, &pop.band_times_h, &pop.crp_days)?
+        }
+    };
+    let figures: Vec<f64> = pop
+        .figure_names()
+        .iter()
+        .map(|n| summary.get(n).unwrap_or(f64::NAN))
+        .collect();
+    let mut bands = vec![Vec::with_capacity(traj.states.len()); pop.band_observables.len()];
+    for y in &traj.states {
+        let obs = subject.observe(y);
+        for (k, &o) in pop.band_observables.iter().enumerate() {
+            bands[k].push(obs[o]);
+        }
+    }
+    // Residual error on the simulated trough (drug plasma concentration): y(1 + b ε1) + a ε2.
+    let observed_trough = pop
+        .residual
+        .iter()
+        .enumerate()
+        .map(|(k, (_, spec))| {
+            let y = summary.get("trough").unwrap_or(f64::NAN);
+            let base = 2 * (ri * pop.residual.len() + k);
+            y * (1.0 + spec.proportional * draw.epsilon[base])
+                + spec.additive * draw.epsilon[base + 1]
+        })
+        .collect();
+    Ok(RegimenOutcome {
+        figures,
+        observed_trough,
+        bands,
+    })
+}
