@@ -52,12 +52,13 @@ pub fn run(args: ExportSbmlArgs) -> Result<ExitCode, String> {
     let subject = Subject::new(&model, &scenario.patient, &[], SolverOptions::default())
         .map_err(|e| format!("scenario '{}': {e}", scenario.name))?;
     let sbml =
-        il1sim_core::sbml::export_sbml(&subject, regimen, scenario.duration_h).map_err(|e| {
-            format!(
-                "scenario '{}', regimen '{}': {e}",
-                scenario.name, regimen.name
-            )
-        })?;
+        il1sim_core::exchange::sbml::xml::export_sbml(&subject, regimen, scenario.duration_h)
+            .map_err(|e| {
+                format!(
+                    "scenario '{}', regimen '{}': {e}",
+                    scenario.name, regimen.name
+                )
+            })?;
     let mut out = std::io::stdout().lock();
     out.write_all(sbml.as_bytes())
         .and_then(|_| out.flush())

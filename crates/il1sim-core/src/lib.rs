@@ -15,7 +15,6 @@ pub mod metrics;
 pub mod model;
 pub mod population;
 pub mod response;
-pub mod sbml;
 pub mod solve;
 pub mod time;
 pub mod validation;

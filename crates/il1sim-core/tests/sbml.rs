@@ -6,9 +6,13 @@
 
 use il1sim_core::dosing::inputs::StateInput;
 use il1sim_core::dosing::regimen::{Administration, DoseAmount, Regimen};
+use il1sim_core::exchange::sbml::builder::sbml_model;
+use il1sim_core::exchange::sbml::document::SbmlModel;
+use il1sim_core::exchange::sbml::ids::is_valid_sid;
+use il1sim_core::exchange::sbml::math::escape;
+use il1sim_core::exchange::sbml::xml::export_sbml;
 use il1sim_core::exchange::scenario::{parse_scenario, Scenario};
 use il1sim_core::model::definition::Model;
-use il1sim_core::sbml::{escape, export_sbml, is_valid_sid, sbml_model, SbmlModel};
 use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::solve::subject::Subject;
 use std::collections::{HashMap, HashSet};

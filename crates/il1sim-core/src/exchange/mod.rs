@@ -5,6 +5,7 @@
 //! and response layers), never the other way round.
 
 pub mod population_file;
+pub mod sbml;
 pub mod scenario;
 pub mod spans;
 pub mod tables;
