@@ -5,7 +5,7 @@ use crate::output::{csv_text, ensure_dir, write_atomic};
 use crate::plot::{timecourse_svg, DoseMarks, Panel, Series};
 use il1sim_core::dosing::regimen::HOURS_PER_DAY;
 use il1sim_core::exchange::scenario::parse_scenario;
-use il1sim_core::validation::fmt_num;
+use il1sim_core::validation::targets::fmt_num;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

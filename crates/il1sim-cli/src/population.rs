@@ -1404,7 +1404,7 @@ fn print_population_summary(m: &Manifest, agg: &Aggregates) {
 }
 
 fn fmt(x: f64) -> String {
-    il1sim_core::validation::fmt_num(x)
+    il1sim_core::validation::targets::fmt_num(x)
 }
 
 #[cfg(test)]

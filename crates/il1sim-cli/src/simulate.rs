@@ -12,7 +12,7 @@ use il1sim_core::population::definition::SimulationMethod;
 use il1sim_core::solve::options::{Method, SolverOptions};
 use il1sim_core::solve::subject::Subject;
 use il1sim_core::solve::trajectory::Trajectory;
-use il1sim_core::validation::fmt_num;
+use il1sim_core::validation::targets::fmt_num;
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -250,7 +250,7 @@ impl Results<'_> {
         for (name, value, unit) in patient_parameters(model, subject, scenario) {
             println!(
                 "  {name} for this patient: {} {unit}",
-                il1sim_core::validation::fmt_num(value)
+                il1sim_core::validation::targets::fmt_num(value)
             );
         }
         println!();

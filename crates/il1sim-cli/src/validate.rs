@@ -3,7 +3,7 @@
 //! model's parameters with their sources.
 
 use crate::output::{csv_text, write_atomic};
-use il1sim_core::validation::{fmt_num, load_targets, run_target, Outcome, TARGETS_TOML};
+use il1sim_core::validation::targets::{fmt_num, load_targets, run_target, Outcome, TARGETS_TOML};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -7,7 +7,7 @@ use il1sim_core::model::patient::{Patient, Sex};
 use il1sim_core::response::acr::bisect as solve;
 use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::solve::subject::Subject;
-use il1sim_core::validation::rilonacept_label;
+use il1sim_core::validation::protocols::rilonacept_label;
 
 fn crp(model: &Model, p: &Patient, ov: &[(String, f64)], day: Option<u32>) -> f64 {
     let s = Subject::new(model, p, ov, SolverOptions::TIGHT).expect("subject");

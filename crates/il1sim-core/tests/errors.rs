@@ -6,7 +6,7 @@ use il1sim_core::model::definition::Model;
 use il1sim_core::model::patient::{Patient, Sex};
 use il1sim_core::solve::options::SolverOptions;
 use il1sim_core::solve::subject::Subject;
-use il1sim_core::validation::ONE_COMPARTMENT_TOML;
+use il1sim_core::validation::closed_form::ONE_COMPARTMENT_TOML;
 
 fn err(text: &str) -> String {
     Model::from_toml(text, "m.toml").unwrap_err().to_string()

@@ -2,7 +2,8 @@
 //! high, NaN) and units that do not match the experiment are input errors naming the file,
 //! line, target and field; syntax errors are labelled as the targets file's.
 
-use il1sim_core::validation::{experiment_unit, load_targets, EXPERIMENTS, TARGETS_TOML};
+use il1sim_core::validation::experiments::{experiment_unit, EXPERIMENTS};
+use il1sim_core::validation::targets::{load_targets, TARGETS_TOML};
 
 /// A targets file with one valid target; `edit` changes its text.
 fn one(edit: &[(&str, &str)]) -> String {

@@ -4,7 +4,7 @@ use il1sim_core::exchange::trial_file::parse_trial;
 use il1sim_core::response::acr::ResponseModel;
 use il1sim_core::response::trial::run_trial;
 use il1sim_core::solve::options::SolverOptions;
-use il1sim_core::validation::RA_ACR_TRIAL_TOML;
+use il1sim_core::validation::acr::RA_ACR_TRIAL_TOML;
 
 /// The shipped trial shrunk to 6 + 6 patients and 28 days (fast).
 fn small_trial_text() -> String {

@@ -1,7 +1,7 @@
 //! The published figures of validation/targets.toml, checked as tests: the same list the
 //! `il1sim validate` command prints. One test per group so failures point at a topic.
 
-use il1sim_core::validation::{load_targets, run_target, TARGETS_TOML};
+use il1sim_core::validation::targets::{load_targets, run_target, TARGETS_TOML};
 
 fn check_group(prefix: &str) {
     let model = il1sim_core::il1_model();
