@@ -46,7 +46,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
     if args.threads == 0 {
         return Err("--threads 0: allowed: 1 or more".into());
     }
-    let model = crate::load_model(args.model.as_deref())?;
+    let model = crate::model_file::load_model(args.model.as_deref())?;
     let text = std::fs::read_to_string(&args.file)
         .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
     let origin = args.file.display().to_string();
@@ -69,7 +69,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
         let mut pop = parse_population(&text, &origin, &model).map_err(|e| e.to_string())?;
         pop.subjects = n;
         // As in a run: a covariate table is read (and checked) here, not by the parser.
-        crate::population::load_covariate_table(&args.file, &mut pop)?;
+        crate::population::run::load_covariate_table(&args.file, &mut pop)?;
         if let Some(m) = method {
             pop.method = m;
         }

@@ -2,7 +2,7 @@
 //! self-contained HTML report (figures inline) and the same table as CSV.
 
 use crate::output::{csv_text, ensure_dir, write_atomic};
-use crate::plot::{timecourse_svg, DoseMarks, Panel, Series};
+use crate::plot::timecourse::{timecourse_svg, DoseMarks, Panel, Series};
 use il1sim_core::dosing::regimen::HOURS_PER_DAY;
 use il1sim_core::exchange::scenario::parse_scenario;
 use il1sim_core::validation::targets::fmt_num;
@@ -45,7 +45,7 @@ const SHOWN: [&str; 10] = [
 ];
 
 pub fn run(args: CompareArgs) -> Result<ExitCode, String> {
-    let model = crate::load_model(args.model.as_deref())?;
+    let model = crate::model_file::load_model(args.model.as_deref())?;
     let text = std::fs::read_to_string(&args.scenario)
         .map_err(|e| format!("cannot read scenario {}: {e}", args.scenario.display()))?;
     let scenario = parse_scenario(&text, &args.scenario.display().to_string(), &model)

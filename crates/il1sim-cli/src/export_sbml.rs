@@ -21,7 +21,7 @@ pub struct ExportSbmlArgs {
 }
 
 pub fn run(args: ExportSbmlArgs) -> Result<ExitCode, String> {
-    let model = crate::load_model(args.model.as_deref())?;
+    let model = crate::model_file::load_model(args.model.as_deref())?;
     let path = &args.scenario;
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read scenario {}: {e}", path.display()))?;

@@ -4,6 +4,7 @@
 mod bench;
 mod compare;
 mod export_sbml;
+mod model_file;
 mod output;
 mod plot;
 mod population;
@@ -31,11 +32,11 @@ enum Command {
     /// List the model's parameters with values, units and sources.
     Parameters(validate::ParametersArgs),
     /// Simulate a virtual population (optionally one shard of it).
-    Population(Box<population::PopulationArgs>),
+    Population(Box<population::run::PopulationArgs>),
     /// Run a virtual clinical trial (ACR20/50/70 per arm with 95% intervals).
     Trial(Box<trial::TrialArgs>),
     /// Merge the shards of a population run into its outputs.
-    Merge(population::MergeArgs),
+    Merge(population::merge::MergeArgs),
     /// Measure the cost per virtual subject on this machine.
     Bench(bench::BenchArgs),
     /// Compare a scenario's regimens or drugs side by side (HTML report and CSV).
@@ -58,9 +59,9 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Parameters(args) => validate::parameters(args),
         Command::ExportSbml(args) => export_sbml::run(args),
-        Command::Population(args) => population::run(*args),
+        Command::Population(args) => population::run::run(*args),
         Command::Trial(args) => trial::run(*args),
-        Command::Merge(args) => population::run_merge(args),
+        Command::Merge(args) => population::merge::run_merge(args),
         Command::Bench(args) => bench::run(args),
         Command::Compare(args) => compare::run(args),
     };
@@ -69,25 +70,6 @@ fn main() -> ExitCode {
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::from(2)
-        }
-    }
-}
-
-/// Load the bundled model, or a model file given with `--model`.
-pub fn load_model(
-    path: Option<&std::path::Path>,
-) -> Result<il1sim_core::model::definition::Model, String> {
-    match path {
-        None => il1sim_core::model::definition::Model::from_toml(
-            il1sim_core::IL1_MODEL_TOML,
-            "models/il1.toml (bundled)",
-        )
-        .map_err(|e| e.to_string()),
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| format!("cannot read model file {}: {e}", p.display()))?;
-            il1sim_core::model::definition::Model::from_toml(&text, &p.display().to_string())
-                .map_err(|e| e.to_string())
         }
     }
 }

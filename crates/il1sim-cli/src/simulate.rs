@@ -2,7 +2,7 @@
 //! summary.json, timecourse.svg and timecourse.png in `--out`.
 
 use crate::output::{csv_text, ensure_dir, num, write_set_atomic};
-use crate::plot::{timecourse_svg, DoseMarks, Panel, Series};
+use crate::plot::timecourse::{timecourse_svg, DoseMarks, Panel, Series};
 use crate::quick::QuickArgs;
 use il1sim_core::dosing::regimen::HOURS_PER_DAY;
 use il1sim_core::exchange::scenario::{parse_scenario, Scenario};
@@ -77,7 +77,7 @@ impl SolverArgs {
 }
 
 pub fn run(args: SimulateArgs) -> Result<ExitCode, String> {
-    let model = crate::load_model(args.model.as_deref())?;
+    let model = crate::model_file::load_model(args.model.as_deref())?;
     let scenario = match &args.scenario {
         Some(path) => {
             let given = args.quick.given();
@@ -409,7 +409,7 @@ impl Results<'_> {
             scenario.patient.crcl_ml_min
         );
         let svg = timecourse_svg(&title, &panels, &doses)?;
-        let png = crate::plot::timecourse_png(&title, &panels, &doses)?;
+        let png = crate::plot::timecourse::timecourse_png(&title, &panels, &doses)?;
         Ok((svg.into_bytes(), png))
     }
 }

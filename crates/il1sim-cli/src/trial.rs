@@ -4,7 +4,7 @@
 //! prints and writes the responder percentage with its 95% Wilson interval.
 
 use crate::output::{csv_text, ensure_dir, num, write_atomic};
-use crate::plot::{attainment_png, attainment_svg, AttainmentChart, AttainmentGroup};
+use crate::plot::attainment::{attainment_png, attainment_svg, AttainmentChart, AttainmentGroup};
 use il1sim_core::exchange::trial_file::parse_trial;
 use il1sim_core::response::acr::ResponseModel;
 use il1sim_core::response::trial::{run_trial, wilson_interval_p, Z_95};
@@ -33,13 +33,13 @@ pub struct TrialArgs {
 }
 
 pub fn run(args: TrialArgs) -> Result<ExitCode, String> {
-    let model = crate::load_model(args.model.as_deref())?;
+    let model = crate::model_file::load_model(args.model.as_deref())?;
     let text = std::fs::read_to_string(&args.file)
         .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
     let response = ResponseModel::ra_acr();
     let mut trial = parse_trial(&text, &args.file.display().to_string(), &model, &response)
         .map_err(|e| e.to_string())?;
-    crate::population::load_covariate_table(&args.file, &mut trial.population)?;
+    crate::population::run::load_covariate_table(&args.file, &mut trial.population)?;
     if let Some(s) = args.seed {
         trial.population.seed = s;
     }

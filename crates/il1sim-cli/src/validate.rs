@@ -34,7 +34,7 @@ pub struct ParametersArgs {
 }
 
 pub fn run(args: ValidateArgs) -> Result<ExitCode, String> {
-    let model = crate::load_model(args.model.as_deref())?;
+    let model = crate::model_file::load_model(args.model.as_deref())?;
     let (text, origin) = match &args.targets {
         Some(p) => (
             std::fs::read_to_string(p)
@@ -147,7 +147,7 @@ fn print_table(outcomes: &[Outcome]) {
 }
 
 pub fn parameters(args: ParametersArgs) -> Result<ExitCode, String> {
-    let model = crate::load_model(args.model.as_deref())?;
+    let model = crate::model_file::load_model(args.model.as_deref())?;
     let overlay = match &args.disease {
         Some(d) => Some(model.diseases.get(d).ok_or_else(|| {
             format!(
