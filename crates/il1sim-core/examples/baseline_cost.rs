@@ -1,6 +1,6 @@
 //! Cost of the untreated baseline (`Subject::new`): the drug-free run to 100 days, at the
 //! default tolerances and looser, each followed by the Newton polish, and how far the
-//! polished state moves from the one the subject uses (solve.rs, `BASELINE_RUN_TOL`).
+//! polished state moves from the one the subject uses (solve/subject.rs, `BASELINE_RUN_TOL`).
 //!   cargo run --release -p il1sim-core --example baseline_cost
 use il1sim_core::model::patient::Patient;
 use il1sim_core::solve::equilibrium::equilibrium;

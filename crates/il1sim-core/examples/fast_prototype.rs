@@ -1,5 +1,5 @@
 //! Fast-path prototype (issue #3), kept as research evidence: it meets the accuracy but not
-//! the cost, and the fast method (`src/fast.rs`, repeating the periodic orbit) replaced it
+//! the cost, and the fast method (`src/solve/fast.rs`, repeating the periodic orbit) replaced it
 //! (docs/solver.md, "Earlier research"). It prints, for `subjects` subjects of
 //! scenarios/ra-renal-population.toml (disease ra, then the same draws with disease caps),
 //! both regimens, the largest relative error against the exact path at rtol = atol = 1e-10

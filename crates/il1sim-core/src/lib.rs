@@ -2,11 +2,19 @@
 //! library without I/O. Text goes in (model, scenario and target files as strings),
 //! numbers come out; the front ends read and write files.
 //!
-//! Data flow: [`model::definition::Model`] (checked model file) + [`model::patient::Patient`] →
-//! [`model::definition::ParameterValues`] → [`model::system::OdeSystem`]; [`dosing::regimen::Regimen`] →
-//! [`dosing::schedule::DoseEvent`]s; [`solve::subject::Subject`] integrates with diffsol (or [`solve::fast`] repeats
-//! the periodic orbit) and returns a [`solve::trajectory::Trajectory`]; [`metrics`] summarises it; [`validation`] compares with
-//! published figures.
+//! The modules are layers, bottom first: the shared [`error`] and [`time`]; the [`model`];
+//! [`dosing`]; solving ([`solve`]); one subject's outcomes ([`metrics`]); [`population`]s;
+//! clinical [`response`] and trials; [`exchange`] formats (scenario, population and trial
+//! files, SBML); [`validation`]. A module imports only from its own and lower layers, without
+//! circles (`tests/layering.rs` checks it; ARCHITECTURE.md has the table).
+//!
+//! Data flow: [`model::definition::Model`] (checked model file) +
+//! [`model::patient::Patient`] → [`model::definition::ParameterValues`] →
+//! [`model::system::OdeSystem`]; [`dosing::regimen::Regimen`] →
+//! [`dosing::schedule::DoseEvent`]s → [`dosing::inputs::StateInput`]s;
+//! [`solve::subject::Subject`] integrates with diffsol (or [`solve::fast`] repeats the
+//! periodic orbit) and returns a [`solve::trajectory::Trajectory`]; [`metrics`] summarises it;
+//! [`validation`] compares with published figures.
 
 pub mod dosing;
 pub mod error;

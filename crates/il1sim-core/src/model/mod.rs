@@ -2,7 +2,8 @@
 //! file as written (`spec`), the checked model (`definition`) read and checked from it
 //! (`file`), one subject's parameter values (`parameters`), the compiled right-hand side
 //! (`system`, the hot path) and compiling reactions into it (`compile`), and the patient's
-//! covariates and their ranges (`patient`). It may import only the shared `error` module.
+//! covariates and their ranges (`patient`). It may import only the shared `error` and `time`
+//! modules.
 
 pub mod compile;
 pub mod definition;
