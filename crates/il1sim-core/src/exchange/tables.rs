@@ -7,10 +7,10 @@ use toml::Spanned;
 
 // ------------------------------------------------------------------ file format
 
-// Every value that a check below can refuse is `Spanned`, so that the error names the line of
-// the offending key (not the line of the `[population]` header). Integers that must be
-// positive are read as `i64` and range-checked here: a `u64` field would make TOML's own
-// "expected u64" error, which cannot name the key path.
+// Every value that a check (in `population_file.rs`) can refuse is `Spanned`, so that the
+// error names the line of the offending key (not the line of the `[population]` header).
+// Integers that must be positive are read as `i64` and range-checked there: a `u64` field would
+// make TOML's own "expected u64" error, which cannot name the key path.
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
