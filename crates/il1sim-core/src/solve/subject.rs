@@ -118,13 +118,8 @@ impl<'m> Subject<'m> {
             )
             .map_err(|e| e.with_context("untreated baseline"))?;
         let mut base = end.state;
-        // States the untreated system cannot reach (the drugs', and a site the disease does
-        // not have) are held at zero in Newton's iteration: with no input and no production
-        // their rows can be singular.
-        let reached = subject.system.reachable(&y0, &[]);
-        let unreached: Vec<usize> = (0..subject.system.n).filter(|&i| !reached[i]).collect();
         let polished = equilibrium::equilibrium(
-            &subject.system.clamped(&unreached),
+            &subject.system,
             &base[..n_species],
             &subject.scale[..n_species],
         )
@@ -136,7 +131,9 @@ impl<'m> Subject<'m> {
         })?;
         base[..n_species].copy_from_slice(&polished);
         base[n_species..].iter_mut().for_each(|a| *a = 0.0);
-        // Unreached states stay exactly zero, whatever rounding the run left in them.
+        // States the untreated system cannot reach (the drugs') stay exactly zero, whatever
+        // rounding Newton's linear solves leave in them.
+        let reached = subject.system.reachable(&y0, &[]);
         for (b, _) in base.iter_mut().zip(&reached).filter(|(_, r)| !**r) {
             *b = 0.0;
         }
