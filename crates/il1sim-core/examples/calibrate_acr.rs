@@ -74,6 +74,31 @@ fn main() {
         max_mg: None,
     };
     let (t2, d2) = course(two, 12.0);
+    let by_dose: Vec<String> = [0.04, 0.1, 0.4, 1.0, 2.0]
+        .iter()
+        .map(|&mg_per_kg| {
+            let (t, d) = course(
+                DoseAmount::MgPerKg {
+                    mg_per_kg,
+                    max_mg: None,
+                },
+                12.0,
+            );
+            let mean_d = d.iter().sum::<f64>() / d.len() as f64;
+            format!(
+                "{mg_per_kg} mg/kg {:.1}% (mean joint inhibition {mean_d:.3})",
+                100.0 * rc.expected(rc.latent(&t, &d, amp_c02))[0]
+            )
+        })
+        .collect();
+    println!("Cohen 2002 week 12, typical patient, ACR20: {}", by_dose.join(", "));
+    for mg in [30.0, 75.0, 150.0] {
+        let (t, d) = course(DoseAmount::Mg(mg), 24.0);
+        println!(
+            "Bresnihan 1998 week 24, typical patient, {mg} mg/day: ACR20 {:.1}%",
+            100.0 * rc.expected(rc.latent(&t, &d, amp_b98))[0]
+        );
+    }
     println!(
         "with the Bresnihan calibration, Cohen 2002 week 12: 1.0 mg/kg {} %, 2.0 mg/kg {} % (published ACR20 46 and 38)",
         pct(rc.expected(rc.latent(&t1, &d1, amp_c02))),

@@ -97,6 +97,22 @@ fn main() {
             println!("csf_il1b_production_factor = {fb:.6}");
             println!("systemic signal {s_sys:.4}");
         }
+        "nomid_drive" => {
+            // The NOMID IL-1-independent IL-6 drive that gives the typical 20-kg child an
+            // untreated CRP of 52.9 mg/L at a given autoinduction gain (the gain itself is
+            // set by the population's month-3 median; calibrate_nomid.py).
+            let gain: f64 = std::env::args().nth(2).expect("gain").parse().expect("gain");
+            let nomid = patient("nomid", 20.0, 6.0);
+            let d = solve(0.01, 2.0, |b| {
+                untreated(
+                    &model,
+                    &nomid,
+                    &[("il1_autoinduction_gain".into(), gain), ("il6_basal_drive".into(), b)],
+                    "crp",
+                ) - 52.9
+            });
+            println!("{d:.6}");
+        }
         _ => {
             for (d, w, a) in [
                 ("healthy", 70.0, 50.0),
