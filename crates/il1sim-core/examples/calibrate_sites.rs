@@ -84,15 +84,26 @@ fn main() {
         "cns" => {
             let nomid = patient("nomid", 20.0, 6.0);
             let s_sys = signal(&model, &nomid, &[], 0);
-            let (mut pra, mut fb) = (get_overlay(&model, "nomid", "P_il1ra_csf_nomid"), get_overlay(&model, "nomid", "csf_il1b_production_factor"));
-            for _ in 0..30 {
+            let (mut pra, mut fb, mut ps) = (
+                get_overlay(&model, "nomid", "P_il1ra_csf_nomid"),
+                get_overlay(&model, "nomid", "csf_il1b_production_factor"),
+                get_overlay(&model, "nomid", "PS_csf_nomid"),
+            );
+            let ov = |pra: f64, fb: f64, ps: f64| -> Vec<(String, f64)> {
+                vec![
+                    ("P_il1ra_csf_nomid".into(), pra),
+                    ("csf_il1b_production_factor".into(), fb),
+                    ("PS_csf_nomid".into(), ps),
+                ]
+            };
+            for _ in 0..12 {
+                ps = solve(1e-8, 1.0, |p| csf_auc_ratio(&model, &nomid, &ov(pra, fb, p)) - 0.0028);
                 pra = solve(1e-9, 1.0, |p| {
-                    untreated(&model, &nomid, &[("P_il1ra_csf_nomid".into(), p), ("csf_il1b_production_factor".into(), fb)], "il1ra_total_csf") - 0.21
+                    untreated(&model, &nomid, &ov(p, fb, ps), "il1ra_total_csf") - 0.21
                 });
-                fb = solve(1e-6, 1e2, |f| {
-                    signal(&model, &nomid, &[("P_il1ra_csf_nomid".into(), pra), ("csf_il1b_production_factor".into(), f)], 2) - s_sys
-                });
+                fb = solve(1e-6, 1e2, |f| signal(&model, &nomid, &ov(pra, f, ps), 2) - s_sys);
             }
+            println!("PS_csf_nomid = {:.6e} L/d (AUC ratio {:.5})", ps * 24.0, csf_auc_ratio(&model, &nomid, &ov(pra, fb, ps)));
             println!("P_il1ra_csf_nomid = {:.6} pmol/d", pra * 24e3);
             println!("csf_il1b_production_factor = {fb:.6}");
             println!("systemic signal {s_sys:.4}");
@@ -141,6 +152,33 @@ fn main() {
             }
         }
     }
+}
+
+/// CSF/plasma AUC ratio of anakinra over 96 h after 3 mg/kg IV (the Fox 2010 protocol).
+fn csf_auc_ratio(model: &Model, p: &Patient, ov: &[(String, f64)]) -> f64 {
+    use il1sim_core::dosing::regimen::{Administration, DoseAmount, Regimen};
+    let s = Subject::new(model, p, ov, SolverOptions::TIGHT).expect("subject");
+    let r = Regimen::repeated(
+        "iv",
+        "anakinra",
+        DoseAmount::MgPerKg { mg_per_kg: 3.0, max_mg: None },
+        Administration::IvBolus,
+        24.0,
+        1,
+    );
+    let times: Vec<f64> = (0..=960).map(|k| k as f64 * 0.1).collect();
+    let (traj, _) = s.simulate(&r, 96.0, &times).expect("simulate");
+    let (ip, ic) = (
+        model.observable_id("anakinra_plasma").unwrap(),
+        model.observable_id("anakinra_csf").unwrap(),
+    );
+    let (mut ap, mut ac) = (0.0, 0.0);
+    for y in &traj.states {
+        let o = s.observe(y);
+        ap += o[ip];
+        ac += o[ic];
+    }
+    ac / ap
 }
 
 /// The value a disease overlay gives a parameter (canonical units) for an adult.
