@@ -124,6 +124,16 @@ fn main() {
             });
             println!("{d:.6}");
         }
+        "state" => {
+            let d = std::env::args().nth(2).unwrap_or_else(|| "nomid".into());
+            let p = patient(&d, 20.0, 6.0);
+            let s = Subject::new(&model, &p, &[], SolverOptions::TIGHT).expect("subject");
+            for (sp, v) in model.species.iter().zip(&s.baseline) {
+                if sp.name.ends_with("csf") || sp.name.ends_with("cns") || sp.name.ends_with("joint") {
+                    println!("{:28} {v:.4e}", sp.name);
+                }
+            }
+        }
         _ => {
             for (d, w, a) in [
                 ("healthy", 70.0, 50.0),
