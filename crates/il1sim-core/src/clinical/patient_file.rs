@@ -192,14 +192,14 @@ until_day = 28
     #[test]
     fn mistakes_name_file_line_key_value_and_what_is_allowed() {
         let e = parse(&FILE.replace("\"MTX\"", "\"aspirine\"")).unwrap_err();
-        assert_eq!(e.line, Some(16), "{e}");
+        assert_eq!(e.line, Some(15), "{e}");
         assert!(e.to_string().contains("clinical.comedications[0]: unknown co-medication 'aspirine'; known: methotrexate"), "{e}");
         let e = parse(&FILE.replace("\"NOMID\"", "\"gout\"")).unwrap_err();
-        assert!(e.to_string().starts_with("p.toml:15: clinical.indication: unknown indication 'gout'; known: ra, nomid"), "{e}");
+        assert!(e.to_string().starts_with("p.toml:14: clinical.indication: unknown indication 'gout'; known: ra, nomid"), "{e}");
         let e = parse(&FILE.replace("tb_screened", "tb_screen")).unwrap_err();
-        assert!(e.to_string().contains("p.toml:20: clinical.conditions.tb_screen: 'tb_screen' is not allowed; allowed: active_infection"), "{e}");
+        assert!(e.to_string().contains("p.toml:19: clinical.conditions.tb_screen: 'tb_screen' is not allowed; allowed: active_infection"), "{e}");
         let e = parse(&FILE.replace("4.0", "4000")).unwrap_err();
-        assert!(e.to_string().contains("p.toml:17: clinical.anc_1e9_per_l: 4000 is not allowed"), "{e}");
+        assert!(e.to_string().contains("p.toml:16: clinical.anc_1e9_per_l: 4000 is not allowed"), "{e}");
         let e = parse(&FILE.replace("indication = \"NOMID\"", "indication = \"ra\"")).unwrap_err();
         assert!(e.to_string().contains("patient.disease: 'nomid' does not go with clinical.indication 'ra'; allowed: ra"), "{e}");
         let e = parse(&FILE.replace("[clinical]", "[clinicals]")).unwrap_err();

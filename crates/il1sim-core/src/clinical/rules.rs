@@ -302,7 +302,8 @@ impl RuleSet {
             .chain(file.indications.iter().map(|i| i.span()));
         for ((name, aliases, table), span) in named.zip(spans) {
             for n in std::iter::once(name).chain(aliases.iter()) {
-                if let Some(other) = seen.insert(format!("{table}:{}", normalise(n)), name.clone()) {
+                let previous = seen.insert(format!("{table}:{}", normalise(n)), name.clone());
+                if let Some(other) = previous.filter(|o| o != name) {
                     return Err(file_error(
                         origin,
                         text,
