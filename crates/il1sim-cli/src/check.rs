@@ -317,9 +317,9 @@ fn pct(x: Option<f64>) -> String {
 pub fn safety_rows(t: &SafetyTable) -> (Vec<String>, Vec<Vec<String>>) {
     let mut header = vec!["week".to_string()];
     for (e, _) in &t.events {
-        header.push(format!("{} new (placebo)", e.name));
+        header.push(format!("{} new (placebo)", e.short));
         if e.duration_days.is_some() {
-            header.push(format!("{} ongoing", e.name));
+            header.push(format!("{} ongoing", e.short));
         }
     }
     let rows = t

@@ -29,6 +29,8 @@ pub struct Curve {
 pub struct Event {
     pub key: String,
     pub name: String,
+    /// A short name for table headers (`ISR`).
+    pub short: String,
     pub duration_days: Option<[f64; 2]>,
     pub curves: Vec<Curve>,
 }
