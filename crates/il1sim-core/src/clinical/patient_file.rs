@@ -41,11 +41,20 @@ pub fn parse_patient_file(
     rules: &RuleSet,
 ) -> Result<ClinicalCase, ScenarioError> {
     let scenario = parse_scenario(text, origin, model)?;
-    let file: PatientFile = toml::from_str(text).map_err(|e| ScenarioError {
-        origin: origin.into(),
-        line: e.span().map(|s| line_of(text, &s)),
-        key: "clinical".into(),
-        message: e.message().trim().to_string(),
+    let file: PatientFile = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, &s));
+        // Name the key written on the offending line (`anc_1e9_per_l = "high"`).
+        let key = line
+            .and_then(|l| text.lines().nth(l - 1))
+            .and_then(|w| w.split_once('='))
+            .map(|(k, _)| format!("clinical.{}", k.trim()))
+            .unwrap_or_else(|| "clinical".into());
+        ScenarioError {
+            origin: origin.into(),
+            line,
+            key,
+            message: e.message().trim().to_string(),
+        }
     })?;
     let clinical = file.clinical.ok_or_else(|| ScenarioError {
         origin: origin.into(),
