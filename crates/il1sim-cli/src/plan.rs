@@ -126,6 +126,10 @@ fn html(title: &str, p: &Plan, v: &Verdict, t: &SafetyTable, facts: &[(String, S
             s.push_str(&format!("<td{}>", if inside { "" } else { " class=\"out\"" }));
             s.push_str(&format!("<div class=\"date\">{} {}</div>", day.day, month_abbr(day.month)));
             if inside {
+                for visit in p.visits.iter().filter(|x| x.date == day) {
+                    let short = if visit.what.contains("before") { "ANC before 1st dose" } else { "blood test: ANC" };
+                    s.push_str(&format!("<div class=\"visit\">{short}</div>"));
+                }
                 for i in p.injections.iter().filter(|i| i.date == day) {
                     let class = site_area(i.site).split(' ').next().unwrap_or("");
                     s.push_str(&format!(
@@ -134,10 +138,6 @@ fn html(title: &str, p: &Plan, v: &Verdict, t: &SafetyTable, facts: &[(String, S
                         fmt_mg(i.dose_mg),
                         escape(i.site)
                     ));
-                }
-                for visit in p.visits.iter().filter(|x| x.date == day) {
-                    let short = if visit.what.contains("before") { "ANC before 1st dose" } else { "blood test: ANC" };
-                    s.push_str(&format!("<div class=\"visit\">{short}</div>"));
                 }
             }
             s.push_str("</td>");
