@@ -227,7 +227,9 @@ pub fn load(a: &CaseArgs) -> Result<Loaded, String> {
             .map_err(|e| format!("--dose/--every: {} is not allowed; {}", e.value, e.allowed))?;
         let mut comedications = Vec::new();
         for m in &a.comedication {
-            let med = rules.medicine(m).map_err(|e| format!("--comedication: {e}"))?;
+            let med = rules
+                .medicine(m)
+                .map_err(|e| format!("--comedication: {e}"))?;
             if !comedications.contains(&med.name) {
                 comedications.push(med.name.clone());
             }
@@ -371,26 +373,52 @@ pub fn text(l: &Loaded, v: &Verdict, t: &SafetyTable) -> String {
     let mut s = String::new();
     s.push_str(&format!("il1sim check: {}\n", l.origin));
     s.push_str(&format!("  patient         {}\n", patient_line(c)));
-    s.push_str(&format!("  indication      {} ({})\n", v.indication.name, v.indication.title));
-    s.push_str(&format!("  regimen         {} {}\n", l.rules.drug, regimen_line(c)));
+    s.push_str(&format!(
+        "  indication      {} ({})\n",
+        v.indication.name, v.indication.title
+    ));
+    s.push_str(&format!(
+        "  regimen         {} {}\n",
+        l.rules.drug,
+        regimen_line(c)
+    ));
     s.push_str(&format!(
         "  co-medications  {}\n",
-        if c.comedications.is_empty() { "none".into() } else { c.comedications.join(", ") }
+        if c.comedications.is_empty() {
+            "none".into()
+        } else {
+            c.comedications.join(", ")
+        }
     ));
-    let yes: Vec<&str> = c.conditions.iter().filter(|(_, v)| **v).map(|(k, _)| k.as_str()).collect();
+    let yes: Vec<&str> = c
+        .conditions
+        .iter()
+        .filter(|(_, v)| **v)
+        .map(|(k, _)| k.as_str())
+        .collect();
     s.push_str(&format!(
         "  conditions      {}; ANC {}\n",
-        if yes.is_empty() { "none".into() } else { yes.join(", ") },
-        c.anc_1e9_per_l.map_or("not given".into(), |a| format!("{} × 10⁹/L", num(a, 2)))
+        if yes.is_empty() {
+            "none".into()
+        } else {
+            yes.join(", ")
+        },
+        c.anc_1e9_per_l
+            .map_or("not given".into(), |a| format!("{} × 10⁹/L", num(a, 2)))
     ));
     for n in &l.notes {
         s.push_str(&format!("  note: {n}\n"));
     }
-    s.push_str(&format!("\nVERDICT: {}\n", v.outcome.label().to_uppercase()));
+    s.push_str(&format!(
+        "\nVERDICT: {}\n",
+        v.outcome.label().to_uppercase()
+    ));
     let worst: Vec<&str> = v
         .fired
         .iter()
-        .filter(|r| r.outcome == v.outcome && v.outcome != il1sim_core::clinical::rules::Outcome::Fine)
+        .filter(|r| {
+            r.outcome == v.outcome && v.outcome != il1sim_core::clinical::rules::Outcome::Fine
+        })
         .map(|r| r.title.as_str())
         .collect();
     if !worst.is_empty() {
@@ -404,13 +432,25 @@ pub fn text(l: &Loaded, v: &Verdict, t: &SafetyTable) -> String {
     let mut fired: Vec<_> = v.fired.iter().collect();
     fired.sort_by(|a, b| b.outcome.cmp(&a.outcome));
     for r in fired {
-        s.push_str(&format!("  [{}] {} ({})\n", r.outcome.label(), r.title, r.id));
+        s.push_str(&format!(
+            "  [{}] {} ({})\n",
+            r.outcome.label(),
+            r.title,
+            r.id
+        ));
         s.push_str(&format!("      {}\n", r.reason));
-        s.push_str(&format!("      source: {} [{}]\n", r.source, r.status.label()));
+        s.push_str(&format!(
+            "      source: {} [{}]\n",
+            r.source,
+            r.status.label()
+        ));
     }
     match &v.suggestion {
         Some(sg) => {
-            s.push_str(&format!("\nLabel regimen for this patient ({}):\n", sg.source));
+            s.push_str(&format!(
+                "\nLabel regimen for this patient ({}):\n",
+                sg.source
+            ));
             for line in &sg.lines {
                 s.push_str(&format!("  {line}\n"));
             }

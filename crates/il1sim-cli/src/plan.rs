@@ -34,7 +34,8 @@ pub struct PlanArgs {
 }
 
 fn parse_time(text: &str) -> Result<u32, String> {
-    let bad = || format!("--time '{text}': not a time; allowed: HH:MM from 00:00 to 23:59, e.g. 08:00");
+    let bad =
+        || format!("--time '{text}': not a time; allowed: HH:MM from 00:00 to 23:59, e.g. 08:00");
     let (h, m) = text.trim().split_once(':').ok_or_else(bad)?;
     let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
     if h > 23 || m > 59 || text.trim().len() != 5 {
@@ -56,7 +57,14 @@ fn hhmm(minute: u32) -> String {
 
 /// The printable calendar: a heading with patient, regimen, verdict and the label regimen,
 /// one row per week (Monday first), the visits, the weekly adverse-event table and the notes.
-fn html(title: &str, p: &Plan, v: &Verdict, t: &SafetyTable, facts: &[(String, String)], notes: &[String]) -> String {
+fn html(
+    title: &str,
+    p: &Plan,
+    v: &Verdict,
+    t: &SafetyTable,
+    facts: &[(String, String)],
+    notes: &[String],
+) -> String {
     let mut s = String::new();
     s.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     s.push_str(&format!("<title>{}</title>\n", escape(title)));
@@ -87,9 +95,16 @@ fn html(title: &str, p: &Plan, v: &Verdict, t: &SafetyTable, facts: &[(String, S
          @media print { .cal { page-break-inside: auto; } .cal tr { page-break-inside: avoid; } }\n\
          </style>\n</head>\n<body>\n",
     );
-    s.push_str(&format!("<h1>{}</h1>\n<table class=\"facts\">\n", escape(title)));
+    s.push_str(&format!(
+        "<h1>{}</h1>\n<table class=\"facts\">\n",
+        escape(title)
+    ));
     for (k, val) in facts {
-        s.push_str(&format!("<tr><td><b>{}</b></td><td>{}</td></tr>\n", escape(k), escape(val)));
+        s.push_str(&format!(
+            "<tr><td><b>{}</b></td><td>{}</td></tr>\n",
+            escape(k),
+            escape(val)
+        ));
     }
     s.push_str(&format!(
         "<tr><td><b>verdict</b></td><td class=\"verdict-{}\">{}</td></tr>\n",
@@ -116,18 +131,34 @@ fn html(title: &str, p: &Plan, v: &Verdict, t: &SafetyTable, facts: &[(String, S
     s.push_str("</tr>\n");
     let mut day = first;
     while day <= last {
-        let week_of_therapy = (day.days_since_epoch() - p.start.days_since_epoch()).div_euclid(7) + 1;
+        let week_of_therapy =
+            (day.days_since_epoch() - p.start.days_since_epoch()).div_euclid(7) + 1;
         s.push_str(&format!(
             "<tr><td><b>{}</b></td>",
-            if week_of_therapy >= 1 { week_of_therapy.to_string() } else { String::new() }
+            if week_of_therapy >= 1 {
+                week_of_therapy.to_string()
+            } else {
+                String::new()
+            }
         ));
         for _ in 0..7 {
             let inside = day >= p.start && day < end;
-            s.push_str(&format!("<td{}>", if inside { "" } else { " class=\"out\"" }));
-            s.push_str(&format!("<div class=\"date\">{} {}</div>", day.day, month_abbr(day.month)));
+            s.push_str(&format!(
+                "<td{}>",
+                if inside { "" } else { " class=\"out\"" }
+            ));
+            s.push_str(&format!(
+                "<div class=\"date\">{} {}</div>",
+                day.day,
+                month_abbr(day.month)
+            ));
             if inside {
                 for visit in p.visits.iter().filter(|x| x.date == day) {
-                    let short = if visit.what.contains("before") { "ANC before 1st dose" } else { "blood test: ANC" };
+                    let short = if visit.what.contains("before") {
+                        "ANC before 1st dose"
+                    } else {
+                        "blood test: ANC"
+                    };
                     s.push_str(&format!("<div class=\"visit\">{short}</div>"));
                 }
                 for i in p.injections.iter().filter(|i| i.date == day) {
@@ -148,12 +179,25 @@ fn html(title: &str, p: &Plan, v: &Verdict, t: &SafetyTable, facts: &[(String, S
     s.push_str("</table>\n");
     s.push_str("<h2>Blood tests (neutrophil count)</h2>\n<ul>\n");
     for visit in &p.visits {
-        s.push_str(&format!("<li>{} ({}): {}</li>\n", visit.date, visit.date.weekday_name(), escape(&visit.what)));
+        s.push_str(&format!(
+            "<li>{} ({}): {}</li>\n",
+            visit.date,
+            visit.date.weekday_name(),
+            escape(&visit.what)
+        ));
     }
     for visit in &p.later_visits {
-        s.push_str(&format!("<li>{} ({}): {} <i>(after this plan)</i></li>\n", visit.date, visit.date.weekday_name(), escape(&visit.what)));
+        s.push_str(&format!(
+            "<li>{} ({}): {} <i>(after this plan)</i></li>\n",
+            visit.date,
+            visit.date.weekday_name(),
+            escape(&visit.what)
+        ));
     }
-    s.push_str(&format!("</ul>\n<p class=\"notes\">Source: {}</p>\n", escape(il1sim_core::clinical::calendar::ANC_SOURCE)));
+    s.push_str(&format!(
+        "</ul>\n<p class=\"notes\">Source: {}</p>\n",
+        escape(il1sim_core::clinical::calendar::ANC_SOURCE)
+    ));
     let (header, rows) = safety_rows(t);
     s.push_str("<h2>Expected adverse events: % of patients with a new event in the week (placebo in brackets)</h2>\n<table class=\"safety\">\n<tr>");
     for h in &header {
@@ -180,12 +224,17 @@ fn html(title: &str, p: &Plan, v: &Verdict, t: &SafetyTable, facts: &[(String, S
     for n in notes {
         s.push_str(&format!("<li>{}</li>\n", escape(n)));
     }
-    s.push_str(&format!("</ul>\n<p><b>{}</b></p>\n</div>\n</body>\n</html>\n", escape(DISCLAIMER)));
+    s.push_str(&format!(
+        "</ul>\n<p><b>{}</b></p>\n</div>\n</body>\n</html>\n",
+        escape(DISCLAIMER)
+    ));
     s
 }
 
 fn month_abbr(m: u32) -> &'static str {
-    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][(m - 1) as usize]
+    [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][(m - 1) as usize]
 }
 
 pub fn run(args: PlanArgs) -> Result<ExitCode, String> {
@@ -255,21 +304,40 @@ pub fn run(args: PlanArgs) -> Result<ExitCode, String> {
         p.injections.len(),
         p.start,
         p.start.weekday_name(),
-        p.injections.last().map_or("-".into(), |i| i.date.to_string()),
+        p.injections
+            .last()
+            .map_or("-".into(), |i| i.date.to_string()),
         hhmm(minute)
     );
     for i in p.injections.iter().take(4) {
-        println!("    {} {} {} {} mg  {}", i.date, i.date.weekday_name(), hhmm(i.minute_of_day), fmt_mg(i.dose_mg), i.site);
+        println!(
+            "    {} {} {} {} mg  {}",
+            i.date,
+            i.date.weekday_name(),
+            hhmm(i.minute_of_day),
+            fmt_mg(i.dose_mg),
+            i.site
+        );
     }
     if p.injections.len() > 4 {
         println!("    ...");
     }
     println!("  blood tests (ANC):");
     for visit in &p.visits {
-        println!("    {} {}  {}", visit.date, visit.date.weekday_name(), visit.what);
+        println!(
+            "    {} {}  {}",
+            visit.date,
+            visit.date.weekday_name(),
+            visit.what
+        );
     }
     for visit in &p.later_visits {
-        println!("    {} {}  {} (after this plan)", visit.date, visit.date.weekday_name(), visit.what);
+        println!(
+            "    {} {}  {} (after this plan)",
+            visit.date,
+            visit.date.weekday_name(),
+            visit.what
+        );
     }
     for n in &notes {
         println!("  note: {n}");

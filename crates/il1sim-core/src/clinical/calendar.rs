@@ -227,10 +227,18 @@ pub fn plan(
     first_minute_of_day: u32,
 ) -> Result<Plan, InputError> {
     if !(1..=MAX_PLAN_WEEKS).contains(&weeks) {
-        return Err(InputError::new("weeks", weeks, format!("a plan covers 1 to {MAX_PLAN_WEEKS} weeks")));
+        return Err(InputError::new(
+            "weeks",
+            weeks,
+            format!("a plan covers 1 to {MAX_PLAN_WEEKS} weeks"),
+        ));
     }
     if first_minute_of_day >= 24 * 60 {
-        return Err(InputError::new("time", first_minute_of_day, "a time of day is 00:00 to 23:59"));
+        return Err(InputError::new(
+            "time",
+            first_minute_of_day,
+            "a time of day is 00:00 to 23:59",
+        ));
     }
     let days = weeks * 7;
     let mut r = regimen.clone();
@@ -303,7 +311,10 @@ pub fn to_ics(plan: &Plan, drug_label: &str, patient_label: &str) -> String {
         "VERSION:2.0".into(),
         "PRODID:-//il1sim//injection plan//EN".into(),
         "CALSCALE:GREGORIAN".into(),
-        format!("X-WR-CALNAME:{}", ics_text(&format!("{drug_label}: {patient_label}"))),
+        format!(
+            "X-WR-CALNAME:{}",
+            ics_text(&format!("{drug_label}: {patient_label}"))
+        ),
     ];
     let stamp = format!("{}T000000Z", plan.start.compact());
     for i in &plan.injections {
@@ -315,13 +326,26 @@ pub fn to_ics(plan: &Plan, drug_label: &str, patient_label: &str) -> String {
             (i.date, end)
         };
         lines.push("BEGIN:VEVENT".into());
-        lines.push(format!("UID:il1sim-{}-injection-{}@il1sim.invalid", plan.start.compact(), i.number));
+        lines.push(format!(
+            "UID:il1sim-{}-injection-{}@il1sim.invalid",
+            plan.start.compact(),
+            i.number
+        ));
         lines.push(format!("DTSTAMP:{stamp}"));
         lines.push(format!("DTSTART:{}T{h:02}{m:02}00", i.date.compact()));
-        lines.push(format!("DTEND:{}T{:02}{:02}00", end_date.compact(), end_min / 60, end_min % 60));
+        lines.push(format!(
+            "DTEND:{}T{:02}{:02}00",
+            end_date.compact(),
+            end_min / 60,
+            end_min % 60
+        ));
         lines.push(format!(
             "SUMMARY:{}",
-            ics_text(&format!("{drug_label} {} mg SC — {}", fmt_mg(i.dose_mg), i.site))
+            ics_text(&format!(
+                "{drug_label} {} mg SC — {}",
+                fmt_mg(i.dose_mg),
+                i.site
+            ))
         ));
         lines.push(format!(
             "DESCRIPTION:{}",
@@ -336,12 +360,22 @@ pub fn to_ics(plan: &Plan, drug_label: &str, patient_label: &str) -> String {
     }
     for (k, v) in plan.visits.iter().enumerate() {
         lines.push("BEGIN:VEVENT".into());
-        lines.push(format!("UID:il1sim-{}-visit-{}@il1sim.invalid", plan.start.compact(), k + 1));
+        lines.push(format!(
+            "UID:il1sim-{}-visit-{}@il1sim.invalid",
+            plan.start.compact(),
+            k + 1
+        ));
         lines.push(format!("DTSTAMP:{stamp}"));
         lines.push(format!("DTSTART;VALUE=DATE:{}", v.date.compact()));
         lines.push(format!("DTEND;VALUE=DATE:{}", v.date.add_days(1).compact()));
-        lines.push(format!("SUMMARY:{}", ics_text(&format!("Blood test: {}", v.what))));
-        lines.push(format!("DESCRIPTION:{}", ics_text(&format!("Source: {}", v.source))));
+        lines.push(format!(
+            "SUMMARY:{}",
+            ics_text(&format!("Blood test: {}", v.what))
+        ));
+        lines.push(format!(
+            "DESCRIPTION:{}",
+            ics_text(&format!("Source: {}", v.source))
+        ));
         lines.push("END:VEVENT".into());
     }
     lines.push("END:VCALENDAR".into());
@@ -372,7 +406,14 @@ mod tests {
             comedications: vec![],
             conditions: BTreeMap::new(),
             anc_1e9_per_l: None,
-            regimen: Regimen::repeated("r", "anakinra", DoseAmount::Mg(100.0), Administration::Subcutaneous, interval_h, 28),
+            regimen: Regimen::repeated(
+                "r",
+                "anakinra",
+                DoseAmount::Mg(100.0),
+                Administration::Subcutaneous,
+                interval_h,
+                28,
+            ),
         }
     }
 
@@ -384,21 +425,39 @@ mod tests {
         for n in [-800i64, -1, 0, 1, 59, 365, 20000, 40000] {
             assert_eq!(Date::from_days_since_epoch(n).days_since_epoch(), n);
         }
-        assert_eq!(Date::parse("2028-01-31").unwrap().add_months(1).to_string(), "2028-02-29");
-        assert_eq!(Date::parse("2027-11-30").unwrap().add_months(3).to_string(), "2028-02-29");
-        assert!(Date::parse("2027-02-29").unwrap_err().contains("has 28 days"));
-        assert!(Date::parse("4 Jan 2027").unwrap_err().contains("YYYY-MM-DD"));
+        assert_eq!(
+            Date::parse("2028-01-31").unwrap().add_months(1).to_string(),
+            "2028-02-29"
+        );
+        assert_eq!(
+            Date::parse("2027-11-30").unwrap().add_months(3).to_string(),
+            "2028-02-29"
+        );
+        assert!(Date::parse("2027-02-29")
+            .unwrap_err()
+            .contains("has 28 days"));
+        assert!(Date::parse("4 Jan 2027")
+            .unwrap_err()
+            .contains("YYYY-MM-DD"));
     }
 
     #[test]
     fn sites_never_repeat_an_area_twice_in_a_row() {
         let c = case(24.0);
-        let p = plan(&c, &c.regimen, Date::parse("2027-01-04").unwrap(), 12, 8 * 60).unwrap();
+        let p = plan(
+            &c,
+            &c.regimen,
+            Date::parse("2027-01-04").unwrap(),
+            12,
+            8 * 60,
+        )
+        .unwrap();
         assert_eq!(p.injections.len(), 84);
         for w in p.injections.windows(2) {
             assert_ne!(site_area(w[0].site), site_area(w[1].site));
         }
-        let areas: std::collections::BTreeSet<&str> = p.injections.iter().map(|i| site_area(i.site)).collect();
+        let areas: std::collections::BTreeSet<&str> =
+            p.injections.iter().map(|i| site_area(i.site)).collect();
         assert_eq!(areas.len(), 4);
     }
 
@@ -410,7 +469,10 @@ mod tests {
         let dates: Vec<String> = p.visits.iter().map(|v| v.date.to_string()).collect();
         assert_eq!(dates, ["2027-01-04", "2027-02-04", "2027-03-04"]);
         let later: Vec<String> = p.later_visits.iter().map(|v| v.date.to_string()).collect();
-        assert_eq!(later, ["2027-04-04", "2027-07-04", "2027-10-04", "2028-01-04"]);
+        assert_eq!(
+            later,
+            ["2027-04-04", "2027-07-04", "2027-10-04", "2028-01-04"]
+        );
         let p = plan(&c, &c.regimen, start, 53, 8 * 60).unwrap();
         assert_eq!(p.visits.len(), 7);
     }
@@ -421,10 +483,27 @@ mod tests {
         let start = Date::parse("2027-01-04").unwrap();
         let p = plan(&c, &c.regimen, start, 2, 8 * 60).unwrap();
         let dates: Vec<String> = p.injections.iter().map(|i| i.date.to_string()).collect();
-        assert_eq!(dates, ["2027-01-04", "2027-01-06", "2027-01-08", "2027-01-10", "2027-01-12", "2027-01-14", "2027-01-16"]);
+        assert_eq!(
+            dates,
+            [
+                "2027-01-04",
+                "2027-01-06",
+                "2027-01-08",
+                "2027-01-10",
+                "2027-01-12",
+                "2027-01-14",
+                "2027-01-16"
+            ]
+        );
         let c = case(12.0);
         let p = plan(&c, &c.regimen, start, 1, 20 * 60).unwrap();
-        assert_eq!((p.injections[1].date.to_string(), p.injections[1].minute_of_day), ("2027-01-05".into(), 8 * 60));
+        assert_eq!(
+            (
+                p.injections[1].date.to_string(),
+                p.injections[1].minute_of_day
+            ),
+            ("2027-01-05".into(), 8 * 60)
+        );
         assert!(plan(&c, &c.regimen, start, 0, 0).is_err());
         assert!(plan(&c, &c.regimen, start, 1, 24 * 60).is_err());
     }
@@ -432,8 +511,19 @@ mod tests {
     #[test]
     fn ics_lines_are_folded_at_75_octets_with_crlf() {
         let c = case(24.0);
-        let p = plan(&c, &c.regimen, Date::parse("2027-01-04").unwrap(), 1, 8 * 60).unwrap();
-        let ics = to_ics(&p, "Kineret (anakinra)", "a patient with a rather long description, name and more, to fold");
+        let p = plan(
+            &c,
+            &c.regimen,
+            Date::parse("2027-01-04").unwrap(),
+            1,
+            8 * 60,
+        )
+        .unwrap();
+        let ics = to_ics(
+            &p,
+            "Kineret (anakinra)",
+            "a patient with a rather long description, name and more, to fold",
+        );
         assert!(ics.starts_with("BEGIN:VCALENDAR\r\n") && ics.ends_with("END:VCALENDAR\r\n"));
         for l in ics.split("\r\n") {
             assert!(l.len() <= 75, "{l}");

@@ -76,9 +76,22 @@ mod tests {
             comedications: vec![],
             conditions: BTreeMap::new(),
             anc_1e9_per_l: None,
-            regimen: Regimen::repeated("r", "anakinra", dose, Administration::Subcutaneous, interval, 10),
+            regimen: Regimen::repeated(
+                "r",
+                "anakinra",
+                dose,
+                Administration::Subcutaneous,
+                interval,
+                10,
+            ),
         };
-        let c = case(DoseAmount::MgPerKg { mg_per_kg: 2.0, max_mg: None }, 12.0);
+        let c = case(
+            DoseAmount::MgPerKg {
+                mg_per_kg: 2.0,
+                max_mg: None,
+            },
+            12.0,
+        );
         assert_eq!(c.day_mg(), 80.0);
         assert_eq!(c.day_mg_per_kg(), 4.0);
         let c = case(DoseAmount::Mg(40.0), 48.0);

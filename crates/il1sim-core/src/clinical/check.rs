@@ -69,7 +69,8 @@ pub fn fires(rule: &Rule, case: &ClinicalCase, rules: &RuleSet) -> bool {
     };
     let interval = case.regimen.interval_h;
     w.indications.as_ref().is_none_or(in_group)
-        && w.labelled.is_none_or(|l| indication.is_some_and(|i| i.labelled == l))
+        && w.labelled
+            .is_none_or(|l| indication.is_some_and(|i| i.labelled == l))
         && below(w.age_below_y, p.age_y)
         && at_least(w.age_at_least_y, p.age_y)
         && below(w.weight_below_kg, p.weight_kg)
@@ -77,25 +78,19 @@ pub fn fires(rule: &Rule, case: &ClinicalCase, rules: &RuleSet) -> bool {
         && below(w.crcl_below_ml_min, p.crcl_ml_min)
         && at_least(w.crcl_at_least_ml_min, p.crcl_ml_min)
         && w.comedication_class.as_ref().is_none_or(|class| {
-            case.comedications.iter().any(|c| {
-                rules
-                    .medicine(c)
-                    .is_ok_and(|m| &m.class == class)
-            })
+            case.comedications
+                .iter()
+                .any(|c| rules.medicine(c).is_ok_and(|m| &m.class == class))
         })
-        && w
-            .condition
+        && w.condition
             .as_ref()
             .is_none_or(|c| c.names().iter().all(|n| case.has(n)))
-        && w
-            .condition_not
+        && w.condition_not
             .as_ref()
             .is_none_or(|c| c.names().iter().all(|n| !case.has(n)))
-        && w
-            .anc_below_1e9_per_l
+        && w.anc_below_1e9_per_l
             .is_none_or(|l| case.anc_1e9_per_l.is_some_and(|a| a < l))
-        && w
-            .anc_missing
+        && w.anc_missing
             .is_none_or(|m| case.anc_1e9_per_l.is_none() == m)
         && above(w.day_mg_above, case.day_mg())
         && below(w.day_mg_below, case.day_mg())
@@ -103,8 +98,7 @@ pub fn fires(rule: &Rule, case: &ClinicalCase, rules: &RuleSet) -> bool {
         && below(w.day_mg_per_kg_below, case.day_mg_per_kg())
         && below(w.interval_h_below, interval)
         && at_least(w.interval_h_at_least, interval)
-        && w
-            .interval_h_not_in
+        && w.interval_h_not_in
             .as_ref()
             .is_none_or(|list| !list.iter().any(|v| (v - interval).abs() < 1e-9))
         && w.route.as_ref().is_none_or(|r| r == case.route())
@@ -157,8 +151,13 @@ pub fn suggest(
     };
     let volume = |mg: f64| mg / SYRINGE_MG_PER_ML;
     let (start, max) = if let Some((mg, from)) = fixed {
-        let who = from.map_or(String::new(), |f| format!(" (weight {} kg or more)", round1(f)));
-        lines.push(format!("{} mg SC once daily{who}, at about the same time each day", round1(mg)));
+        let who = from.map_or(String::new(), |f| {
+            format!(" (weight {} kg or more)", round1(f))
+        });
+        lines.push(format!(
+            "{} mg SC once daily{who}, at about the same time each day",
+            round1(mg)
+        ));
         ([mg, mg], None)
     } else {
         let [a, b] = reg.start_mg_per_kg.unwrap_or([1.0, 2.0]);
@@ -173,10 +172,14 @@ pub fn suggest(
             range(a, b, " mg"),
             range(lo, hi, " mg"),
             round1(weight_kg),
-            range(volume(lo) * 100.0, volume(hi) * 100.0, "").split('–').map(|v| {
-                let x: f64 = v.parse().unwrap_or(0.0) / 100.0;
-                format!("{x:.2}")
-            }).collect::<Vec<_>>().join("–"),
+            range(volume(lo) * 100.0, volume(hi) * 100.0, "")
+                .split('–')
+                .map(|v| {
+                    let x: f64 = v.parse().unwrap_or(0.0) / 100.0;
+                    format!("{x:.2}")
+                })
+                .collect::<Vec<_>>()
+                .join("–"),
         ));
         if let Some([s0, s1]) = reg.step_mg_per_kg {
             lines.push(format!(
@@ -298,7 +301,10 @@ mod tests {
         let f = fired(&yes);
         assert!(f.contains(&id.to_string()), "{id} should fire: {f:?}");
         let f = fired(&no);
-        assert!(!f.contains(&id.to_string()), "{id} should not fire (near miss): {f:?}");
+        assert!(
+            !f.contains(&id.to_string()),
+            "{id} should not fire (near miss): {f:?}"
+        );
     }
 
     fn with<F: FnOnce(&mut ClinicalCase)>(mut c: ClinicalCase, f: F) -> ClinicalCase {
@@ -368,45 +374,176 @@ mod tests {
             move |c: &mut ClinicalCase| c.comedications.push(name)
         };
         let cases: Vec<(&str, ClinicalCase, ClinicalCase)> = vec![
-            ("ra-adults", with(r(), |c| c.patient.age_y = 17.9), with(r(), |c| c.patient.age_y = 18.0)),
-            ("ra-after-dmard", with(r(), |c| { c.conditions.remove("prior_dmard_failure"); }), r()),
-            ("periodic-fever-weight", with(nomid(2.0, 24.0), |c| c.patient.weight_kg = 9.9), with(nomid(2.0, 24.0), |c| c.patient.weight_kg = 10.0)),
-            ("periodic-fever-age", with(nomid(2.0, 24.0), |c| c.patient.age_y = 0.5), with(nomid(2.0, 24.0), |c| c.patient.age_y = 0.67)),
-            ("unlabelled-indication", with(r(), |c| { c.indication = "mas".into(); c.patient.disease = "mas".into(); }), r()),
-            ("ra-dose-above", with(r(), |c| c.regimen.dose = DoseAmount::Mg(150.0)), r()),
-            ("ra-dose-below", with(r(), |c| c.regimen.dose = DoseAmount::Mg(75.0)), r()),
+            (
+                "ra-adults",
+                with(r(), |c| c.patient.age_y = 17.9),
+                with(r(), |c| c.patient.age_y = 18.0),
+            ),
+            (
+                "ra-after-dmard",
+                with(r(), |c| {
+                    c.conditions.remove("prior_dmard_failure");
+                }),
+                r(),
+            ),
+            (
+                "periodic-fever-weight",
+                with(nomid(2.0, 24.0), |c| c.patient.weight_kg = 9.9),
+                with(nomid(2.0, 24.0), |c| c.patient.weight_kg = 10.0),
+            ),
+            (
+                "periodic-fever-age",
+                with(nomid(2.0, 24.0), |c| c.patient.age_y = 0.5),
+                with(nomid(2.0, 24.0), |c| c.patient.age_y = 0.67),
+            ),
+            (
+                "unlabelled-indication",
+                with(r(), |c| {
+                    c.indication = "mas".into();
+                    c.patient.disease = "mas".into();
+                }),
+                r(),
+            ),
+            (
+                "ra-dose-above",
+                with(r(), |c| c.regimen.dose = DoseAmount::Mg(150.0)),
+                r(),
+            ),
+            (
+                "ra-dose-below",
+                with(r(), |c| c.regimen.dose = DoseAmount::Mg(75.0)),
+                r(),
+            ),
             ("caps-dira-max", nomid(8.5, 24.0), nomid(8.0, 24.0)),
-            ("caps-dira-start-above", nomid(2.5, 24.0), with(nomid(2.5, 24.0), cond("continuing", true))),
+            (
+                "caps-dira-start-above",
+                nomid(2.5, 24.0),
+                with(nomid(2.5, 24.0), cond("continuing", true)),
+            ),
             ("caps-dira-below", nomid(0.9, 24.0), nomid(1.0, 24.0)),
-            ("stills-adult-dose", with(r(), |c| { c.indication = "aosd".into(); c.regimen.dose = DoseAmount::Mg(200.0); }), with(r(), |c| c.indication = "aosd".into())),
-            ("stills-child-max", with(nomid(4.5, 24.0), |c| c.indication = "sjia".into()), with(nomid(4.0, 24.0), |c| c.indication = "sjia".into())),
-            ("ra-once-daily", with(r(), |c| { c.regimen.interval_h = 12.0; c.regimen.dose = DoseAmount::Mg(50.0); }), r()),
+            (
+                "stills-adult-dose",
+                with(r(), |c| {
+                    c.indication = "aosd".into();
+                    c.regimen.dose = DoseAmount::Mg(200.0);
+                }),
+                with(r(), |c| c.indication = "aosd".into()),
+            ),
+            (
+                "stills-child-max",
+                with(nomid(4.5, 24.0), |c| c.indication = "sjia".into()),
+                with(nomid(4.0, 24.0), |c| c.indication = "sjia".into()),
+            ),
+            (
+                "ra-once-daily",
+                with(r(), |c| {
+                    c.regimen.interval_h = 12.0;
+                    c.regimen.dose = DoseAmount::Mg(50.0);
+                }),
+                r(),
+            ),
             ("daily-or-split", nomid(2.0, 8.0), nomid(1.0, 12.0)),
-            ("every-other-day-normal-renal", with(r(), |c| c.regimen.interval_h = 48.0), with(r(), |c| { c.regimen.interval_h = 48.0; c.patient.crcl_ml_min = 29.0; })),
-            ("route-iv", with(r(), |c| c.regimen.administration = Administration::IvBolus), r()),
-            ("renal-severe", with(r(), |c| c.patient.crcl_ml_min = 29.9), with(r(), |c| c.patient.crcl_ml_min = 30.0)),
-            ("renal-esrd", with(r(), cond("end_stage_renal_disease", true)), with(with(r(), cond("end_stage_renal_disease", true)), |c| c.regimen.interval_h = 48.0)),
-            ("dialysis", with(r(), cond("haemodialysis", true)), with(r(), cond("haemodialysis", false))),
-            ("conventional-dmard", r(), with(r(), |c| c.comedications.clear())),
-            ("tnf-blocker", with(r(), med("adalimumab")), with(r(), med("leflunomide"))),
-            ("other-biologic", with(r(), med("abatacept")), with(r(), med("prednisone"))),
+            (
+                "every-other-day-normal-renal",
+                with(r(), |c| c.regimen.interval_h = 48.0),
+                with(r(), |c| {
+                    c.regimen.interval_h = 48.0;
+                    c.patient.crcl_ml_min = 29.0;
+                }),
+            ),
+            (
+                "route-iv",
+                with(r(), |c| c.regimen.administration = Administration::IvBolus),
+                r(),
+            ),
+            (
+                "renal-severe",
+                with(r(), |c| c.patient.crcl_ml_min = 29.9),
+                with(r(), |c| c.patient.crcl_ml_min = 30.0),
+            ),
+            (
+                "renal-esrd",
+                with(r(), cond("end_stage_renal_disease", true)),
+                with(with(r(), cond("end_stage_renal_disease", true)), |c| {
+                    c.regimen.interval_h = 48.0
+                }),
+            ),
+            (
+                "dialysis",
+                with(r(), cond("haemodialysis", true)),
+                with(r(), cond("haemodialysis", false)),
+            ),
+            (
+                "conventional-dmard",
+                r(),
+                with(r(), |c| c.comedications.clear()),
+            ),
+            (
+                "tnf-blocker",
+                with(r(), med("adalimumab")),
+                with(r(), med("leflunomide")),
+            ),
+            (
+                "other-biologic",
+                with(r(), med("abatacept")),
+                with(r(), med("prednisone")),
+            ),
             ("jak-inhibitor", with(r(), med("tofacitinib")), r()),
             ("live-vaccine", with(r(), med("live vaccine")), r()),
             ("cyp450-substrate", with(r(), med("warfarin")), r()),
-            ("ecoli-hypersensitivity", with(r(), cond("ecoli_protein_hypersensitivity", true)), with(r(), cond("ecoli_protein_hypersensitivity", false))),
+            (
+                "ecoli-hypersensitivity",
+                with(r(), cond("ecoli_protein_hypersensitivity", true)),
+                with(r(), cond("ecoli_protein_hypersensitivity", false)),
+            ),
             ("latex", with(r(), cond("latex_allergy", true)), r()),
-            ("active-infection", with(r(), cond("active_infection", true)), with(r(), cond("chronic_infection", true))),
-            ("chronic-infection", with(r(), cond("chronic_infection", true)), r()),
+            (
+                "active-infection",
+                with(r(), cond("active_infection", true)),
+                with(r(), cond("chronic_infection", true)),
+            ),
+            (
+                "chronic-infection",
+                with(r(), cond("chronic_infection", true)),
+                r(),
+            ),
             ("asthma", with(r(), cond("asthma", true)), r()),
             ("latent-tb", with(r(), cond("latent_tb", true)), r()),
-            ("tb-screening", with(r(), cond("tb_screened", false)), with(with(r(), cond("tb_screened", false)), cond("continuing", true))),
-            ("neutropenia-start", with(r(), |c| c.anc_1e9_per_l = Some(1.4)), with(r(), |c| c.anc_1e9_per_l = Some(1.5))),
+            (
+                "tb-screening",
+                with(r(), cond("tb_screened", false)),
+                with(
+                    with(r(), cond("tb_screened", false)),
+                    cond("continuing", true),
+                ),
+            ),
+            (
+                "neutropenia-start",
+                with(r(), |c| c.anc_1e9_per_l = Some(1.4)),
+                with(r(), |c| c.anc_1e9_per_l = Some(1.5)),
+            ),
             ("anc-baseline", with(r(), |c| c.anc_1e9_per_l = None), r()),
-            ("dira-allergy", with(nomid(2.0, 24.0), |c| c.indication = "dira".into()), nomid(2.0, 24.0)),
-            ("stills-liver", with(r(), |c| c.indication = "aosd".into()), r()),
-            ("pregnancy", with(r(), cond("pregnant", true)), with(r(), cond("pregnant", false))),
+            (
+                "dira-allergy",
+                with(nomid(2.0, 24.0), |c| c.indication = "dira".into()),
+                nomid(2.0, 24.0),
+            ),
+            (
+                "stills-liver",
+                with(r(), |c| c.indication = "aosd".into()),
+                r(),
+            ),
+            (
+                "pregnancy",
+                with(r(), cond("pregnant", true)),
+                with(r(), cond("pregnant", false)),
+            ),
             ("breastfeeding", with(r(), cond("breastfeeding", true)), r()),
-            ("elderly", with(r(), |c| c.patient.age_y = 65.0), with(r(), |c| c.patient.age_y = 64.9)),
+            (
+                "elderly",
+                with(r(), |c| c.patient.age_y = 65.0),
+                with(r(), |c| c.patient.age_y = 64.9),
+            ),
         ];
         let tested: Vec<&str> = cases.iter().map(|(id, _, _)| *id).collect();
         for (id, yes, no) in cases {

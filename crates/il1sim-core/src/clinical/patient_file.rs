@@ -77,9 +77,7 @@ pub fn parse_patient_file(
     let allowed: Vec<&str> = rules
         .indications
         .iter()
-        .filter(|i| {
-            i.name == indication.name || (i.group.is_some() && i.group == indication.group)
-        })
+        .filter(|i| i.name == indication.name || (i.group.is_some() && i.group == indication.group))
         .map(|i| i.model_disease.as_str())
         .collect();
     if !allowed.contains(&scenario.patient.disease.as_str()) {
@@ -202,22 +200,42 @@ until_day = 28
     fn mistakes_name_file_line_key_value_and_what_is_allowed() {
         let e = parse(&FILE.replace("\"MTX\"", "\"aspirine\"")).unwrap_err();
         assert_eq!(e.line, Some(15), "{e}");
-        assert!(e.to_string().contains("clinical.comedications[0]: unknown co-medication 'aspirine'; known: methotrexate"), "{e}");
+        assert!(
+            e.to_string().contains(
+                "clinical.comedications[0]: unknown co-medication 'aspirine'; known: methotrexate"
+            ),
+            "{e}"
+        );
         let e = parse(&FILE.replace("\"NOMID\"", "\"gout\"")).unwrap_err();
-        assert!(e.to_string().starts_with("p.toml:14: clinical.indication: unknown indication 'gout'; known: ra, nomid"), "{e}");
+        assert!(
+            e.to_string().starts_with(
+                "p.toml:14: clinical.indication: unknown indication 'gout'; known: ra, nomid"
+            ),
+            "{e}"
+        );
         let e = parse(&FILE.replace("tb_screened", "tb_screen")).unwrap_err();
         assert!(e.to_string().contains("p.toml:19: clinical.conditions.tb_screen: 'tb_screen' is not allowed; allowed: active_infection"), "{e}");
         let e = parse(&FILE.replace("4.0", "4000")).unwrap_err();
-        assert!(e.to_string().contains("p.toml:16: clinical.anc_1e9_per_l: 4000 is not allowed"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("p.toml:16: clinical.anc_1e9_per_l: 4000 is not allowed"),
+            "{e}"
+        );
         let e = parse(&FILE.replace("indication = \"NOMID\"", "indication = \"ra\"")).unwrap_err();
-        assert!(e.to_string().contains("patient.disease: 'nomid' does not go with clinical.indication 'ra'; allowed: ra"), "{e}");
+        assert!(
+            e.to_string().contains(
+                "patient.disease: 'nomid' does not go with clinical.indication 'ra'; allowed: ra"
+            ),
+            "{e}"
+        );
         let e = parse(&FILE.replace("[clinical]", "[clinicals]")).unwrap_err();
         assert!(e.to_string().contains("clinicals"), "{e}");
         let cut = FILE.split("[clinical]").next().unwrap().to_string()
             + "[[regimens]]\nname = \"x\"\nroute = \"sc\"\ndose_mg = 100\n";
         let e = parse(&cut).unwrap_err();
         assert!(e.to_string().contains("needs a [clinical] table"), "{e}");
-        let e = parse(&FILE.replace("route = \"sc\"", "drug = \"canakinumab\"\nroute = \"sc\"")).unwrap_err();
+        let e = parse(&FILE.replace("route = \"sc\"", "drug = \"canakinumab\"\nroute = \"sc\""))
+            .unwrap_err();
         assert!(e.to_string().contains("the rules are for anakinra"), "{e}");
     }
 }

@@ -238,7 +238,13 @@ pub fn normalise(name: &str) -> String {
         .collect()
 }
 
-fn file_error(origin: &str, text: &str, span: Option<std::ops::Range<usize>>, key: &str, message: String) -> ScenarioError {
+fn file_error(
+    origin: &str,
+    text: &str,
+    span: Option<std::ops::Range<usize>>,
+    key: &str,
+    message: String,
+) -> ScenarioError {
     ScenarioError {
         origin: origin.into(),
         line: span.map(|s| line_of(text, &s)),
@@ -257,7 +263,13 @@ impl RuleSet {
     /// Parse and check a rules file's text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<RuleSet, ScenarioError> {
         let file: RulesFile = toml::from_str(text).map_err(|e| {
-            file_error(origin, text, e.span(), "syntax", e.message().trim().to_string())
+            file_error(
+                origin,
+                text,
+                e.span(),
+                "syntax",
+                e.message().trim().to_string(),
+            )
         })?;
         let medicines: Vec<Medicine> = file
             .medicines
@@ -294,7 +306,11 @@ impl RuleSet {
         let named = medicines
             .iter()
             .map(|m| (&m.name, &m.aliases, "medicines"))
-            .chain(indications.iter().map(|i| (&i.name, &i.aliases, "indications")));
+            .chain(
+                indications
+                    .iter()
+                    .map(|i| (&i.name, &i.aliases, "indications")),
+            );
         let spans = file
             .medicines
             .iter()
@@ -309,7 +325,9 @@ impl RuleSet {
                         text,
                         Some(span.clone()),
                         table,
-                        format!("'{n}' names both '{other}' and '{name}'; a name must mean one thing"),
+                        format!(
+                            "'{n}' names both '{other}' and '{name}'; a name must mean one thing"
+                        ),
                     ));
                 }
             }
@@ -322,7 +340,10 @@ impl RuleSet {
                     text,
                     Some(r.span()),
                     &format!("indications[{i}].regimen"),
-                    format!("'{}' is labelled, so it needs its label regimen", r.get_ref().name),
+                    format!(
+                        "'{}' is labelled, so it needs its label regimen",
+                        r.get_ref().name
+                    ),
                 ));
             }
             if let Some(reg) = reg {
@@ -354,7 +375,10 @@ impl RuleSet {
                 message,
             };
             if ids.contains(&r.id) {
-                return Err(bad("id", format!("'{}' is used twice; rule ids must differ", r.id)));
+                return Err(bad(
+                    "id",
+                    format!("'{}' is used twice; rule ids must differ", r.id),
+                ));
             }
             ids.push(r.id.clone());
             if let Some(list) = &r.when.indications {
@@ -362,7 +386,10 @@ impl RuleSet {
                     if !groups.contains(n) {
                         return Err(bad(
                             "when.indications",
-                            format!("'{n}' is not allowed; allowed: {}", dedup(&groups).join(", ")),
+                            format!(
+                                "'{n}' is not allowed; allowed: {}",
+                                dedup(&groups).join(", ")
+                            ),
                         ));
                     }
                 }
@@ -371,11 +398,17 @@ impl RuleSet {
                 if !classes.contains(&c.as_str()) {
                     return Err(bad(
                         "when.comedication_class",
-                        format!("'{c}' is not allowed; allowed: {}", dedup_str(&classes).join(", ")),
+                        format!(
+                            "'{c}' is not allowed; allowed: {}",
+                            dedup_str(&classes).join(", ")
+                        ),
                     ));
                 }
             }
-            for (key, list) in [("condition", &r.when.condition), ("condition_not", &r.when.condition_not)] {
+            for (key, list) in [
+                ("condition", &r.when.condition),
+                ("condition_not", &r.when.condition_not),
+            ] {
                 for n in list.iter().flat_map(|l| l.names()) {
                     if !file.conditions.contains_key(n) {
                         let known: Vec<&str> = file.conditions.keys().map(String::as_str).collect();
@@ -388,7 +421,10 @@ impl RuleSet {
             }
             if let Some(route) = &r.when.route {
                 if route != "sc" && route != "iv" {
-                    return Err(bad("when.route", format!("'{route}' is not allowed; allowed: sc, iv")));
+                    return Err(bad(
+                        "when.route",
+                        format!("'{route}' is not allowed; allowed: sc, iv"),
+                    ));
                 }
             }
             rules.push(Rule {
@@ -443,7 +479,10 @@ impl RuleSet {
                         }
                     })
                     .collect();
-                format!("unknown co-medication '{name}'; known: {}", names.join("; "))
+                format!(
+                    "unknown co-medication '{name}'; known: {}",
+                    names.join("; ")
+                )
             })
     }
 
@@ -515,8 +554,15 @@ mod tests {
         );
         let e = RuleSet::parse(&text, "r.toml").unwrap_err();
         let line = text.lines().position(|l| l.contains("asthmaa")).unwrap() + 1;
-        assert!(e.line.unwrap() <= line && e.line.unwrap() + 8 >= line, "{e}");
-        assert!(e.to_string().contains("'asthmaa' is not allowed; allowed: active_infection"), "{e}");
+        assert!(
+            e.line.unwrap() <= line && e.line.unwrap() + 8 >= line,
+            "{e}"
+        );
+        assert!(
+            e.to_string()
+                .contains("'asthmaa' is not allowed; allowed: active_infection"),
+            "{e}"
+        );
     }
 
     #[test]

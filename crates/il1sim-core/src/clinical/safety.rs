@@ -80,8 +80,12 @@ pub struct SafetyTable {
 
 impl SafetyData {
     pub fn kineret() -> SafetyData {
-        SafetyData::parse(KINERET_SAFETY_TOML, "rules/kineret-safety.toml (bundled)", &RuleSet::kineret())
-            .expect("the bundled safety file is checked by the test suite")
+        SafetyData::parse(
+            KINERET_SAFETY_TOML,
+            "rules/kineret-safety.toml (bundled)",
+            &RuleSet::kineret(),
+        )
+        .expect("the bundled safety file is checked by the test suite")
     }
 
     /// Parse and check a safety file: curves start at week 0, weeks ascend, cumulative
@@ -103,12 +107,18 @@ impl SafetyData {
                 message,
             };
             if !e.curves.iter().any(|c| c.comedication_class.is_none()) {
-                return Err(bad(format!("events[{i}] ({}).curves", e.key), "one curve must have no comedication_class (the default)".into()));
+                return Err(bad(
+                    format!("events[{i}] ({}).curves", e.key),
+                    "one curve must have no comedication_class (the default)".into(),
+                ));
             }
             for (j, c) in e.curves.iter().enumerate() {
                 if let Some(class) = &c.comedication_class {
                     if !classes.contains(&class.as_str()) {
-                        return Err(bad(format!("events[{i}] ({}).curves[{j}].comedication_class", e.key), format!("'{class}' is not a class of the rules file")));
+                        return Err(bad(
+                            format!("events[{i}] ({}).curves[{j}].comedication_class", e.key),
+                            format!("'{class}' is not a class of the rules file"),
+                        ));
                     }
                 }
                 for (arm, pts) in [("anakinra", &c.anakinra), ("placebo", &c.placebo)] {
@@ -146,7 +156,11 @@ impl SafetyData {
                 let curve = e
                     .curves
                     .iter()
-                    .find(|c| c.comedication_class.as_ref().is_some_and(|k| classes.contains(k)))
+                    .find(|c| {
+                        c.comedication_class
+                            .as_ref()
+                            .is_some_and(|k| classes.contains(k))
+                    })
                     .or_else(|| e.curves.iter().find(|c| c.comedication_class.is_none()))
                     .expect("checked at parse: a default curve")
                     .clone();
@@ -159,7 +173,9 @@ impl SafetyData {
                 events
                     .iter()
                     .map(|(e, c)| {
-                        let new = |pts: &[[f64; 2]]| Some(cumulative(pts, w)? - cumulative(pts, w - 1.0)?);
+                        let new = |pts: &[[f64; 2]]| {
+                            Some(cumulative(pts, w)? - cumulative(pts, w - 1.0)?)
+                        };
                         let ongoing = e.duration_days.and_then(|[a, b]| {
                             let lasts_weeks = (a + b) / 2.0 / 7.0;
                             let now = cumulative(&c.anakinra, w)?;
@@ -198,13 +214,21 @@ mod tests {
         let isr = t.events.iter().position(|(e, _)| e.key == "isr").unwrap();
         let total: f64 = t.weeks.iter().map(|w| w[isr].new_pct.unwrap()).sum();
         assert!((total - 71.0).abs() < 1e-9, "{total}");
-        let placebo: f64 = t.weeks.iter().map(|w| w[isr].new_placebo_pct.unwrap()).sum();
+        let placebo: f64 = t
+            .weeks
+            .iter()
+            .map(|w| w[isr].new_placebo_pct.unwrap())
+            .sum();
         assert!((placebo - 28.0).abs() < 1e-9);
         // Most reactions come in the first 4 weeks.
         let first4: f64 = t.weeks[..4].iter().map(|w| w[isr].new_pct.unwrap()).sum();
         assert!(first4 > 60.0);
         // Serious infections: 2% over 26 weeks, evenly.
-        let si = t.events.iter().position(|(e, _)| e.key == "serious_infection").unwrap();
+        let si = t
+            .events
+            .iter()
+            .position(|(e, _)| e.key == "serious_infection")
+            .unwrap();
         assert!((t.weeks[0][si].new_pct.unwrap() - 2.0 / 26.0).abs() < 1e-12);
     }
 
@@ -212,7 +236,11 @@ mod tests {
     fn a_tnf_blocker_selects_its_curve_and_no_data_is_none() {
         let rules = RuleSet::kineret();
         let t = SafetyData::kineret().table(&case("etanercept"), &rules, 30);
-        let si = t.events.iter().position(|(e, _)| e.key == "serious_infection").unwrap();
+        let si = t
+            .events
+            .iter()
+            .position(|(e, _)| e.key == "serious_infection")
+            .unwrap();
         assert!(t.events[si].1.source.contains("Genovese"));
         assert!((t.weeks[0][si].new_pct.unwrap() - 7.4 / 26.0).abs() < 1e-12);
         assert_eq!(t.weeks[29][si].new_pct, None, "no data after week 26");
@@ -222,6 +250,9 @@ mod tests {
     fn a_falling_curve_is_an_error_with_its_line() {
         let text = KINERET_SAFETY_TOML.replace("[26, 12.0]", "[26, -1.0]");
         let e = SafetyData::parse(&text, "s.toml", &RuleSet::kineret()).unwrap_err();
-        assert!(e.line.is_some() && e.to_string().contains("must not fall"), "{e}");
+        assert!(
+            e.line.is_some() && e.to_string().contains("must not fall"),
+            "{e}"
+        );
     }
 }
