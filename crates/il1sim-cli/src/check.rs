@@ -430,7 +430,7 @@ pub fn text(l: &Loaded, v: &Verdict, t: &SafetyTable) -> String {
         l.rules.rules.len()
     ));
     let mut fired: Vec<_> = v.fired.iter().collect();
-    fired.sort_by(|a, b| b.outcome.cmp(&a.outcome));
+    fired.sort_by_key(|r| std::cmp::Reverse(r.outcome));
     for r in fired {
         s.push_str(&format!(
             "  [{}] {} ({})\n",

@@ -3,7 +3,7 @@
 
 mod common;
 use common::{il1sim, repo, tmp};
-use icalendar::{Component, DatePerhapsTime, EventLike};
+use icalendar::{Component, DatePerhapsTime};
 use std::process::Output;
 
 fn run(args: &[&str]) -> Output {

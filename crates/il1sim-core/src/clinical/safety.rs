@@ -127,7 +127,9 @@ impl SafetyData {
                         return Err(bad(key, "a curve starts at week 0".into()));
                     }
                     for w in pts.windows(2) {
-                        if !(w[1][0] > w[0][0]) || w[1][1] < w[0][1] {
+                        if w[1][0].partial_cmp(&w[0][0]) != Some(std::cmp::Ordering::Greater)
+                            || w[1][1] < w[0][1]
+                        {
                             return Err(bad(key, format!("[{}, {}] after [{}, {}]: weeks must ascend and the cumulative incidence must not fall", w[1][0], w[1][1], w[0][0], w[0][1])));
                         }
                     }
