@@ -2,10 +2,12 @@
 //! results atomically; all science lives in the core library.
 
 mod bench;
+mod check;
 mod compare;
 mod export_sbml;
 mod model_file;
 mod output;
+mod plan;
 mod plot;
 mod population;
 mod quick;
@@ -43,6 +45,10 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Write a scenario's model, patient and first regimen as SBML Level 3 to standard output.
     ExportSbml(export_sbml::ExportSbmlArgs),
+    /// Is this regimen right for this patient, and why: the label rules that fire, with sources.
+    Check(Box<check::CheckArgs>),
+    /// Injection calendar for a patient file (.ics and printable HTML) with site rotation and ANC visits.
+    Plan(Box<plan::PlanArgs>),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +70,8 @@ fn main() -> ExitCode {
         Command::Merge(args) => population::merge::run_merge(args),
         Command::Bench(args) => bench::run(args),
         Command::Compare(args) => compare::run(args),
+        Command::Check(args) => check::run(*args),
+        Command::Plan(args) => plan::run(*args),
     };
     match result {
         Ok(code) => code,
