@@ -91,7 +91,10 @@ fn main() {
             )
         })
         .collect();
-    println!("Cohen 2002 week 12, typical patient, ACR20: {}", by_dose.join(", "));
+    println!(
+        "Cohen 2002 week 12, typical patient, ACR20: {}",
+        by_dose.join(", ")
+    );
     for mg in [30.0, 75.0, 150.0] {
         let (t, d) = course(DoseAmount::Mg(mg), 24.0);
         println!(
@@ -108,10 +111,22 @@ fn main() {
         max_mg: None,
     };
     let arms: Vec<(Vec<f64>, Vec<f64>, f64, f64, f64)> = vec![
-        { let (t, d) = course(DoseAmount::Mg(150.0), 24.0); (t, d, amp_b98, 0.43, 118.0) },
-        { let (t, d) = course(DoseAmount::Mg(100.0), 24.0); (t, d, amp_c04, 0.38, 250.0) },
-        { let (t, d) = course(mgkg(1.0), 12.0); (t, d, amp_c02, 0.46, 70.0) },
-        { let (t, d) = course(mgkg(2.0), 12.0); (t, d, amp_c02, 0.38, 70.0) },
+        {
+            let (t, d) = course(DoseAmount::Mg(150.0), 24.0);
+            (t, d, amp_b98, 0.43, 118.0)
+        },
+        {
+            let (t, d) = course(DoseAmount::Mg(100.0), 24.0);
+            (t, d, amp_c04, 0.38, 250.0)
+        },
+        {
+            let (t, d) = course(mgkg(1.0), 12.0);
+            (t, d, amp_c02, 0.46, 70.0)
+        },
+        {
+            let (t, d) = course(mgkg(2.0), 12.0);
+            (t, d, amp_c02, 0.38, 70.0)
+        },
     ];
     let nll = |emax: f64| -> f64 {
         let m = r.with_emax(emax);
@@ -132,8 +147,20 @@ fn main() {
     }
     println!("maximum-likelihood emax over the four retrieved drug arms = {best:.6} (-logL {best_nll:.3})");
     let ml = r.with_emax(best);
-    for (label, (t, d, amp, obs, _)) in ["Bresnihan 150 mg", "Cohen 2004 100 mg", "Cohen 2002 1.0 mg/kg", "Cohen 2002 2.0 mg/kg"].iter().zip(&arms) {
-        println!("  {label}: model {:.1}% vs published {:.0}%", 100.0 * ml.expected(ml.latent(t, d, *amp))[0], 100.0 * obs);
+    for (label, (t, d, amp, obs, _)) in [
+        "Bresnihan 150 mg",
+        "Cohen 2004 100 mg",
+        "Cohen 2002 1.0 mg/kg",
+        "Cohen 2002 2.0 mg/kg",
+    ]
+    .iter()
+    .zip(&arms)
+    {
+        println!(
+            "  {label}: model {:.1}% vs published {:.0}%",
+            100.0 * ml.expected(ml.latent(t, d, *amp))[0],
+            100.0 * obs
+        );
     }
     println!(
         "with the Bresnihan calibration, Cohen 2002 week 12: 1.0 mg/kg {} %, 2.0 mg/kg {} % (published ACR20 46 and 38)",

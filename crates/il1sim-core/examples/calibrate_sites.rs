@@ -58,7 +58,8 @@ fn main() {
             });
             let ov = [("Q_tissue".into(), q), ("P_il1ra_local".into(), p_ra)];
             let s_h = signal(&model, &healthy, &ov, 0);
-            let k6 = get("il6_reference") * get("k_il6_elimination") / (get("il6_basal_drive") + s_h);
+            let k6 =
+                get("il6_reference") * get("k_il6_elimination") / (get("il6_basal_drive") + s_h);
             println!("P_il1ra_local = {:.3} pmol/d", p_ra * 24e3);
             println!("Q_tissue = {:.6} L/h (healthy signal {s_h:.6})", q);
             println!("k_il6_production = {:.7} nM/h", k6);
@@ -67,19 +68,44 @@ fn main() {
             let ra = patient("ra", 70.0, 55.0);
             // Synovial-fluid IL-1β and IL-1Ra untreated (two equations, two factors):
             // fixed-point iteration, each factor by bisection with the other held.
-            let (mut fb, mut fra) = (get_overlay(&model, "ra", "joint_il1b_production_factor"), get_overlay(&model, "ra", "joint_il1ra_production_factor"));
+            let (mut fb, mut fra) = (
+                get_overlay(&model, "ra", "joint_il1b_production_factor"),
+                get_overlay(&model, "ra", "joint_il1ra_production_factor"),
+            );
             for _ in 0..30 {
                 fb = solve(1e-3, 1e3, |f| {
-                    untreated(&model, &ra, &[("joint_il1b_production_factor".into(), f), ("joint_il1ra_production_factor".into(), fra)], "il1b_free_joint") - 22.1
+                    untreated(
+                        &model,
+                        &ra,
+                        &[
+                            ("joint_il1b_production_factor".into(), f),
+                            ("joint_il1ra_production_factor".into(), fra),
+                        ],
+                        "il1b_free_joint",
+                    ) - 22.1
                 });
                 fra = solve(1e-3, 1e4, |f| {
-                    untreated(&model, &ra, &[("joint_il1b_production_factor".into(), fb), ("joint_il1ra_production_factor".into(), f)], "il1ra_total_joint") - 17.1
+                    untreated(
+                        &model,
+                        &ra,
+                        &[
+                            ("joint_il1b_production_factor".into(), fb),
+                            ("joint_il1ra_production_factor".into(), f),
+                        ],
+                        "il1ra_total_joint",
+                    ) - 17.1
                 });
             }
-            let ov = [("joint_il1b_production_factor".into(), fb), ("joint_il1ra_production_factor".into(), fra)];
+            let ov = [
+                ("joint_il1b_production_factor".into(), fb),
+                ("joint_il1ra_production_factor".into(), fra),
+            ];
             println!("joint_il1b_production_factor = {fb:.6}");
             println!("joint_il1ra_production_factor = {fra:.6}");
-            println!("untreated joint signal = {:.4}", signal(&model, &ra, &ov, 1));
+            println!(
+                "untreated joint signal = {:.4}",
+                signal(&model, &ra, &ov, 1)
+            );
         }
         "cns" => {
             let nomid = patient("nomid", 20.0, 6.0);
@@ -97,13 +123,22 @@ fn main() {
                 ]
             };
             for _ in 0..12 {
-                ps = solve(1e-8, 1.0, |p| csf_auc_ratio(&model, &nomid, &ov(pra, fb, p)) - 0.0028);
+                ps = solve(1e-8, 1.0, |p| {
+                    csf_il1ra_on_anakinra(&model, &nomid, &ov(pra, fb, p)) - 1.14
+                });
                 pra = solve(1e-9, 1.0, |p| {
                     untreated(&model, &nomid, &ov(p, fb, ps), "il1ra_total_csf") - 0.21
                 });
-                fb = solve(1e-6, 1e2, |f| signal(&model, &nomid, &ov(pra, f, ps), 2) - s_sys);
+                fb = solve(1e-6, 1e2, |f| {
+                    signal(&model, &nomid, &ov(pra, f, ps), 2) - s_sys
+                });
             }
-            println!("PS_csf_nomid = {:.6e} L/d (AUC ratio {:.5})", ps * 24.0, csf_auc_ratio(&model, &nomid, &ov(pra, fb, ps)));
+            println!(
+                "PS_csf_nomid = {:.6e} L/d (CSF IL-1Ra on anakinra {:.3} ng/mL; CSF/serum AUC after 3 mg/kg IV {:.5}, rhesus 0.0028)",
+                ps * 24.0,
+                csf_il1ra_on_anakinra(&model, &nomid, &ov(pra, fb, ps)),
+                csf_auc_ratio(&model, &nomid, &ov(pra, fb, ps))
+            );
             println!("P_il1ra_csf_nomid = {:.6} pmol/d", pra * 24e3);
             println!("csf_il1b_production_factor = {fb:.6}");
             println!("systemic signal {s_sys:.4}");
@@ -112,13 +147,20 @@ fn main() {
             // The NOMID IL-1-independent IL-6 drive that gives the typical 20-kg child an
             // untreated CRP of 52.9 mg/L at a given autoinduction gain (the gain itself is
             // set by the population's month-3 median; calibrate_nomid.py).
-            let gain: f64 = std::env::args().nth(2).expect("gain").parse().expect("gain");
+            let gain: f64 = std::env::args()
+                .nth(2)
+                .expect("gain")
+                .parse()
+                .expect("gain");
             let nomid = patient("nomid", 20.0, 6.0);
             let d = solve(0.01, 2.0, |b| {
                 untreated(
                     &model,
                     &nomid,
-                    &[("il1_autoinduction_gain".into(), gain), ("il6_basal_drive".into(), b)],
+                    &[
+                        ("il1_autoinduction_gain".into(), gain),
+                        ("il6_basal_drive".into(), b),
+                    ],
                     "crp",
                 ) - 52.9
             });
@@ -129,7 +171,10 @@ fn main() {
             let p = patient(&d, 20.0, 6.0);
             let s = Subject::new(&model, &p, &[], SolverOptions::TIGHT).expect("subject");
             for (sp, v) in model.species.iter().zip(&s.baseline) {
-                if sp.name.ends_with("csf") || sp.name.ends_with("cns") || sp.name.ends_with("joint") {
+                if sp.name.ends_with("csf")
+                    || sp.name.ends_with("cns")
+                    || sp.name.ends_with("joint")
+                {
                     println!("{:28} {v:.4e}", sp.name);
                 }
             }
@@ -164,6 +209,27 @@ fn main() {
     }
 }
 
+/// CSF IL-1Ra (endogenous + anakinra, ng/mL) at the day-90 trough of 1.5 mg/kg/day SC, the
+/// middle of the NIH study's 1-2 mg/kg/day (Fox 2010: 1.14 ng/mL on anakinra in NOMID).
+fn csf_il1ra_on_anakinra(model: &Model, p: &Patient, ov: &[(String, f64)]) -> f64 {
+    use il1sim_core::dosing::regimen::{Administration, DoseAmount, Regimen};
+    let s = Subject::new(model, p, ov, SolverOptions::TIGHT).expect("subject");
+    let r = Regimen::repeated(
+        "sc",
+        "anakinra",
+        DoseAmount::MgPerKg {
+            mg_per_kg: 1.5,
+            max_mg: None,
+        },
+        Administration::Subcutaneous,
+        24.0,
+        90,
+    );
+    let t = 90.0 * 24.0;
+    let (traj, _) = s.simulate(&r, t, &[t]).expect("simulate");
+    s.observe(&traj.states[0])[model.observable_id("il1ra_total_csf").unwrap()]
+}
+
 /// CSF/plasma AUC ratio of anakinra over 96 h after 3 mg/kg IV (the Fox 2010 protocol).
 fn csf_auc_ratio(model: &Model, p: &Patient, ov: &[(String, f64)]) -> f64 {
     use il1sim_core::dosing::regimen::{Administration, DoseAmount, Regimen};
@@ -171,7 +237,10 @@ fn csf_auc_ratio(model: &Model, p: &Patient, ov: &[(String, f64)]) -> f64 {
     let r = Regimen::repeated(
         "iv",
         "anakinra",
-        DoseAmount::MgPerKg { mg_per_kg: 3.0, max_mg: None },
+        DoseAmount::MgPerKg {
+            mg_per_kg: 3.0,
+            max_mg: None,
+        },
         Administration::IvBolus,
         24.0,
         1,

@@ -2,7 +2,7 @@
 //! half-life, a responder percentage, an engine error against a closed form) that a target
 //! compares with a published figure.
 
-use super::acr::{acr_expected_week24, acr_trial_percent, WEEK24_H};
+use super::acr::{acr20_cohen2002_week12, acr_expected_week24, acr_trial_percent, WEEK24_H};
 use super::closed_form::{closed_form_error, ClosedForm};
 use super::dose_response::{median_crp_day90, share_not_responding, smallest_responder_rise};
 use super::in_vitro::molar_excess;
@@ -99,6 +99,10 @@ pub fn experiment_unit(id: &str) -> Option<&'static str> {
         "acr20_placebo_week24_cohen2004_expected"
         | "acr20_placebo_week24_bresnihan1998_expected"
         | "acr20_150mg_week24_bresnihan1998_expected"
+        | "acr20_cohen2002_week12_1mgkg_expected"
+        | "acr20_cohen2002_week12_2mgkg_expected"
+        | "acr20_cohen2002_week12_plateau_2_minus_1mgkg"
+        | "acr20_cohen2002_week12_rise_0p4_minus_0p04mgkg"
         | "acr_cohen2004_100mg_expected_acr20"
         | "acr_cohen2004_100mg_expected_acr50"
         | "acr_cohen2004_100mg_expected_acr70"
@@ -186,6 +190,10 @@ pub const EXPERIMENTS: &[&str] = &[
     "acr20_placebo_week24_cohen2004_expected",
     "acr20_placebo_week24_bresnihan1998_expected",
     "acr20_150mg_week24_bresnihan1998_expected",
+    "acr20_cohen2002_week12_1mgkg_expected",
+    "acr20_cohen2002_week12_2mgkg_expected",
+    "acr20_cohen2002_week12_plateau_2_minus_1mgkg",
+    "acr20_cohen2002_week12_rise_0p4_minus_0p04mgkg",
     "acr_cohen2004_100mg_expected_acr20",
     "acr_cohen2004_100mg_expected_acr50",
     "acr_cohen2004_100mg_expected_acr70",
@@ -609,6 +617,14 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
         "acr20_150mg_week24_bresnihan1998_expected" => {
             let r = ResponseModel::ra_acr();
             acr_expected_week24(model, 150.0, r.calibration_placebo_amplitude, 0)
+        }
+        "acr20_cohen2002_week12_1mgkg_expected" => acr20_cohen2002_week12(model, 1.0),
+        "acr20_cohen2002_week12_2mgkg_expected" => acr20_cohen2002_week12(model, 2.0),
+        "acr20_cohen2002_week12_plateau_2_minus_1mgkg" => {
+            Ok(acr20_cohen2002_week12(model, 2.0)? - acr20_cohen2002_week12(model, 1.0)?)
+        }
+        "acr20_cohen2002_week12_rise_0p4_minus_0p04mgkg" => {
+            Ok(acr20_cohen2002_week12(model, 0.4)? - acr20_cohen2002_week12(model, 0.04)?)
         }
         "acr_cohen2004_100mg_expected_acr20"
         | "acr_cohen2004_100mg_expected_acr50"
