@@ -28,6 +28,7 @@ const CORE_LAYERS: &[(&str, u32, &str)] = &[
     ("response/", 6, "clinical response and trials"),
     ("exchange/", 7, "exchange formats"),
     ("validation/", 8, "validation"),
+    ("clinical/", 9, "clinical tools"),
 ];
 
 // ------------------------------------------------------------------------------- the checker
