@@ -3,6 +3,7 @@
 
 mod bench;
 mod compare;
+mod dose_response;
 mod export_sbml;
 mod model_file;
 mod output;
@@ -43,6 +44,8 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Write a scenario's model, patient and first regimen as SBML Level 3 to standard output.
     ExportSbml(export_sbml::ExportSbmlArgs),
+    /// Share of a population reaching a target over a grid of doses (table, CSV, curves).
+    DoseResponse(Box<dose_response::DoseResponseArgs>),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::Merge(args) => population::merge::run_merge(args),
         Command::Bench(args) => bench::run(args),
         Command::Compare(args) => compare::run(args),
+        Command::DoseResponse(args) => dose_response::run(*args),
     };
     match result {
         Ok(code) => code,
