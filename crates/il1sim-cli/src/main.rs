@@ -3,6 +3,7 @@
 
 mod bench;
 mod compare;
+mod dose_find;
 mod dose_response;
 mod export_sbml;
 mod model_file;
@@ -46,6 +47,8 @@ enum Command {
     ExportSbml(export_sbml::ExportSbmlArgs),
     /// Share of a population reaching a target over a grid of doses (table, CSV, curves).
     DoseResponse(Box<dose_response::DoseResponseArgs>),
+    /// Rank the regimens the label allows against targets, for a patient or a population.
+    DoseFind(Box<dose_find::DoseFindArgs>),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Compare(args) => compare::run(args),
         Command::DoseResponse(args) => dose_response::run(*args),
+        Command::DoseFind(args) => dose_find::run(*args),
     };
     match result {
         Ok(code) => code,

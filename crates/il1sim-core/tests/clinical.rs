@@ -109,3 +109,90 @@ fn dose_response_file_errors_name_the_line() {
     let e = parse_dose_response(&text, "t.toml", &model).unwrap_err().to_string();
     assert!(e.contains("dose_units"), "{e}");
 }
+
+fn dose_find_file(crcl: f64, extra: &str) -> String {
+    format!(
+        r#"
+[scenario]
+name = "df"
+description = "test"
+duration_days = 7
+
+[patient]
+weight_kg = 20
+age_y = 6
+sex = "male"
+crcl_ml_min = {crcl}
+disease = "nomid"
+
+[dose_find]
+targets = ["trough:receptor_occupancy_antagonist>=0.97", "crp_day_7<10"]
+max_mg_per_kg_per_day = 3
+loading_dose = false
+{extra}
+
+[[regimens]]
+name = "current"
+route = "sc"
+dose_mg_per_kg = 2
+interval_h = 24
+until_day = 7
+"#
+    )
+}
+
+#[test]
+fn dose_find_ranks_label_regimens_for_one_patient() {
+    let model = il1sim_core::il1_model();
+    let study = parse_dose_find(&dose_find_file(110.0, ""), "df.toml", &model).unwrap();
+    let cands = study.candidates();
+    // 1, 1.5, 2, 2.5, 3 mg/kg/day, once or twice daily; no every-other-day at CrCl 110.
+    assert_eq!(cands.len(), 10);
+    assert!(cands.iter().all(|c| c.schedule != Schedule::EveryOtherDay));
+    let (ranked, _) = study.run(&model, SolverOptions::default(), &|| {});
+    assert_eq!(ranked.len(), 11);
+    // Met targets first; among them exposure rises down the list (5% classes).
+    let met: Vec<_> = ranked.iter().take_while(|r| r.summary.all.fraction == 1.0).collect();
+    assert!(!met.is_empty() && met.len() < ranked.len(), "{}", met.len());
+    for w in met.windows(2) {
+        assert!(w[1].summary.auc_median >= w[0].summary.auc_median / 1.05);
+    }
+    assert!(ranked[met.len()..].iter().all(|r| r.summary.all.fraction == 0.0));
+    // Every other day appears below 30 mL/min.
+    let renal = parse_dose_find(&dose_find_file(20.0, ""), "df.toml", &model).unwrap();
+    assert!(renal
+        .candidates()
+        .iter()
+        .any(|c| c.schedule == Schedule::EveryOtherDay));
+}
+
+#[test]
+fn dose_find_takes_individual_parameters_in_their_unit() {
+    let model = il1sim_core::il1_model();
+    let text = dose_find_file(110.0, "[dose_find.parameters]\nCL_anakinra_paed = 11.856");
+    let study = parse_dose_find(&text, "df.toml", &model).unwrap();
+    match &study.cohort {
+        il1sim_core::clinical::evaluation::Cohort::Patient { overrides, .. } => {
+            assert_eq!(overrides.len(), 1);
+            assert_eq!(overrides[0].0, "CL_anakinra_paed");
+            assert!((overrides[0].1 - 11.856).abs() < 1e-9, "L/h is canonical");
+        }
+        _ => panic!("one patient"),
+    }
+    // A faster clearance lowers exposure.
+    let base = parse_dose_find(&dose_find_file(110.0, ""), "df.toml", &model).unwrap();
+    let auc = |s: &il1sim_core::clinical::dose_find::DoseFind| {
+        let (r, _) = s.run(&model, SolverOptions::default(), &|| {});
+        r.iter().find(|r| r.candidate.is_none()).unwrap().summary.auc_median
+    };
+    assert!(auc(&study) < 0.7 * auc(&base));
+    let text = dose_find_file(110.0, "[dose_find.parameters]\nCL_nonsense = 1.0");
+    let e = parse_dose_find(&text, "df.toml", &model).unwrap_err().to_string();
+    assert!(
+        e.contains("df.toml:") && e.contains("dose_find.parameters.CL_nonsense") && e.contains("il1sim parameters"),
+        "{e}"
+    );
+    let text = dose_find_file(110.0, "").replace("max_mg_per_kg_per_day = 3", "max_mg_per_kg_per_day = 10");
+    let e = parse_dose_find(&text, "df.toml", &model).unwrap_err().to_string();
+    assert!(e.contains("at most 8 mg/kg/day"), "{e}");
+}

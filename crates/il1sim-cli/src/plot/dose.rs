@@ -275,6 +275,7 @@ fn draw_ranking<DB: DrawingBackend>(
     let n = bars.len().max(1) as f64;
     let mut chart = ChartBuilder::on(&body)
         .margin(12)
+        .margin_right(70)
         .x_label_area_size(40)
         .y_label_area_size(RANK_LABEL_WIDTH)
         .build_cartesian_2d(0.0..1.0f64, 0.0..n)
@@ -319,10 +320,11 @@ fn draw_ranking<DB: DrawingBackend>(
         } else {
             b.label.clone()
         };
-        body.draw(&Text::new(text, (px - 8, py), label_style.clone()))
+        // Backend coordinates are the figure's, so the labels go on the root area.
+        root.draw(&Text::new(text, (px - 8, py), label_style.clone()))
             .map_err(err)?;
         let (vx, vy) = chart.backend_coord(&(v.max(b.interval.map_or(0.0, |i| i.1)), yc));
-        body.draw(&Text::new(
+        root.draw(&Text::new(
             format!("{:.0}%", 100.0 * b.value),
             (vx + 5, vy),
             value_style.clone(),

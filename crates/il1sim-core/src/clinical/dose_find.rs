@@ -223,8 +223,23 @@ pub struct Ranked {
     pub injections_per_week: f64,
 }
 
-/// Rank: attainment (all targets) first, higher first; then median AUC, lower first; then
-/// injections per week, fewer first; failed regimens (nothing evaluated) last.
+/// Exposures whose median AUCs are within this factor of each other fall in one class when
+/// ranking (a convention of this tool, not a published equivalence margin): 1 mg/kg/day once
+/// daily and split twice daily differ by well under 1% and are ranked by injections.
+pub const EXPOSURE_CLASS_FACTOR: f64 = 1.05;
+
+/// The exposure class of an AUC (bins of a factor [`EXPOSURE_CLASS_FACTOR`]).
+fn exposure_class(auc: f64) -> f64 {
+    if auc.is_finite() && auc > 0.0 {
+        (auc.ln() / EXPOSURE_CLASS_FACTOR.ln()).floor()
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// Rank: attainment (all targets) first, higher first; then exposure, lower first, in classes
+/// of a factor [`EXPOSURE_CLASS_FACTOR`] of the median AUC; then injections per week, fewer
+/// first; then the median AUC itself; failed regimens (nothing evaluated) last.
 pub fn rank(mut v: Vec<Ranked>) -> Vec<Ranked> {
     let key = |r: &Ranked| {
         let f = r.summary.all.fraction;
@@ -237,8 +252,9 @@ pub fn rank(mut v: Vec<Ranked>) -> Vec<Ranked> {
     v.sort_by(|a, b| {
         key(b)
             .total_cmp(&key(a))
-            .then(a.summary.auc_median.total_cmp(&b.summary.auc_median))
+            .then(exposure_class(a.summary.auc_median).total_cmp(&exposure_class(b.summary.auc_median)))
             .then(a.injections_per_week.total_cmp(&b.injections_per_week))
+            .then(a.summary.auc_median.total_cmp(&b.summary.auc_median))
     });
     v
 }
@@ -403,12 +419,14 @@ mod tests {
             ranked("high, more exposure", 0.9, 200.0, 7.0),
             ranked("high, less exposure", 0.9, 100.0, 14.0),
             ranked("high, less exposure, fewer", 0.9, 100.0, 3.5),
+            ranked("high, 1% more exposure, fewest", 0.9, 101.0, 1.0),
             ranked("failed", f64::NAN, f64::NAN, 7.0),
         ]);
         let names: Vec<&str> = v.iter().map(|r| r.regimen.name.as_str()).collect();
         assert_eq!(
             names,
             [
+                "high, 1% more exposure, fewest",
                 "high, less exposure, fewer",
                 "high, less exposure",
                 "high, more exposure",
