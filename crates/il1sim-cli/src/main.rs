@@ -6,6 +6,7 @@ mod compare;
 mod dose_find;
 mod dose_response;
 mod export_sbml;
+mod missed_dose;
 mod model_file;
 mod output;
 mod plot;
@@ -49,6 +50,8 @@ enum Command {
     DoseResponse(Box<dose_response::DoseResponseArgs>),
     /// Rank the regimens the label allows against targets, for a patient or a population.
     DoseFind(Box<dose_find::DoseFindArgs>),
+    /// A dose is late: compare taking it now, skipping it, shifting, doubling or splitting.
+    MissedDose(Box<missed_dose::MissedDoseArgs>),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => compare::run(args),
         Command::DoseResponse(args) => dose_response::run(*args),
         Command::DoseFind(args) => dose_find::run(*args),
+        Command::MissedDose(args) => missed_dose::run(*args),
     };
     match result {
         Ok(code) => code,

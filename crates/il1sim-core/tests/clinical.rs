@@ -196,3 +196,77 @@ fn dose_find_takes_individual_parameters_in_their_unit() {
     let e = parse_dose_find(&text, "df.toml", &model).unwrap_err().to_string();
     assert!(e.contains("at most 8 mg/kg/day"), "{e}");
 }
+
+#[test]
+fn a_dose_14_h_late_compares_five_options_with_figures() {
+    let model = il1sim_core::il1_model();
+    let mut regimen = Regimen::repeated(
+        "100 mg daily",
+        "anakinra",
+        DoseAmount::Mg(100.0),
+        Administration::Subcutaneous,
+        24.0,
+        1,
+    );
+    regimen.repeat = Repeat::UntilDay(30);
+    let q = MissedDose {
+        patient: Patient::adult("caps"),
+        regimen,
+        day: 10,
+        hours_late: 14.0,
+        window_days: 3.0,
+        signal: "il1_signal_relative".into(),
+        crp: "crp".into(),
+        signal_threshold: None,
+        peak_limit_ratio: DEFAULT_PEAK_LIMIT_RATIO,
+    };
+    let r = q.run(&model, SolverOptions::default()).unwrap();
+    assert_eq!(r.options.len(), 5);
+    let get = |o: MissedOption| r.options.iter().find(|x| x.option == o).unwrap();
+    let (now, skip, shift, double, split) = (
+        get(MissedOption::TakeNow),
+        get(MissedOption::Skip),
+        get(MissedOption::TakeNowAndShift),
+        get(MissedOption::DoubleNext),
+        get(MissedOption::Split),
+    );
+    // The reference never exceeds its own peak; every late option does.
+    assert_eq!(r.reference.hours_signal_above_threshold, 0.0);
+    for o in &r.options {
+        assert!(o.hours_signal_above_threshold > 0.0, "{}", o.name);
+        assert!(o.peak_signal > r.reference.peak_signal, "{}", o.name);
+    }
+    // Skipping loses a third of the exposure of three days and leaves the signal highest.
+    assert!(skip.auc_ng_h_ml < 0.75 * r.reference.auc_ng_h_ml);
+    assert!(skip.hours_signal_above_threshold > now.hours_signal_above_threshold);
+    assert!(skip.peak_signal > 5.0 * now.peak_signal);
+    // Doubling keeps the exposure but not the peak concentration; splitting is in between.
+    assert!((double.auc_ng_h_ml / r.reference.auc_ng_h_ml - 1.0).abs() < 0.01);
+    assert!(double.peak_concentration_ng_ml > split.peak_concentration_ng_ml);
+    assert!(split.peak_concentration_ng_ml > now.peak_concentration_ng_ml);
+    assert!(now.peak_concentration_ng_ml > r.reference.peak_concentration_ng_ml);
+    // Shifting gives one dose fewer within the window.
+    assert!(shift.auc_ng_h_ml < now.auc_ng_h_ml);
+    assert_eq!(shift.doses.len(), 3);
+    assert_eq!(now.doses.len(), 3);
+    // The figures differ between any two options.
+    for (i, a) in r.options.iter().enumerate() {
+        for b in &r.options[i + 1..] {
+            assert!(
+                a.doses != b.doses && a.auc_ng_h_ml != b.auc_ng_h_ml,
+                "{} and {}",
+                a.name,
+                b.name
+            );
+        }
+    }
+    assert!(!matches!(r.recommended, MissedOption::Skip | MissedOption::DoubleNext));
+    assert!(r.reason.contains("h"), "{}", r.reason);
+    // A dose later than the next one is refused with what is allowed.
+    let late = MissedDose {
+        hours_late: 30.0,
+        ..q.clone()
+    };
+    let e = late.run(&model, SolverOptions::default()).unwrap_err();
+    assert!(e.contains("--hours-late 30") && e.contains("less than the dosing interval"), "{e}");
+}
