@@ -270,3 +270,24 @@ fn a_dose_14_h_late_compares_five_options_with_figures() {
     let e = late.run(&model, SolverOptions::default()).unwrap_err();
     assert!(e.contains("--hours-late 30") && e.contains("less than the dosing interval"), "{e}");
 }
+
+#[test]
+fn shipped_dose_response_and_dose_find_files_parse() {
+    let model = il1sim_core::il1_model();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let (mut dr, mut df) = (0, 0);
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let origin = path.display().to_string();
+        if text.contains("\n[dose_response]") {
+            parse_dose_response(&text, &origin, &model).unwrap_or_else(|e| panic!("{e}"));
+            dr += 1;
+        }
+        if text.contains("\n[dose_find]") {
+            parse_dose_find(&text, &origin, &model).unwrap_or_else(|e| panic!("{e}"));
+            df += 1;
+        }
+    }
+    assert_eq!((dr, df), (3, 2));
+}
