@@ -155,7 +155,12 @@ fn truncate(s: &str, n: usize) -> String {
     }
 }
 
-fn write_outputs(out: &Path, study: &DoseFind, ranked: &[Ranked], no_plot: bool) -> Result<(), String> {
+fn write_outputs(
+    out: &Path,
+    study: &DoseFind,
+    ranked: &[Ranked],
+    no_plot: bool,
+) -> Result<(), String> {
     let mut header: Vec<String> = [
         "rank",
         "regimen",
@@ -186,8 +191,12 @@ fn write_outputs(out: &Path, study: &DoseFind, ranked: &[Ranked], no_plot: bool)
                 (i + 1).to_string(),
                 r.regimen.name.clone(),
                 schedule_of(r).to_string(),
-                r.candidate.map(|c| num(c.mg_per_kg_per_day)).unwrap_or_default(),
-                r.candidate.map(|c| c.loading.to_string()).unwrap_or_default(),
+                r.candidate
+                    .map(|c| num(c.mg_per_kg_per_day))
+                    .unwrap_or_default(),
+                r.candidate
+                    .map(|c| c.loading.to_string())
+                    .unwrap_or_default(),
                 num(r.injections_per_week),
                 s.evaluated.to_string(),
                 s.failures.to_string(),
@@ -234,16 +243,30 @@ fn write_outputs(out: &Path, study: &DoseFind, ranked: &[Ranked], no_plot: bool)
                 },
             })
             .collect();
-        let title = format!("{}: attainment by regimen (best {})", study.name, bars.len());
+        let title = format!(
+            "{}: attainment by regimen (best {})",
+            study.name,
+            bars.len()
+        );
         let x_label = "probability of attaining all targets";
-        files.push((figures[0].clone(), ranking_svg(&title, x_label, &groups, &bars)?.into_bytes()));
-        files.push((figures[1].clone(), ranking_png(&title, x_label, &groups, &bars)?));
+        files.push((
+            figures[0].clone(),
+            ranking_svg(&title, x_label, &groups, &bars)?.into_bytes(),
+        ));
+        files.push((
+            figures[1].clone(),
+            ranking_png(&title, x_label, &groups, &bars)?,
+        ));
     }
     write_set_atomic(&files, &remove)?;
     println!(
         "wrote {}/dose_find.csv{}",
         out.display(),
-        if no_plot { "" } else { ", dose_find.svg, dose_find.png" }
+        if no_plot {
+            ""
+        } else {
+            ", dose_find.svg, dose_find.png"
+        }
     );
     Ok(())
 }

@@ -237,13 +237,17 @@ fn parse_doses(text: &str) -> Result<(Vec<f64>, DoseUnit), String> {
     for item in items {
         let (n, u) = split_unit(item);
         if !u.is_empty() && u != unit_text {
-            return Err(format!("--doses '{text}': '{item}' has another unit; {allowed}"));
+            return Err(format!(
+                "--doses '{text}': '{item}' has another unit; {allowed}"
+            ));
         }
         let x: f64 = n
             .parse()
             .map_err(|_| format!("--doses '{text}': '{item}' is not a dose; {allowed}"))?;
         if !(x.is_finite() && x > 0.0) || v.last().is_some_and(|&p| x <= p) {
-            return Err(format!("--doses '{text}': '{item}' is not allowed; {allowed}"));
+            return Err(format!(
+                "--doses '{text}': '{item}' is not allowed; {allowed}"
+            ));
         }
         v.push(x);
     }
@@ -251,11 +255,18 @@ fn parse_doses(text: &str) -> Result<(Vec<f64>, DoseUnit), String> {
 }
 
 /// The study of the quick form.
-fn quick(args: &DoseResponseArgs, model: &il1sim_core::model::definition::Model) -> Result<DoseResponse, String> {
-    let need = |flag: &str| format!("{flag} is needed in the quick form (or give a dose-response file)");
+fn quick(
+    args: &DoseResponseArgs,
+    model: &il1sim_core::model::definition::Model,
+) -> Result<DoseResponse, String> {
+    let need =
+        |flag: &str| format!("{flag} is needed in the quick form (or give a dose-response file)");
     let doses_text = args.doses.as_deref().ok_or_else(|| need("--doses"))?;
     let (doses, unit) = parse_doses(doses_text)?;
-    let pop_arg = args.population.as_deref().ok_or_else(|| need("--population"))?;
+    let pop_arg = args
+        .population
+        .as_deref()
+        .ok_or_else(|| need("--population"))?;
     let (text, origin, path) = match BUILT_IN_POPULATIONS.iter().find(|(n, _)| *n == pop_arg) {
         Some((n, t)) => (t.to_string(), format!("built-in population {n}"), None),
         None => {
@@ -294,7 +305,11 @@ fn quick(args: &DoseResponseArgs, model: &il1sim_core::model::definition::Model)
         .collect::<Result<_, _>>()?;
     let duration_h = match args.days {
         Some(d) if d.is_finite() && d > 0.0 && d <= 3650.0 => d * HOURS_PER_DAY,
-        Some(d) => return Err(format!("--days {d}: allowed: more than 0 and at most 3650 days")),
+        Some(d) => {
+            return Err(format!(
+                "--days {d}: allowed: more than 0 and at most 3650 days"
+            ))
+        }
         None => targets
             .iter()
             .filter_map(|t| t.time_needed_h())
@@ -314,7 +329,11 @@ fn quick(args: &DoseResponseArgs, model: &il1sim_core::model::definition::Model)
     let cap = match &args.max_dose {
         Some(m) => match crate::quick::parse_amount("--max-dose", m)? {
             DoseAmount::Mg(mg) => Some(mg),
-            _ => return Err(format!("--max-dose '{m}': allowed: an amount in mg, e.g. 100mg")),
+            _ => {
+                return Err(format!(
+                    "--max-dose '{m}': allowed: an amount in mg, e.g. 100mg"
+                ))
+            }
         },
         None => None,
     };
@@ -401,8 +420,7 @@ pub fn run(args: DoseResponseArgs) -> Result<ExitCode, String> {
     );
     let bar = progress_bar(study.cohort.size())?;
     let started = Instant::now();
-    let (points, summaries, results) =
-        pool.install(|| study.run(&model, options, &|| bar.inc(1)));
+    let (points, summaries, results) = pool.install(|| study.run(&model, options, &|| bar.inc(1)));
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
     print_table(&study, &points, &summaries);
@@ -413,7 +431,14 @@ pub fn run(args: DoseResponseArgs) -> Result<ExitCode, String> {
     println!(
         "attainment: share of subjects meeting the target, with its 95% Wilson interval; percentiles of the target's quantity over the subjects ({elapsed:.1} s)"
     );
-    write_outputs(&args.out, &study, &points, &summaries, &results, args.run.no_plot)?;
+    write_outputs(
+        &args.out,
+        &study,
+        &points,
+        &summaries,
+        &results,
+        args.run.no_plot,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -514,25 +539,35 @@ fn write_outputs(
     .collect();
     let mut rows = Vec::new();
     for (p, s) in points.iter().zip(summaries) {
-        let mut push = |target: &str, quantity: &str, unit: &str, t: &il1sim_core::clinical::evaluation::TargetSummary| {
-            let mut r = vec![
-                study.templates[p.template].name.clone(),
-                num(p.dose),
-                study.unit.label().to_string(),
-                target.to_string(),
-                quantity.to_string(),
-                unit.to_string(),
-                t.evaluated.to_string(),
-                s.failures.to_string(),
-                num(t.attained),
-                num(t.fraction),
-                t.interval.map(|i| num(i.0)).unwrap_or_default(),
-                t.interval.map(|i| num(i.1)).unwrap_or_default(),
-            ];
-            r.extend(t.percentiles.iter().map(|&v| if v.is_finite() { num(v) } else { String::new() }));
-            r.push(num(s.auc_median));
-            rows.push(r);
-        };
+        let mut push =
+            |target: &str,
+             quantity: &str,
+             unit: &str,
+             t: &il1sim_core::clinical::evaluation::TargetSummary| {
+                let mut r = vec![
+                    study.templates[p.template].name.clone(),
+                    num(p.dose),
+                    study.unit.label().to_string(),
+                    target.to_string(),
+                    quantity.to_string(),
+                    unit.to_string(),
+                    t.evaluated.to_string(),
+                    s.failures.to_string(),
+                    num(t.attained),
+                    num(t.fraction),
+                    t.interval.map(|i| num(i.0)).unwrap_or_default(),
+                    t.interval.map(|i| num(i.1)).unwrap_or_default(),
+                ];
+                r.extend(t.percentiles.iter().map(|&v| {
+                    if v.is_finite() {
+                        num(v)
+                    } else {
+                        String::new()
+                    }
+                }));
+                r.push(num(s.auc_median));
+                rows.push(r);
+            };
         for (k, t) in study.targets.iter().enumerate() {
             push(&t.text, &t.label, &t.unit, &s.targets[k]);
         }
@@ -548,14 +583,21 @@ fn write_outputs(
     } else {
         let panels = panels(study, points, summaries);
         let title = format!("{}: dose-response", study.name);
-        files.push((figures[0].clone(), curves_svg(&title, &panels)?.into_bytes()));
+        files.push((
+            figures[0].clone(),
+            curves_svg(&title, &panels)?.into_bytes(),
+        ));
         files.push((figures[1].clone(), curves_png(&title, &panels)?));
     }
     write_set_atomic(&files, &remove)?;
     println!(
         "wrote {}/dose_response.csv{}",
         out.display(),
-        if no_plot { "" } else { ", dose_response.svg, dose_response.png" }
+        if no_plot {
+            ""
+        } else {
+            ", dose_response.svg, dose_response.png"
+        }
     );
     Ok(())
 }
@@ -596,7 +638,11 @@ fn panels(
                 inner: None,
             }),
             y_range: Some((0.0, 1.0)),
-            note: if pop { "band: 95% Wilson interval".into() } else { String::new() },
+            note: if pop {
+                "band: 95% Wilson interval".into()
+            } else {
+                String::new()
+            },
         });
     }
     for (k, t) in study.targets.iter().enumerate() {
@@ -611,7 +657,11 @@ fn panels(
                 inner: None,
             }),
             y_range: Some((0.0, 1.0)),
-            note: if pop { "band: 95% Wilson interval".into() } else { String::new() },
+            note: if pop {
+                "band: 95% Wilson interval".into()
+            } else {
+                String::new()
+            },
         });
         v.push(CurvePanel {
             title: t.label.clone(),
@@ -646,6 +696,8 @@ mod tests {
         assert_eq!(parse_doses("30mg, 75mg,100mg").unwrap().1, DoseUnit::Mg);
         assert!(parse_doses("1,2").unwrap_err().contains("a unit is needed"));
         assert!(parse_doses("2,1mg").unwrap_err().contains("'1mg'"));
-        assert!(parse_doses("1mg,2mg/kg").unwrap_err().contains("another unit"));
+        assert!(parse_doses("1mg,2mg/kg")
+            .unwrap_err()
+            .contains("another unit"));
     }
 }

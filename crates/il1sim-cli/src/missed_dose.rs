@@ -61,7 +61,12 @@ pub struct MissedDoseArgs {
     #[arg(long, value_name = "ML_MIN", allow_negative_numbers = true)]
     pub crcl: Option<f64>,
     /// Days compared after the scheduled dose [default: 3]
-    #[arg(long, value_name = "DAYS", default_value_t = 3.0, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "DAYS",
+        default_value_t = 3.0,
+        allow_negative_numbers = true
+    )]
     pub window_days: f64,
     /// Observable of the local signal, by model name [default: il1_signal_relative]
     #[arg(long, value_name = "OBSERVABLE", default_value = "il1_signal_relative")]
@@ -125,8 +130,7 @@ pub fn run(args: MissedDoseArgs) -> Result<ExitCode, String> {
         patient.crcl_ml_min = c;
     }
     if let Some(s) = &args.sex {
-        patient.sex =
-            Sex::parse(s).ok_or_else(|| format!("--sex '{s}': allowed: female, male"))?;
+        patient.sex = Sex::parse(s).ok_or_else(|| format!("--sex '{s}': allowed: female, male"))?;
     }
     patient
         .check(&model, "patient")
@@ -208,7 +212,11 @@ pub fn run(args: MissedDoseArgs) -> Result<ExitCode, String> {
             println!(
                 "wrote {}/missed_dose.json, missed_dose.csv{}",
                 out.display(),
-                if args.no_plot { "" } else { ", missed_dose.svg, missed_dose.png" }
+                if args.no_plot {
+                    ""
+                } else {
+                    ", missed_dose.svg, missed_dose.png"
+                }
             );
         }
     }

@@ -95,18 +95,35 @@ fn attainment_rises_with_dose_and_ignores_thread_count() {
 fn dose_response_file_errors_name_the_line() {
     let model = il1sim_core::il1_model();
     let text = dose_response_file("\"crp_day_30<10\"");
-    let e = parse_dose_response(&text, "t.toml", &model).unwrap_err().to_string();
-    assert!(e.starts_with("t.toml:") && e.contains("dose_response.targets[0]") && e.contains("day 30"), "{e}");
+    let e = parse_dose_response(&text, "t.toml", &model)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("t.toml:") && e.contains("dose_response.targets[0]") && e.contains("day 30"),
+        "{e}"
+    );
     let line = text.lines().position(|l| l.starts_with("targets")).unwrap() + 1;
     assert!(e.starts_with(&format!("t.toml:{line}:")), "{e}");
     let text = dose_response_file("\"crp_day_7<10\"").replace("[0.125, 0.25,", "[0.25, 0.125,");
-    let e = parse_dose_response(&text, "t.toml", &model).unwrap_err().to_string();
-    assert!(e.contains("dose_response.doses[1]") && e.contains("ascending"), "{e}");
+    let e = parse_dose_response(&text, "t.toml", &model)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("dose_response.doses[1]") && e.contains("ascending"),
+        "{e}"
+    );
     let text = dose_response_file("\"crp_day_7<10\"").replace("\"mg/kg\"", "\"g\"");
-    let e = parse_dose_response(&text, "t.toml", &model).unwrap_err().to_string();
-    assert!(e.contains("dose_unit") && e.contains("allowed: mg, mg/kg"), "{e}");
+    let e = parse_dose_response(&text, "t.toml", &model)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("dose_unit") && e.contains("allowed: mg, mg/kg"),
+        "{e}"
+    );
     let text = dose_response_file("\"crp_day_7<10\"").replace("dose_unit", "dose_units");
-    let e = parse_dose_response(&text, "t.toml", &model).unwrap_err().to_string();
+    let e = parse_dose_response(&text, "t.toml", &model)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("dose_units"), "{e}");
 }
 
@@ -152,12 +169,17 @@ fn dose_find_ranks_label_regimens_for_one_patient() {
     let (ranked, _) = study.run(&model, SolverOptions::default(), &|| {});
     assert_eq!(ranked.len(), 11);
     // Met targets first; among them exposure rises down the list (5% classes).
-    let met: Vec<_> = ranked.iter().take_while(|r| r.summary.all.fraction == 1.0).collect();
+    let met: Vec<_> = ranked
+        .iter()
+        .take_while(|r| r.summary.all.fraction == 1.0)
+        .collect();
     assert!(!met.is_empty() && met.len() < ranked.len(), "{}", met.len());
     for w in met.windows(2) {
         assert!(w[1].summary.auc_median >= w[0].summary.auc_median / 1.05);
     }
-    assert!(ranked[met.len()..].iter().all(|r| r.summary.all.fraction == 0.0));
+    assert!(ranked[met.len()..]
+        .iter()
+        .all(|r| r.summary.all.fraction == 0.0));
     // Every other day appears below 30 mL/min.
     let renal = parse_dose_find(&dose_find_file(20.0, ""), "df.toml", &model).unwrap();
     assert!(renal
@@ -183,17 +205,28 @@ fn dose_find_takes_individual_parameters_in_their_unit() {
     let base = parse_dose_find(&dose_find_file(110.0, ""), "df.toml", &model).unwrap();
     let auc = |s: &il1sim_core::clinical::dose_find::DoseFind| {
         let (r, _) = s.run(&model, SolverOptions::default(), &|| {});
-        r.iter().find(|r| r.candidate.is_none()).unwrap().summary.auc_median
+        r.iter()
+            .find(|r| r.candidate.is_none())
+            .unwrap()
+            .summary
+            .auc_median
     };
     assert!(auc(&study) < 0.7 * auc(&base));
     let text = dose_find_file(110.0, "[dose_find.parameters]\nCL_nonsense = 1.0");
-    let e = parse_dose_find(&text, "df.toml", &model).unwrap_err().to_string();
+    let e = parse_dose_find(&text, "df.toml", &model)
+        .unwrap_err()
+        .to_string();
     assert!(
-        e.contains("df.toml:") && e.contains("dose_find.parameters.CL_nonsense") && e.contains("il1sim parameters"),
+        e.contains("df.toml:")
+            && e.contains("dose_find.parameters.CL_nonsense")
+            && e.contains("il1sim parameters"),
         "{e}"
     );
-    let text = dose_find_file(110.0, "").replace("max_mg_per_kg_per_day = 3", "max_mg_per_kg_per_day = 10");
-    let e = parse_dose_find(&text, "df.toml", &model).unwrap_err().to_string();
+    let text = dose_find_file(110.0, "")
+        .replace("max_mg_per_kg_per_day = 3", "max_mg_per_kg_per_day = 10");
+    let e = parse_dose_find(&text, "df.toml", &model)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("at most 8 mg/kg/day"), "{e}");
 }
 
@@ -260,7 +293,10 @@ fn a_dose_14_h_late_compares_five_options_with_figures() {
             );
         }
     }
-    assert!(!matches!(r.recommended, MissedOption::Skip | MissedOption::DoubleNext));
+    assert!(!matches!(
+        r.recommended,
+        MissedOption::Skip | MissedOption::DoubleNext
+    ));
     assert!(r.reason.contains("h"), "{}", r.reason);
     // A dose later than the next one is refused with what is allowed.
     let late = MissedDose {
@@ -268,7 +304,10 @@ fn a_dose_14_h_late_compares_five_options_with_figures() {
         ..q.clone()
     };
     let e = late.run(&model, SolverOptions::default()).unwrap_err();
-    assert!(e.contains("--hours-late 30") && e.contains("less than the dosing interval"), "{e}");
+    assert!(
+        e.contains("--hours-late 30") && e.contains("less than the dosing interval"),
+        "{e}"
+    );
 }
 
 #[test]

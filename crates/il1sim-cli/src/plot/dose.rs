@@ -56,8 +56,8 @@ struct Layout {
 }
 
 fn layout(entries: Vec<LegendEntry>, body: u32) -> Result<Layout, String> {
-    let font = FontRef::try_from_slice(FONT_BYTES)
-        .map_err(|e| format!("bundled font unusable: {e}"))?;
+    let font =
+        FontRef::try_from_slice(FONT_BYTES).map_err(|e| format!("bundled font unusable: {e}"))?;
     let legend_rows = layout_legend(&font, entries, false);
     let legend_height = legend_rows.len() as u32 * LEGEND_ROW_HEIGHT + LEGEND_PADDING;
     let height = TITLE_HEIGHT + legend_height + body;
@@ -121,7 +121,9 @@ fn draw_curve_panel<DB: DrawingBackend>(
         .collect();
     let (mut x0, mut x1) = xs
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+            (a.min(x), b.max(x))
+        });
     if !(x0.is_finite() && x1.is_finite()) {
         (x0, x1) = (0.0, 1.0);
     }
@@ -129,7 +131,10 @@ fn draw_curve_panel<DB: DrawingBackend>(
         (x0, x1) = (x0 - 0.5 * x0.abs().max(1.0), x1 + 0.5 * x1.abs().max(1.0));
     }
     let pad = 0.04 * (x1 - x0);
-    let (x0, x1) = ((x0 - pad).max(if x0 >= 0.0 { 0.0 } else { f64::MIN }), x1 + pad);
+    let (x0, x1) = (
+        (x0 - pad).max(if x0 >= 0.0 { 0.0 } else { f64::MIN }),
+        x1 + pad,
+    );
     let (y0, y1) = match p.y_range {
         Some(r) => r,
         None => {
@@ -153,7 +158,10 @@ fn draw_curve_panel<DB: DrawingBackend>(
                 (lo - 0.1 * lo.abs().max(1.0), hi + 0.1 * hi.abs().max(1.0))
             } else {
                 let pad = 0.05 * (hi - lo);
-                ((lo - pad).max(if lo >= 0.0 { 0.0 } else { f64::MIN }), hi + pad)
+                (
+                    (lo - pad).max(if lo >= 0.0 { 0.0 } else { f64::MIN }),
+                    hi + pad,
+                )
             }
         }
     };
@@ -233,7 +241,9 @@ pub fn curves_svg(title: &str, panels: &[CurvePanel]) -> Result<String, String> 
 /// Dose-response curves as PNG (the same figure as [`curves_svg`]).
 pub fn curves_png(title: &str, panels: &[CurvePanel]) -> Result<Vec<u8>, String> {
     let l = curve_layout(panels)?;
-    render_png(&l.font, l.height, |root| draw_curves(root, title, panels, &l))
+    render_png(&l.font, l.height, |root| {
+        draw_curves(root, title, panels, &l)
+    })
 }
 
 /// One bar of a ranking chart.
@@ -299,7 +309,11 @@ fn draw_ranking<DB: DrawingBackend>(
         // Top to bottom: the first bar at the top.
         let yc = n - k as f64 - 0.5;
         let c = colour(b.group);
-        let v = if b.value.is_finite() { b.value.clamp(0.0, 1.0) } else { 0.0 };
+        let v = if b.value.is_finite() {
+            b.value.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         chart
             .draw_series(std::iter::once(Rectangle::new(
                 [(0.0, yc - 0.35), (v, yc + 0.35)],

@@ -252,7 +252,10 @@ pub fn rank(mut v: Vec<Ranked>) -> Vec<Ranked> {
     v.sort_by(|a, b| {
         key(b)
             .total_cmp(&key(a))
-            .then(exposure_class(a.summary.auc_median).total_cmp(&exposure_class(b.summary.auc_median)))
+            .then(
+                exposure_class(a.summary.auc_median)
+                    .total_cmp(&exposure_class(b.summary.auc_median)),
+            )
             .then(a.injections_per_week.total_cmp(&b.injections_per_week))
             .then(a.summary.auc_median.total_cmp(&b.summary.auc_median))
     });

@@ -65,7 +65,10 @@ impl Cohort {
 
     /// Subject `id`'s patient, overrides and variability factors.
     #[allow(clippy::type_complexity)]
-    pub fn subject(&self, id: u64) -> Result<(Patient, Vec<(String, f64)>, Vec<(ParamId, f64)>), String> {
+    pub fn subject(
+        &self,
+        id: u64,
+    ) -> Result<(Patient, Vec<(String, f64)>, Vec<(ParamId, f64)>), String> {
         match self {
             Cohort::Patient { patient, overrides } => {
                 Ok((patient.clone(), overrides.clone(), Vec::new()))
@@ -156,7 +159,11 @@ impl Evaluation<'_> {
     /// Output times a regimen needs: 0, the horizon, its trough, the targets' days and, with an
     /// ACR target, the driver grid.
     fn output_times(&self, regimen: &Regimen) -> Vec<f64> {
-        let mut times = vec![0.0, self.duration_h, trough_time_h(regimen, self.duration_h)];
+        let mut times = vec![
+            0.0,
+            self.duration_h,
+            trough_time_h(regimen, self.duration_h),
+        ];
         let mut acr_end: f64 = 0.0;
         for t in self.targets {
             match t.quantity {
@@ -179,8 +186,7 @@ impl Evaluation<'_> {
         let times = self.output_times(regimen);
         let traj = match self.cohort.method() {
             SimulationMethod::Fast if !regimen.steady_state => {
-                crate::solve::fast::simulate(subject, regimen, self.duration_h, &times)
-                    .map(|r| r.0)
+                crate::solve::fast::simulate(subject, regimen, self.duration_h, &times).map(|r| r.0)
             }
             _ => subject
                 .simulate(regimen, self.duration_h, &times)
@@ -275,11 +281,16 @@ impl Evaluation<'_> {
             Ok(s) => s,
             Err(m) => return fail(format!("subject {id}: {m}")),
         };
-        let subject =
-            match Subject::with_variability(self.model, &patient, &overrides, &multipliers, self.options) {
-                Ok(s) => s,
-                Err(e) => return fail(format!("subject {id}: {e}")),
-            };
+        let subject = match Subject::with_variability(
+            self.model,
+            &patient,
+            &overrides,
+            &multipliers,
+            self.options,
+        ) {
+            Ok(s) => s,
+            Err(e) => return fail(format!("subject {id}: {e}")),
+        };
         let mut rng = subject_rng(self.cohort.seed() ^ CLINICAL_RESPONSE_STREAM, id);
         let z: f64 = StandardNormal.sample(&mut rng);
         let u: f64 = rng.random::<f64>();
@@ -353,7 +364,11 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 fn summary(values: &[(f64, f64)], population: bool, with_percentiles: bool) -> TargetSummary {
     let n = values.len() as u64;
     let attained: f64 = values.iter().map(|v| v.1).sum();
-    let mut q: Vec<f64> = values.iter().map(|v| v.0).filter(|v| v.is_finite()).collect();
+    let mut q: Vec<f64> = values
+        .iter()
+        .map(|v| v.0)
+        .filter(|v| v.is_finite())
+        .collect();
     q.sort_by(f64::total_cmp);
     let percentiles = PERCENTILES.map(|p| {
         if with_percentiles {
@@ -392,8 +407,10 @@ pub fn summarise(
             let failures = results.len() as u64 - ok.len() as u64;
             let targets = (0..n_targets)
                 .map(|k| {
-                    let v: Vec<(f64, f64)> =
-                        ok.iter().map(|p| (p.quantities[k], p.attained[k])).collect();
+                    let v: Vec<(f64, f64)> = ok
+                        .iter()
+                        .map(|p| (p.quantities[k], p.attained[k]))
+                        .collect();
                     summary(&v, population, true)
                 })
                 .collect();

@@ -183,7 +183,20 @@ fn response(
 }
 
 /// The cohort of a file: its `[patient]` or its `[population]`.
-fn cohort(text: &str, origin: &str, model: &Model) -> Result<(Cohort, f64, Vec<crate::dosing::regimen::Regimen>, String, String), ScenarioError> {
+fn cohort(
+    text: &str,
+    origin: &str,
+    model: &Model,
+) -> Result<
+    (
+        Cohort,
+        f64,
+        Vec<crate::dosing::regimen::Regimen>,
+        String,
+        String,
+    ),
+    ScenarioError,
+> {
     let f = parse_file(text, origin, model)?;
     let c = if f.population.is_some() {
         Cohort::Population(Box::new(parse_population(text, origin, model)?))
@@ -222,7 +235,10 @@ pub fn parse_dose_response(
         e.at(
             &t.dose_unit.span(),
             "dose_response.dose_unit",
-            format!("'{}' is not allowed; allowed: mg, mg/kg", t.dose_unit.get_ref()),
+            format!(
+                "'{}' is not allowed; allowed: mg, mg/kg",
+                t.dose_unit.get_ref()
+            ),
         )
     })?;
     let max = match unit {
@@ -230,7 +246,11 @@ pub fn parse_dose_response(
         DoseUnit::MgPerKg => MAX_DOSE_MG_PER_KG,
     };
     if t.doses.get_ref().is_empty() {
-        return Err(e.at(&t.doses.span(), "dose_response.doses", "[] is not allowed; at least one dose"));
+        return Err(e.at(
+            &t.doses.span(),
+            "dose_response.doses",
+            "[] is not allowed; at least one dose",
+        ));
     }
     let mut doses = Vec::new();
     for (i, d) in t.doses.get_ref().iter().enumerate() {
@@ -240,7 +260,11 @@ pub fn parse_dose_response(
             return Err(e.at(
                 &d.span(),
                 &key,
-                format!("{v} {} is not allowed; a dose > 0 and at most {max} {}", unit.label(), unit.label()),
+                format!(
+                    "{v} {} is not allowed; a dose > 0 and at most {max} {}",
+                    unit.label(),
+                    unit.label()
+                ),
             ));
         }
         if let Some(&prev) = doses.last() {
@@ -254,9 +278,21 @@ pub fn parse_dose_response(
         }
         doses.push(v);
     }
-    let (response, placebo_amplitude) =
-        response(model, &t.acr_driver, &t.placebo_amplitude, "dose_response", &e)?;
-    let targets = targets(&t.targets, "dose_response.targets", model, &response, duration_h, &e)?;
+    let (response, placebo_amplitude) = response(
+        model,
+        &t.acr_driver,
+        &t.placebo_amplitude,
+        "dose_response",
+        &e,
+    )?;
+    let targets = targets(
+        &t.targets,
+        "dose_response.targets",
+        model,
+        &response,
+        duration_h,
+        &e,
+    )?;
     Ok(DoseResponse {
         name,
         description,
@@ -276,7 +312,10 @@ pub fn parse_dose_find(text: &str, origin: &str, model: &Model) -> Result<DoseFi
     let e = Errors { text, origin };
     let (mut cohort, duration_h, current, name, description) = cohort(text, origin, model)?;
     let t = tables(text, &e)?.dose_find.ok_or_else(|| {
-        e.whole("dose_find", "a [dose_find] table is needed (targets, optionally the grid)")
+        e.whole(
+            "dose_find",
+            "a [dose_find] table is needed (targets, optionally the grid)",
+        )
     })?;
     let table_span = t.span();
     let t = t.get_ref();
@@ -289,14 +328,26 @@ pub fn parse_dose_find(text: &str, origin: &str, model: &Model) -> Result<DoseFi
                 if x.is_finite() && x > 0.0 {
                     Ok(x)
                 } else {
-                    Err(e.at(&v.span(), &format!("dose_find.{key}"), format!("{x} is not allowed; a number > 0")))
+                    Err(e.at(
+                        &v.span(),
+                        &format!("dose_find.{key}"),
+                        format!("{x} is not allowed; a number > 0"),
+                    ))
                 }
             }
         }
     };
-    grid.min_mg_per_kg_per_day = positive(&t.min_mg_per_kg_per_day, "min_mg_per_kg_per_day", grid.min_mg_per_kg_per_day)?;
+    grid.min_mg_per_kg_per_day = positive(
+        &t.min_mg_per_kg_per_day,
+        "min_mg_per_kg_per_day",
+        grid.min_mg_per_kg_per_day,
+    )?;
     grid.step_mg_per_kg = positive(&t.step_mg_per_kg, "step_mg_per_kg", grid.step_mg_per_kg)?;
-    grid.max_mg_per_kg_per_day = positive(&t.max_mg_per_kg_per_day, "max_mg_per_kg_per_day", grid.max_mg_per_kg_per_day)?;
+    grid.max_mg_per_kg_per_day = positive(
+        &t.max_mg_per_kg_per_day,
+        "max_mg_per_kg_per_day",
+        grid.max_mg_per_kg_per_day,
+    )?;
     grid.loading_factor = positive(&t.loading_factor, "loading_factor", grid.loading_factor)?;
     if let Some(v) = &t.max_mg_per_kg_per_day {
         if *v.get_ref() > LABEL_MAX_MG_PER_KG_PER_DAY {
@@ -312,7 +363,10 @@ pub fn parse_dose_find(text: &str, origin: &str, model: &Model) -> Result<DoseFi
         }
     }
     if grid.min_mg_per_kg_per_day > grid.max_mg_per_kg_per_day {
-        let span = t.min_mg_per_kg_per_day.as_ref().map_or(table_span.clone(), |s| s.span());
+        let span = t
+            .min_mg_per_kg_per_day
+            .as_ref()
+            .map_or(table_span.clone(), |s| s.span());
         return Err(e.at(
             &span,
             "dose_find.min_mg_per_kg_per_day",
@@ -323,8 +377,18 @@ pub fn parse_dose_find(text: &str, origin: &str, model: &Model) -> Result<DoseFi
         ));
     }
     if grid.step_mg_per_kg < 0.05 {
-        let span = t.step_mg_per_kg.as_ref().map_or(table_span.clone(), |s| s.span());
-        return Err(e.at(&span, "dose_find.step_mg_per_kg", format!("{} is not allowed; at least 0.05 mg/kg", grid.step_mg_per_kg)));
+        let span = t
+            .step_mg_per_kg
+            .as_ref()
+            .map_or(table_span.clone(), |s| s.span());
+        return Err(e.at(
+            &span,
+            "dose_find.step_mg_per_kg",
+            format!(
+                "{} is not allowed; at least 0.05 mg/kg",
+                grid.step_mg_per_kg
+            ),
+        ));
     }
     if let Some(b) = t.twice_daily {
         grid.twice_daily = b;
@@ -336,11 +400,21 @@ pub fn parse_dose_find(text: &str, origin: &str, model: &Model) -> Result<DoseFi
         Some(d) => {
             if model.drug(d.get_ref()).is_none() {
                 let names: Vec<&str> = model.drugs.iter().map(|d| d.name.as_str()).collect();
-                return Err(e.at(&d.span(), "dose_find.drug", format!("'{}' is not allowed; allowed: {}", d.get_ref(), names.join(", "))));
+                return Err(e.at(
+                    &d.span(),
+                    "dose_find.drug",
+                    format!(
+                        "'{}' is not allowed; allowed: {}",
+                        d.get_ref(),
+                        names.join(", ")
+                    ),
+                ));
             }
             d.get_ref().clone()
         }
-        None => current.first().map_or("anakinra".to_string(), |r| r.drug.clone()),
+        None => current
+            .first()
+            .map_or("anakinra".to_string(), |r| r.drug.clone()),
     };
     if let Some(params) = &t.parameters {
         let Cohort::Patient { overrides, .. } = &mut cohort else {
@@ -359,7 +433,14 @@ pub fn parse_dose_find(text: &str, origin: &str, model: &Model) -> Result<DoseFi
     }
     let (response, placebo_amplitude) =
         response(model, &t.acr_driver, &t.placebo_amplitude, "dose_find", &e)?;
-    let targets = targets(&t.targets, "dose_find.targets", model, &response, duration_h, &e)?;
+    let targets = targets(
+        &t.targets,
+        "dose_find.targets",
+        model,
+        &response,
+        duration_h,
+        &e,
+    )?;
     Ok(DoseFind {
         name,
         description,

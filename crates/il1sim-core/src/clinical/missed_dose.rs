@@ -206,8 +206,7 @@ impl MissedDose {
                 self.hours_late
             ));
         }
-        if !(self.window_days.is_finite() && self.window_days > 0.0 && self.window_days <= 28.0)
-        {
+        if !(self.window_days.is_finite() && self.window_days > 0.0 && self.window_days <= 28.0) {
             return Err(format!(
                 "--window-days {}: allowed: more than 0 and at most 28 days",
                 self.window_days
@@ -289,8 +288,10 @@ impl MissedDose {
             })
         };
         let mut reference = simulate(MissedOption::OnSchedule)?;
-        let mut outcomes: Vec<OptionOutcome> =
-            OPTIONS.iter().map(|&o| simulate(o)).collect::<Result<_, _>>()?;
+        let mut outcomes: Vec<OptionOutcome> = OPTIONS
+            .iter()
+            .map(|&o| simulate(o))
+            .collect::<Result<_, _>>()?;
         let threshold = self.signal_threshold.unwrap_or(reference.peak_signal);
         let hours_above = |o: &OptionOutcome| {
             o.course
@@ -420,16 +421,31 @@ mod tests {
             schedules.push((o, s));
         }
         let get = |o: MissedOption| schedules.iter().find(|s| s.0 == o).unwrap().1.clone();
-        assert_eq!(get(MissedOption::TakeNow), [(0.0, 100.0), (38.0, 100.0), (48.0, 100.0), (72.0, 100.0)]);
-        assert_eq!(get(MissedOption::Skip), [(0.0, 100.0), (48.0, 100.0), (72.0, 100.0)]);
-        assert_eq!(get(MissedOption::TakeNowAndShift), [(0.0, 100.0), (38.0, 100.0), (62.0, 100.0), (86.0, 100.0)]);
+        assert_eq!(
+            get(MissedOption::TakeNow),
+            [(0.0, 100.0), (38.0, 100.0), (48.0, 100.0), (72.0, 100.0)]
+        );
+        assert_eq!(
+            get(MissedOption::Skip),
+            [(0.0, 100.0), (48.0, 100.0), (72.0, 100.0)]
+        );
+        assert_eq!(
+            get(MissedOption::TakeNowAndShift),
+            [(0.0, 100.0), (38.0, 100.0), (62.0, 100.0), (86.0, 100.0)]
+        );
         assert_eq!(
             get(MissedOption::DoubleNext),
             [(0.0, 100.0), (48.0, 100.0), (48.0, 100.0), (72.0, 100.0)]
         );
         assert_eq!(
             get(MissedOption::Split),
-            [(0.0, 100.0), (38.0, 50.0), (48.0, 100.0), (48.0, 50.0), (72.0, 100.0)]
+            [
+                (0.0, 100.0),
+                (38.0, 50.0),
+                (48.0, 100.0),
+                (48.0, 50.0),
+                (72.0, 100.0)
+            ]
         );
         for (i, a) in schedules.iter().enumerate() {
             for b in &schedules[i + 1..] {

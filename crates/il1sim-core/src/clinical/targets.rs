@@ -162,7 +162,8 @@ pub fn parse_target(text: &str, model: &Model, response: &ResponseModel) -> Resu
                 ));
             };
             if let Some((c, v)) = limit {
-                if !(0.0..=1.0).contains(&v) || matches!(c, Comparison::Below | Comparison::AtMost) {
+                if !(0.0..=1.0).contains(&v) || matches!(c, Comparison::Below | Comparison::AtMost)
+                {
                     return Err(format!(
                         "target '{whole}': {} {v} is not allowed; an ACR target takes >= or > a \
                          probability within 0 and 1, or no limit (a responder)",
@@ -245,6 +246,8 @@ mod tests {
         let e = parse_target("banana", &m, &r).unwrap_err();
         assert!(e.contains("allowed: trough:"), "{e}");
         let t = parse_target("crp_day_90<10", &m, &r).unwrap();
-        assert!(check_within(&[t], 28.0 * 24.0).unwrap_err().contains("day 90"));
+        assert!(check_within(&[t], 28.0 * 24.0)
+            .unwrap_err()
+            .contains("day 90"));
     }
 }
