@@ -150,7 +150,7 @@ pub fn trough_time_h(regimen: &Regimen, horizon_h: f64) -> f64 {
 }
 
 /// The state recorded at `t` (within rounding).
-fn state_at<'t>(traj: &'t Trajectory, t: f64) -> Option<&'t Vec<f64>> {
+fn state_at(traj: &Trajectory, t: f64) -> Option<&Vec<f64>> {
     let i = traj.times_h.partition_point(|&x| x < t - 1e-9);
     traj.states.get(i).filter(|_| same_time(traj.times_h[i], t))
 }
