@@ -330,3 +330,37 @@ fn shipped_dose_response_and_dose_find_files_parse() {
     }
     assert_eq!((dr, df), (3, 2));
 }
+
+#[test]
+fn a_late_dose_of_a_long_interval_is_compared_up_to_the_next_dose() {
+    // Canakinumab every 8 weeks, 3 days late, a 14-day window: the window is widened to the
+    // next dose and a day, so doubling and splitting act within it.
+    let model = il1sim_core::il1_model();
+    let regimen = Regimen::repeated(
+        "canakinumab 150 mg every 8 weeks",
+        "canakinumab",
+        DoseAmount::Mg(150.0),
+        Administration::Subcutaneous,
+        8.0 * 7.0 * 24.0,
+        1,
+    );
+    let q = MissedDose {
+        patient: Patient::adult("caps"),
+        regimen,
+        day: 57,
+        hours_late: 72.0,
+        window_days: 14.0,
+        signal: "il1_signal_relative".into(),
+        crp: "crp".into(),
+        signal_threshold: None,
+        peak_limit_ratio: DEFAULT_PEAK_LIMIT_RATIO,
+    };
+    let r = q.run(&model, SolverOptions::default()).unwrap();
+    assert_eq!(r.window_h, 8.0 * 7.0 * 24.0 + 24.0);
+    let double = r
+        .options
+        .iter()
+        .find(|o| o.option == MissedOption::DoubleNext)
+        .unwrap();
+    assert_eq!(double.doses, [(1344.0, 150.0), (1344.0, 150.0)]);
+}

@@ -77,6 +77,7 @@ impl MissedOption {
             },
         };
         let extra = |time_h: f64, dose: DoseAmount| ExtraDose { time_h, dose };
+        let within = |t: f64| t < horizon_h && !same_time(t, horizon_h);
         match self {
             MissedOption::OnSchedule => {}
             MissedOption::TakeNow => r.late_doses.push(LateDose {
@@ -88,19 +89,23 @@ impl MissedOption {
             MissedOption::TakeNowAndShift => {
                 r.stop_day = Some(day - 1);
                 let mut t = t_dose_h + late_h;
-                while t < horizon_h && !same_time(t, horizon_h) {
+                while within(t) {
                     r.extra_doses.push(extra(t, dose));
                     t += tau;
                 }
             }
             MissedOption::DoubleNext => {
                 r.missed_days.push(day);
-                r.extra_doses.push(extra(t_dose_h + tau, dose));
+                if within(t_dose_h + tau) {
+                    r.extra_doses.push(extra(t_dose_h + tau, dose));
+                }
             }
             MissedOption::Split => {
                 r.missed_days.push(day);
                 r.extra_doses.push(extra(t_dose_h + late_h, half));
-                r.extra_doses.push(extra(t_dose_h + tau, half));
+                if within(t_dose_h + tau) {
+                    r.extra_doses.push(extra(t_dose_h + tau, half));
+                }
             }
         }
         r
@@ -117,7 +122,7 @@ pub struct MissedDose {
     pub day: u32,
     /// How late it is now (h), > 0 and shorter than the interval.
     pub hours_late: f64,
-    /// Days compared after the scheduled dose.
+    /// Days compared after the scheduled dose (widened to the next dose and a day after it).
     pub window_days: f64,
     /// Observables compared, by model name.
     pub signal: String,
@@ -222,7 +227,9 @@ impl MissedDose {
         let subject =
             Subject::new(model, &self.patient, &[], options).map_err(|e| e.to_string())?;
         let (t_dose, day) = self.internal_dose();
-        let window_h = self.window_days * HOURS_PER_DAY;
+        // The window covers the next scheduled dose and a day after it, so that doubling or
+        // splitting (which act at the next dose) are seen whatever the interval.
+        let window_h = (self.window_days * HOURS_PER_DAY).max(tau + HOURS_PER_DAY);
         let horizon = t_dose + window_h;
         let mut base = self.regimen.clone();
         base.steady_state = true;
