@@ -4,7 +4,10 @@
 mod bench;
 mod check;
 mod compare;
+mod dose_find;
+mod dose_response;
 mod export_sbml;
+mod missed_dose;
 mod model_file;
 mod output;
 mod plan;
@@ -49,6 +52,12 @@ enum Command {
     Check(Box<check::CheckArgs>),
     /// Injection calendar for a patient file (.ics and printable HTML) with site rotation and ANC visits.
     Plan(Box<plan::PlanArgs>),
+    /// Share of a population reaching a target over a grid of doses (table, CSV, curves).
+    DoseResponse(Box<dose_response::DoseResponseArgs>),
+    /// Rank the regimens the label allows against targets, for a patient or a population.
+    DoseFind(Box<dose_find::DoseFindArgs>),
+    /// A dose is late: compare taking it now, skipping it, shifting, doubling or splitting.
+    MissedDose(Box<missed_dose::MissedDoseArgs>),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +81,9 @@ fn main() -> ExitCode {
         Command::Compare(args) => compare::run(args),
         Command::Check(args) => check::run(*args),
         Command::Plan(args) => plan::run(*args),
+        Command::DoseResponse(args) => dose_response::run(*args),
+        Command::DoseFind(args) => dose_find::run(*args),
+        Command::MissedDose(args) => missed_dose::run(*args),
     };
     match result {
         Ok(code) => code,

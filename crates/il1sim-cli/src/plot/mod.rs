@@ -15,12 +15,14 @@
 //!
 //! Target-attainment figures draw through the same parts. The files: `timecourse` (the
 //! time-course figure: panels, series, dose marks, data ranges), `attainment` (the grouped
-//! bar charts of target attainment), and the parts both use: `style` (sizes, font, palette),
+//! bar charts of target attainment), `dose` (dose-response curves with percentile bands and
+//! the ranking chart of dose finding), and the parts both use: `style` (sizes, font, palette),
 //! `axis` (linear and logarithmic axes with their tick labels), `legend` (title and legend)
 //! and `raster` (the PNG backend that sets text in the bundled font).
 
 pub mod attainment;
 pub mod axis;
+pub mod dose;
 pub mod legend;
 pub mod raster;
 pub mod style;

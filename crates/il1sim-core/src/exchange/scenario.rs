@@ -44,6 +44,12 @@ struct ScenarioFile {
     patient: Option<PatientSpec>,
     population: Option<Spanned<PopulationSpecFile>>,
     trial: Option<Spanned<TrialSpecFile>>,
+    /// Read and checked by `clinical::files` (dose-response and dose-finding files); accepted
+    /// here so that the rest of such a file is read as any scenario or population file.
+    #[allow(dead_code)]
+    dose_response: Option<toml::Value>,
+    #[allow(dead_code)]
+    dose_find: Option<toml::Value>,
     regimens: Vec<RegimenSpec>,
     /// A patient file's indication, co-medications and conditions, read by
     /// `clinical::patient_file` (`il1sim check`, `il1sim plan`); a simulation ignores it.
