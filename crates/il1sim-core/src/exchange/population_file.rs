@@ -244,6 +244,30 @@ pub fn parse_population(
             }
         }
     }
+    let inclusion = match &p.inclusion_crp_untreated_at_least_mg_l {
+        None => None,
+        Some(v) => {
+            let limit = *v.get_ref();
+            if !(limit.is_finite() && limit > 0.0) {
+                return Err(at(
+                    &v.span(),
+                    "inclusion_crp_untreated_at_least_mg_l",
+                    format!("{limit} is not allowed; a CRP in mg/L above 0 (e.g. 10)"),
+                ));
+            }
+            let crp_observable = model.observable_id("crp").ok_or_else(|| {
+                at(
+                    &v.span(),
+                    "inclusion_crp_untreated_at_least_mg_l",
+                    "the model has no observable 'crp' to screen on".to_string(),
+                )
+            })?;
+            Some(crate::population::definition::Inclusion {
+                crp_untreated_at_least_mg_l: limit,
+                crp_observable,
+            })
+        }
+    };
     let covariates = check_covariates(p.covariates.get_ref(), &p.covariates.span(), text, &at)?;
     let variability = match &p.variability {
         None => None,
@@ -398,6 +422,7 @@ pub fn parse_population(
             .map(|t| t.get_ref().clone()),
         variability,
         residual,
+        inclusion,
         targets,
     })
 }

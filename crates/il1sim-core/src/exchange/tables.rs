@@ -28,6 +28,9 @@ pub struct PopulationSpecFile {
     pub band_observables: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     pub full_timecourses: bool,
+    /// Trial inclusion: a subject whose untreated CRP is below this (mg/L) is a screen failure
+    /// and is redrawn (`inclusion_crp_untreated_at_least_mg_l`); none when absent.
+    pub inclusion_crp_untreated_at_least_mg_l: Option<Spanned<f64>>,
     pub covariates: Spanned<CovariateSpec>,
     pub variability: Option<Spanned<VariabilitySpec>>,
     #[serde(default)]

@@ -169,7 +169,22 @@ pub struct PopulationScenario {
     pub variability: Option<Variability>,
     pub residual: Vec<(usize, ResidualSpec)>,
     pub targets: Vec<(TargetSpec, usize)>,
+    pub inclusion: Option<Inclusion>,
 }
+
+/// Inclusion as a trial screens patients: a draw whose untreated CRP (observable `crp`, mg/L)
+/// is below the limit is a screen failure and the subject is drawn again from its own stream,
+/// up to [`MAX_SCREENS`] times. Without it, variability on IL-1 production puts part of a
+/// disease population in the quiet state (normal CRP untreated), which no trial enrols.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Inclusion {
+    pub crp_untreated_at_least_mg_l: f64,
+    /// Index of the `crp` observable.
+    pub crp_observable: usize,
+}
+
+/// Draws per subject before inclusion gives up (and the subject counts as failed).
+pub const MAX_SCREENS: u32 = 100;
 
 /// Per-subject figures reported for every regimen, in this order, then `crp_day_<d>`.
 pub const FIGURES: [(&str, &str); 9] = [

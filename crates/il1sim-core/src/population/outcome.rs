@@ -2,7 +2,7 @@
 //! its per-subject figures, band values and measured troughs.
 
 use super::definition::*;
-use super::sampling::{draw_subject, SubjectDraw};
+use super::sampling::{draw_subject_screen, SubjectDraw};
 use crate::dosing::regimen::Regimen;
 use crate::error::SimError;
 use crate::metrics::{summarise_fast, summarise_with_days};
@@ -46,28 +46,16 @@ pub fn simulate_subject(
     id: u64,
     options: SolverOptions,
 ) -> SubjectOutcome {
-    let draw = match draw_subject(pop, id) {
-        Ok(d) => d,
-        Err(m) => {
+    let (draw, subject) = match screened_subject(model, pop, id, options) {
+        Ok(ds) => ds,
+        Err((draw, m)) => {
             return SubjectOutcome {
                 id,
-                draw: None,
+                draw,
                 regimens: vec![Err(format!("subject {id}: {m}")); pop.regimens.len()],
             };
         }
     };
-    let subject =
-        match Subject::with_variability(model, &draw.patient, &[], &draw.multipliers, options) {
-            Ok(s) => s,
-            Err(e) => {
-                let m = format!("subject {id}: {e}");
-                return SubjectOutcome {
-                    id,
-                    draw: Some(draw),
-                    regimens: vec![Err(m); pop.regimens.len()],
-                };
-            }
-        };
     let regimens = pop
         .regimens
         .iter()
@@ -82,6 +70,40 @@ pub fn simulate_subject(
         draw: Some(draw),
         regimens,
     }
+}
+
+/// A subject's draw and its untreated state, redrawn while it fails the population's
+/// inclusion criterion. Err carries the last draw (if any) and the reason.
+#[allow(clippy::type_complexity)]
+fn screened_subject<'m>(
+    model: &'m Model,
+    pop: &PopulationScenario,
+    id: u64,
+    options: SolverOptions,
+) -> Result<(SubjectDraw, Subject<'m>), (Option<SubjectDraw>, String)> {
+    let screens = if pop.inclusion.is_some() { MAX_SCREENS } else { 1 };
+    for screen in 0..screens {
+        let draw = draw_subject_screen(pop, id, screen).map_err(|m| (None, m))?;
+        let subject =
+            match Subject::with_variability(model, &draw.patient, &[], &draw.multipliers, options)
+            {
+                Ok(s) => s,
+                Err(e) => return Err((Some(draw), e.to_string())),
+            };
+        match pop.inclusion {
+            Some(inc)
+                if subject.observe(&subject.baseline)[inc.crp_observable]
+                    < inc.crp_untreated_at_least_mg_l => {}
+            _ => return Ok((draw, subject)),
+        }
+    }
+    let limit = pop.inclusion.map_or(0.0, |i| i.crp_untreated_at_least_mg_l);
+    Err((
+        None,
+        format!(
+            "no draw met the inclusion criterion (untreated CRP >= {limit} mg/L) in {MAX_SCREENS} screens"
+        ),
+    ))
 }
 
 fn regimen_outcome(

@@ -282,7 +282,22 @@ pub struct SubjectDraw {
 /// inside the limits within the budget), which the checks at parse time make all but
 /// impossible.
 pub fn draw_subject(pop: &PopulationScenario, id: u64) -> Result<SubjectDraw, String> {
-    let mut rng = subject_rng(pop.seed, id);
+    draw_subject_screen(pop, id, 0)
+}
+
+/// The `screen`-th draw of subject `id` (0 is [`draw_subject`]'s): a screen failure under the
+/// population's inclusion criterion is redrawn from a stream of its own, so the result does
+/// not depend on the thread count or on other subjects.
+pub fn draw_subject_screen(
+    pop: &PopulationScenario,
+    id: u64,
+    screen: u32,
+) -> Result<SubjectDraw, String> {
+    let mut rng = if screen == 0 {
+        subject_rng(pop.seed, id)
+    } else {
+        subject_rng(pop.seed ^ splitmix(u64::from(screen)), id)
+    };
     let (patient, scr) = match &pop.covariates {
         Covariates::Table(rows) => {
             if rows.is_empty() {
