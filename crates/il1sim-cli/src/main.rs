@@ -2,6 +2,7 @@
 //! results atomically; all science lives in the core library.
 
 mod bench;
+mod check;
 mod compare;
 mod dose_find;
 mod dose_response;
@@ -9,6 +10,7 @@ mod export_sbml;
 mod missed_dose;
 mod model_file;
 mod output;
+mod plan;
 mod plot;
 mod population;
 mod quick;
@@ -46,6 +48,10 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Write a scenario's model, patient and first regimen as SBML Level 3 to standard output.
     ExportSbml(export_sbml::ExportSbmlArgs),
+    /// Is this regimen right for this patient, and why: the label rules that fire, with sources.
+    Check(Box<check::CheckArgs>),
+    /// Injection calendar for a patient file (.ics and printable HTML) with site rotation and ANC visits.
+    Plan(Box<plan::PlanArgs>),
     /// Share of a population reaching a target over a grid of doses (table, CSV, curves).
     DoseResponse(Box<dose_response::DoseResponseArgs>),
     /// Rank the regimens the label allows against targets, for a patient or a population.
@@ -73,6 +79,8 @@ fn main() -> ExitCode {
         Command::Merge(args) => population::merge::run_merge(args),
         Command::Bench(args) => bench::run(args),
         Command::Compare(args) => compare::run(args),
+        Command::Check(args) => check::run(*args),
+        Command::Plan(args) => plan::run(*args),
         Command::DoseResponse(args) => dose_response::run(*args),
         Command::DoseFind(args) => dose_find::run(*args),
         Command::MissedDose(args) => missed_dose::run(*args),

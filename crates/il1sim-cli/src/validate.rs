@@ -1,9 +1,11 @@
 //! `il1sim validate`: the validation targets as a table (quantity, published, model,
-//! pass/fail, source); exit code 1 when any target fails. `il1sim parameters` lists the
+//! pass/fail/known, source); exit code 1 when any target fails or a known failure passes. `il1sim parameters` lists the
 //! model's parameters with their sources.
 
 use crate::output::{csv_text, write_atomic};
-use il1sim_core::validation::targets::{fmt_num, load_targets, run_target, Outcome, TARGETS_TOML};
+use il1sim_core::validation::targets::{
+    fmt_num, load_targets, run_target, Outcome, Status, TARGETS_TOML,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -66,9 +68,10 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode, String> {
             "published",
             "unit",
             "model",
-            "pass",
+            "status",
             "source",
             "tolerance_basis",
+            "known_failure",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -88,28 +91,39 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode, String> {
                         .as_ref()
                         .map(|v| format!("{v}"))
                         .unwrap_or_else(|e| format!("error: {e}")),
-                    if o.passed {
-                        "pass".into()
-                    } else {
-                        "FAIL".into()
-                    },
+                    o.status().label().into(),
                     t.source.clone(),
                     t.tolerance_basis.clone(),
+                    t.known_failure.clone().unwrap_or_default(),
                 ]
             })
             .collect();
         write_atomic(path, &csv_text(&header, &rows)?)?;
     }
-    let failed = outcomes.iter().filter(|o| !o.passed).count();
-    let by_role = |r: &str| outcomes.iter().filter(|o| o.target.role == r).count();
+    let count = |f: &dyn Fn(&Outcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
+    let passed = count(&|o| o.status() == Status::Pass);
+    let passed_predictions =
+        count(&|o| o.status() == Status::Pass && o.target.role == "prediction");
+    let failed = count(&|o| o.status().is_failure());
+    let known = count(&|o| o.status() == Status::Known);
+    let by_role = |r: &str| count(&|o| o.target.role == r);
     println!(
-        "\n{} passed, {} failed ({} engine, {} calibration, {} prediction targets)",
-        outcomes.len() - failed,
-        failed,
+        "\n{passed} passed ({passed_predictions} of them predictions), {failed} failed, {known} known \
+         failure{} ({} targets: {} engine, {} calibration, {} prediction)",
+        if known == 1 { "" } else { "s" },
+        outcomes.len(),
         by_role("engine"),
         by_role("calibration"),
         by_role("prediction")
     );
+    for o in &outcomes {
+        if let (Status::Known, Some(reason)) = (o.status(), &o.target.known_failure) {
+            println!("known failure {}: {reason}", o.target.id);
+        }
+        if let (Status::StaleMark, Some(m)) = (o.status(), o.failure_message()) {
+            println!("{m}");
+        }
+    }
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
@@ -139,7 +153,7 @@ fn print_table(outcomes: &[Outcome]) {
             t.quantity,
             published,
             model,
-            if o.passed { "pass" } else { "FAIL" },
+            o.status().label(),
             t.role,
             t.source
         );

@@ -186,6 +186,48 @@ fn validate_exits_1_when_a_target_fails() {
     std::fs::remove_file(&targets).unwrap();
 }
 
+/// One healthy-CRP target (published 0.8 mg/L) with its check value and a known_failure mark.
+fn marked_target(value: &str) -> String {
+    format!(
+        "[[targets]]\nid = \"healthy-crp\"\ngroup = \"healthy\"\nrole = \"calibration\"\n\
+         quantity = \"untreated CRP, healthy adult\"\nexperiment = \"healthy_crp\"\n\
+         unit = \"mg/L\"\ncheck = {{ relative = {{ value = {value}, tolerance = 0.02 }} }}\n\
+         source = \"s\"\ntolerance_basis = \"b\"\nknown_failure = \"a stated reason\"\n"
+    )
+}
+
+#[test]
+fn validate_counts_known_failures_and_fails_when_one_passes() {
+    let targets = tmp("targets-known.toml");
+    // Still failing: shown as known, counted apart, exit 0.
+    std::fs::write(&targets, marked_target("8.0")).unwrap();
+    let o = il1sim()
+        .args(["validate", "--targets"])
+        .arg(&targets)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains(" known "), "{stdout}");
+    assert!(
+        stdout.contains("0 passed (0 of them predictions), 0 failed, 1 known failure"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("a stated reason"), "{stdout}");
+    // Now passing: the mark is stale, shown as FIXED, exit 1 with what to do.
+    std::fs::write(&targets, marked_target("0.8")).unwrap();
+    let o = il1sim()
+        .args(["validate", "--targets"])
+        .arg(&targets)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("FIXED"), "{stdout}");
+    assert!(stdout.contains("remove its known_failure line"), "{stdout}");
+    std::fs::remove_file(&targets).unwrap();
+}
+
 #[test]
 fn compare_writes_html_and_csv_for_caps_and_dira() {
     for (scenario, drugs) in [

@@ -17,7 +17,7 @@ fn main() {
                 Ok(v) => format!("{v:.6}"),
                 Err(e) => e.clone(),
             },
-            if o.passed { "pass" } else { "FAIL" },
+            o.status().label(),
             start.elapsed()
         );
     }

@@ -51,6 +51,10 @@ struct ScenarioFile {
     #[allow(dead_code)]
     dose_find: Option<toml::Value>,
     regimens: Vec<RegimenSpec>,
+    /// A patient file's indication, co-medications and conditions, read by
+    /// `clinical::patient_file` (`il1sim check`, `il1sim plan`); a simulation ignores it.
+    #[allow(dead_code)]
+    clinical: Option<toml::Value>,
 }
 
 /// A scenario or population file after checking: a population file has `[population]`

@@ -12,7 +12,15 @@ pub const NEWTON_MAX_ITER: usize = 50;
 /// Frozen (clamped) states keep their values.
 pub fn equilibrium(sys: &OdeSystem, y0: &[f64], scale: &[f64]) -> Result<Vec<f64>, String> {
     let n = y0.len();
-    let free: Vec<usize> = (0..n).filter(|i| !sys.frozen.contains(i)).collect();
+    // States that cannot become non-zero from `y0` (a drug not given, a site the disease
+    // does not have) are held at zero: with no input and no production their rows can be
+    // singular.
+    let mut start = y0.to_vec();
+    start.resize(sys.n, 0.0);
+    let reached = sys.reachable(&start, &[]);
+    let free: Vec<usize> = (0..n)
+        .filter(|&i| !sys.frozen.contains(&i) && reached[i])
+        .collect();
     let m = free.len();
     // Round-off negatives from the integrator are zero concentrations.
     let mut y: Vec<f64> = y0.iter().map(|v| v.max(0.0)).collect();

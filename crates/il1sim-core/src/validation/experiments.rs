@@ -4,8 +4,10 @@
 
 use super::acr::{acr_expected_week24, acr_trial_percent, WEEK24_H};
 use super::closed_form::{closed_form_error, ClosedForm};
+use super::dose_response::{median_crp_day90, share_not_responding, smallest_responder_rise};
 use super::in_vitro::molar_excess;
 use super::protocols::*;
+use super::withdrawal::{days_to_flare, missed_dose};
 use crate::dosing::regimen::{Administration, DoseAmount, Regimen, Repeat};
 use crate::error::{ModelError, SimError};
 use crate::metrics::simulate_and_summarise;
@@ -58,7 +60,13 @@ pub fn experiment_unit(id: &str) -> Option<&'static str> {
         | "aosd_crp_day28_100mg"
         | "aosd_crp_4d_after_stop"
         | "mas_crp_untreated"
-        | "sepsis_crp_untreated" => "mg/L",
+        | "sepsis_crp_untreated"
+        | "nomid_population_median_crp_day90_1mgkg" => "mg/L",
+        // shares of a simulated population, and the smallest rise of a share with dose
+        "nomid_population_share_not_reaching_crp10_at_2mgkg"
+        | "nomid_population_smallest_responder_rise_1_2_4mgkg" => "fraction",
+        // days from the last dose to a flare
+        "nomid_days_to_flare_after_stop_2mgkg" | "mws_days_to_flare_after_stop_100mg" => "days",
         // ratios of two model values
         "accumulation_after_day2_100mg_daily"
         | "auc_ratio_crcl_65"
@@ -72,11 +80,17 @@ pub fn experiment_unit(id: &str) -> Option<&'static str> {
         | "canakinumab_free_il1b_ratio_day28"
         | "rilonacept_free_il1ra_site_ratio_day14"
         | "mas_crp_ratio_day7_iv_5mgkg_bid"
-        | "sepsis_crp_ratio_72h_iv_2mgkgh" => "ratio",
+        | "sepsis_crp_ratio_72h_iv_2mgkgh"
+        | "mws_missed_dose_crp_peak_over_on_schedule"
+        | "mws_missed_dose_crp_peak_over_stopped" => "ratio",
         // a plasma concentration in pg/mL
-        "healthy_il1ra_plasma" => "pg/mL",
+        "healthy_il1ra_plasma" | "ra_joint_il1b_free_untreated" => "pg/mL",
         // serum concentrations in ng/mL
-        "nomid_serum_il1ra_trough_day90" | "nomid_serum_il1ra_untreated" => "ng/mL",
+        "nomid_serum_il1ra_trough_day90"
+        | "nomid_serum_il1ra_untreated"
+        | "nomid_csf_il1ra_trough_day90_1p5mgkg"
+        | "nomid_csf_il1ra_untreated"
+        | "ra_joint_il1ra_total_untreated" => "ng/mL",
         // half-lives in days
         "canakinumab_terminal_half_life_days" | "rilonacept_terminal_half_life_days" => "days",
         // a production rate
@@ -124,6 +138,8 @@ pub const EXPERIMENTS: &[&str] = &[
     "healthy_il1ra_plasma",
     "ra_crp_untreated",
     "ra_crp_fall_week1_4mgkg",
+    "ra_joint_il1ra_total_untreated",
+    "ra_joint_il1b_free_untreated",
     "nomid_crp_untreated",
     "nomid_crp_day90_1mgkg",
     "nomid_crp_day90_2mgkg",
@@ -132,6 +148,12 @@ pub const EXPERIMENTS: &[&str] = &[
     "healthy_saa",
     "nomid_saa_untreated",
     "nomid_saa_day90_1mgkg",
+    "nomid_population_median_crp_day90_1mgkg",
+    "nomid_population_share_not_reaching_crp10_at_2mgkg",
+    "nomid_population_smallest_responder_rise_1_2_4mgkg",
+    "nomid_csf_il1ra_untreated",
+    "nomid_csf_il1ra_trough_day90_1p5mgkg",
+    "nomid_days_to_flare_after_stop_2mgkg",
     "canakinumab_terminal_half_life_days",
     "canakinumab_accumulation_q8w",
     "canakinumab_total_il1b_ratio_day28",
@@ -150,6 +172,9 @@ pub const EXPERIMENTS: &[&str] = &[
     "mws_il1b_production_ng_per_day",
     "mws_crp_day14_100mg",
     "mws_saa_day14_100mg",
+    "mws_days_to_flare_after_stop_100mg",
+    "mws_missed_dose_crp_peak_over_on_schedule",
+    "mws_missed_dose_crp_peak_over_stopped",
     "aosd_crp_untreated",
     "aosd_crp_day7_100mg",
     "aosd_crp_day28_100mg",
@@ -359,6 +384,50 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
                 .species_id("il1ra_central")
                 .ok_or_else(|| ModelError::invalid("model", "no il1ra_central"))?;
             Ok(s.baseline[e] * s.params.values[model.drugs[0].molar_mass])
+        }
+        "nomid_population_median_crp_day90_1mgkg" => median_crp_day90(model, 1.0),
+        "nomid_population_share_not_reaching_crp10_at_2mgkg" => share_not_responding(model, 2.0),
+        "nomid_population_smallest_responder_rise_1_2_4mgkg" => smallest_responder_rise(model),
+        "nomid_csf_il1ra_untreated" => observable_at(
+            model,
+            &child("nomid", 20.0, 6.0),
+            None,
+            0.0,
+            "il1ra_total_csf",
+        ),
+        // 90 daily doses of 1.5 mg/kg (the middle of the NIH 1-2 mg/kg/day), read at 90 x 24 h,
+        // 24 h after the last: the trough.
+        "nomid_csf_il1ra_trough_day90_1p5mgkg" => observable_at(
+            model,
+            &child("nomid", 20.0, 6.0),
+            Some(&daily_per_kg(1.5, 90)),
+            90.0,
+            "il1ra_total_csf",
+        ),
+        "nomid_days_to_flare_after_stop_2mgkg" => days_to_flare(
+            model,
+            &child("nomid", 20.0, 6.0),
+            DoseAmount::MgPerKg {
+                mg_per_kg: 2.0,
+                max_mg: None,
+            },
+        ),
+        "mws_days_to_flare_after_stop_100mg" => {
+            days_to_flare(model, &adult("mws", 100.0), DoseAmount::Mg(100.0))
+        }
+        "mws_missed_dose_crp_peak_over_on_schedule" => {
+            let m = missed_dose(model, &adult("mws", 100.0), DoseAmount::Mg(100.0))?;
+            Ok(m.peak_missed / m.peak_on_schedule)
+        }
+        "mws_missed_dose_crp_peak_over_stopped" => {
+            let m = missed_dose(model, &adult("mws", 100.0), DoseAmount::Mg(100.0))?;
+            Ok(m.peak_missed / m.stopped_at_peak)
+        }
+        "ra_joint_il1ra_total_untreated" => {
+            observable_at(model, &adult("ra", 100.0), None, 0.0, "il1ra_total_joint")
+        }
+        "ra_joint_il1b_free_untreated" => {
+            observable_at(model, &adult("ra", 100.0), None, 0.0, "il1b_free_joint")
         }
         "healthy_saa" => observable_at(model, &adult("healthy", 100.0), None, 0.0, "saa"),
         "nomid_saa_untreated" => observable_at(model, &child("nomid", 20.0, 6.0), None, 0.0, "saa"),

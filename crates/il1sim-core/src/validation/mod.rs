@@ -4,12 +4,15 @@
 //!
 //! Validation (layer 8, the top): the targets file and running its targets (`targets`), the
 //! experiments that compute the model's number for each (`experiments`), grouped where they
-//! are many lines (`closed_form`, `acr`, `in_vitro`), and the patients, regimens and read-outs
-//! they share (`protocols`). It may import every other layer.
+//! are many lines (`closed_form`, `acr`, `in_vitro`, `dose_response` for the NOMID population
+//! on 1, 2 and 4 mg/kg/day, `withdrawal` for stopping and a missed dose), and the patients,
+//! regimens and read-outs they share (`protocols`). It may import every other layer.
 
 pub mod acr;
 pub mod closed_form;
+pub mod dose_response;
 pub mod experiments;
 pub mod in_vitro;
 pub mod protocols;
 pub mod targets;
+pub mod withdrawal;
