@@ -124,7 +124,7 @@ fn main() {
             };
             for _ in 0..12 {
                 ps = solve(1e-8, 1.0, |p| {
-                    csf_auc_ratio(&model, &nomid, &ov(pra, fb, p)) - 0.0028
+                    csf_il1ra_on_anakinra(&model, &nomid, &ov(pra, fb, p)) - 1.14
                 });
                 pra = solve(1e-9, 1.0, |p| {
                     untreated(&model, &nomid, &ov(p, fb, ps), "il1ra_total_csf") - 0.21
@@ -134,8 +134,9 @@ fn main() {
                 });
             }
             println!(
-                "PS_csf_nomid = {:.6e} L/d (AUC ratio {:.5})",
+                "PS_csf_nomid = {:.6e} L/d (CSF IL-1Ra on anakinra {:.3} ng/mL; CSF/serum AUC after 3 mg/kg IV {:.5}, rhesus 0.0028)",
                 ps * 24.0,
+                csf_il1ra_on_anakinra(&model, &nomid, &ov(pra, fb, ps)),
                 csf_auc_ratio(&model, &nomid, &ov(pra, fb, ps))
             );
             println!("P_il1ra_csf_nomid = {:.6} pmol/d", pra * 24e3);
@@ -206,6 +207,27 @@ fn main() {
             }
         }
     }
+}
+
+/// CSF IL-1Ra (endogenous + anakinra, ng/mL) at the day-90 trough of 1.5 mg/kg/day SC, the
+/// middle of the NIH study's 1-2 mg/kg/day (Fox 2010: 1.14 ng/mL on anakinra in NOMID).
+fn csf_il1ra_on_anakinra(model: &Model, p: &Patient, ov: &[(String, f64)]) -> f64 {
+    use il1sim_core::dosing::regimen::{Administration, DoseAmount, Regimen};
+    let s = Subject::new(model, p, ov, SolverOptions::TIGHT).expect("subject");
+    let r = Regimen::repeated(
+        "sc",
+        "anakinra",
+        DoseAmount::MgPerKg {
+            mg_per_kg: 1.5,
+            max_mg: None,
+        },
+        Administration::Subcutaneous,
+        24.0,
+        90,
+    );
+    let t = 90.0 * 24.0;
+    let (traj, _) = s.simulate(&r, t, &[t]).expect("simulate");
+    s.observe(&traj.states[0])[model.observable_id("il1ra_total_csf").unwrap()]
 }
 
 /// CSF/plasma AUC ratio of anakinra over 96 h after 3 mg/kg IV (the Fox 2010 protocol).

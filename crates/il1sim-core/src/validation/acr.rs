@@ -38,6 +38,27 @@ pub(super) fn acr_expected_week24(
     Ok(100.0 * r.expected(r.latent(&t, &d, placebo_amplitude))[level])
 }
 
+/// Week 12 in hours (the primary assessment of Cohen 2002).
+pub(super) const WEEK12_H: f64 = 84.0 * 24.0;
+
+/// Cohen 2002 (Arthritis Rheum 46:614): expected ACR20 (%) of a typical 70-kg RA patient on
+/// `mg_per_kg` SC daily + MTX at week 12, with the placebo amplitude that gives that trial's
+/// placebo arm its 19% (solved here, so the placebo arm itself is not a target).
+pub(super) fn acr20_cohen2002_week12(model: &Model, mg_per_kg: f64) -> Result<f64, SimError> {
+    let r = ResponseModel::ra_acr();
+    let di = r
+        .driver_index(model)
+        .map_err(|m| ModelError::invalid("response model", m))?;
+    let amplitude = r.calibrate_placebo_amplitude(WEEK12_H, 0.19);
+    let s = Subject::new(model, &adult("ra", 100.0), &[], SolverOptions::default())?;
+    let dose = DoseAmount::MgPerKg {
+        mg_per_kg,
+        max_mg: None,
+    };
+    let (t, d) = driver_course(&s, &daily(dose, 84), WEEK12_H, di)?;
+    Ok(100.0 * r.expected(r.latent(&t, &d, amplitude))[0])
+}
+
 /// Responder percentages of the shipped Cohen 2004 replicate, per arm and level, computed
 /// once per model name (six targets read the same trial).
 type TrialPercents = Vec<Vec<f64>>;

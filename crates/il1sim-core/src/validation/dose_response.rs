@@ -18,64 +18,111 @@ use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-/// The shipped NOMID population file.
-pub const NOMID_POPULATION_TOML: &str =
-    include_str!("../../../../scenarios/nomid-paediatric-population.toml");
-const ORIGIN: &str = "scenarios/nomid-paediatric-population.toml";
-
-/// Subjects simulated (ids 0 to 199): a few seconds, and a share known to ±3.5 percentage
-/// points at most (binomial SD at 50%).
-pub const NOMID_POPULATION_SUBJECTS: u64 = 200;
-/// The seed, fixed here (the file's) so that editing the scenario's seed does not move a
-/// validation figure.
-pub const NOMID_POPULATION_SEED: u64 = 11;
-/// The doses compared, mg/kg/day (uncapped, SC once daily for 90 days).
-pub const NOMID_DOSES_MG_PER_KG: [f64; 3] = [1.0, 2.0, 4.0];
-/// The CRP below which a subject counts as a responder on day 90 (mg/L), the population
-/// file's target.
-pub const RESPONSE_CRP_MG_L: f64 = 10.0;
-
-/// CRP on day 90 (mg/L), per dose of [`NOMID_DOSES_MG_PER_KG`], per subject.
-pub type DoseCrp = Vec<Vec<f64>>;
-
-static NOMID_RUNS: Mutex<BTreeMap<String, Arc<DoseCrp>>> = Mutex::new(BTreeMap::new());
-
-fn poisoned() -> SimError {
-    ModelError::invalid("validation", "NOMID population cache poisoned").into()
+/// A shipped population file evaluated at a few doses of its first regimen: what a
+/// population target needs, fixed here (seed and subject count) so that editing the file's
+/// seed does not move a validation figure.
+pub struct PopulationRun {
+    pub toml: &'static str,
+    pub origin: &'static str,
+    /// Subjects simulated (ids 0 to subjects - 1).
+    pub subjects: u64,
+    pub seed: u64,
+    /// The doses that replace the first regimen's (SC once daily, as in the file).
+    pub doses: &'static [DoseAmount],
+    /// The day whose CRP the targets read (must be among the file's `crp_days`).
+    pub crp_day: u32,
 }
 
-/// CRP on day 90 of every subject at every dose, computed once per model name. A subject
-/// whose sampling or solve fails makes the whole experiment fail (no subject is dropped).
-pub fn nomid_population_crp_day90(model: &Model) -> Result<Arc<DoseCrp>, SimError> {
-    if let Some(c) = NOMID_RUNS.lock().map_err(|_| poisoned())?.get(&model.name) {
+/// The doses compared, mg/kg/day (uncapped, SC once daily for 90 days).
+pub const NOMID_DOSES_MG_PER_KG: [f64; 3] = [1.0, 2.0, 4.0];
+const NOMID_DOSES: [DoseAmount; 3] = [
+    DoseAmount::MgPerKg {
+        mg_per_kg: NOMID_DOSES_MG_PER_KG[0],
+        max_mg: None,
+    },
+    DoseAmount::MgPerKg {
+        mg_per_kg: NOMID_DOSES_MG_PER_KG[1],
+        max_mg: None,
+    },
+    DoseAmount::MgPerKg {
+        mg_per_kg: NOMID_DOSES_MG_PER_KG[2],
+        max_mg: None,
+    },
+];
+
+/// The shipped paediatric NOMID population; 200 subjects take a few seconds and give a share
+/// to ±3.5 percentage points at most (binomial SD at 50%).
+pub const NOMID_POPULATION: PopulationRun = PopulationRun {
+    toml: include_str!("../../../../scenarios/nomid-paediatric-population.toml"),
+    origin: "scenarios/nomid-paediatric-population.toml",
+    subjects: 200,
+    seed: 11,
+    doses: &NOMID_DOSES,
+    crp_day: 90,
+};
+
+/// The shipped MWS population on 100 mg/day (Kuemmerle-Deschner 2013's regimen in adults).
+pub const MWS_POPULATION: PopulationRun = PopulationRun {
+    toml: include_str!("../../../../scenarios/mws-population.toml"),
+    origin: "scenarios/mws-population.toml",
+    subjects: 200,
+    seed: 13,
+    doses: &[DoseAmount::Mg(100.0)],
+    crp_day: 90,
+};
+
+/// The CRP below which a subject counts as a responder on day 90 (mg/L), the NOMID
+/// population file's target.
+pub const RESPONSE_CRP_MG_L: f64 = 10.0;
+
+/// CRP on the run's day (mg/L), per dose of the run, per subject.
+pub type DoseCrp = Vec<Vec<f64>>;
+
+static POPULATION_RUNS: Mutex<BTreeMap<(String, &'static str), Arc<DoseCrp>>> =
+    Mutex::new(BTreeMap::new());
+
+fn poisoned() -> SimError {
+    ModelError::invalid("validation", "population cache poisoned").into()
+}
+
+/// CRP on the run's day of every subject at every dose, computed once per model name and
+/// population. A subject whose sampling or solve fails makes the whole experiment fail (no
+/// subject is dropped).
+pub fn population_crp(model: &Model, run: &PopulationRun) -> Result<Arc<DoseCrp>, SimError> {
+    let key = (model.name.clone(), run.origin);
+    if let Some(c) = POPULATION_RUNS.lock().map_err(|_| poisoned())?.get(&key) {
         return Ok(c.clone());
     }
-    let mut pop = parse_population(NOMID_POPULATION_TOML, ORIGIN, model)
-        .map_err(|e| ModelError::invalid(ORIGIN, e.to_string()))?;
-    pop.subjects = NOMID_POPULATION_SUBJECTS;
-    pop.seed = NOMID_POPULATION_SEED;
+    let mut pop = parse_population(run.toml, run.origin, model)
+        .map_err(|e| ModelError::invalid(run.origin, e.to_string()))?;
+    pop.subjects = run.subjects;
+    pop.seed = run.seed;
     let base = pop
         .regimens
         .first()
         .cloned()
-        .ok_or_else(|| ModelError::invalid(ORIGIN, "the population file has no regimen"))?;
-    pop.regimens = NOMID_DOSES_MG_PER_KG
+        .ok_or_else(|| ModelError::invalid(run.origin, "the population file has no regimen"))?;
+    pop.regimens = run
+        .doses
         .iter()
-        .map(|&d| {
+        .map(|d| {
             let mut r = base.clone();
-            r.dose = DoseAmount::MgPerKg {
-                mg_per_kg: d,
-                max_mg: None,
-            };
-            r.name = format!("{d} mg/kg daily");
+            r.dose = d.clone();
+            r.name = format!("{d:?} daily");
             r
         })
         .collect();
+    let day = format!("crp_day_{}", run.crp_day);
     let k = pop
         .figure_names()
         .iter()
-        .position(|n| n == "crp_day_90")
-        .ok_or_else(|| ModelError::invalid(ORIGIN, "crp_days must include day 90"))?;
+        .position(|n| *n == day)
+        .ok_or_else(|| {
+            ModelError::invalid(
+                run.origin,
+                format!("crp_days must include day {}", run.crp_day),
+            )
+        })?;
     let outcomes: Vec<_> = (0..pop.subjects)
         .into_par_iter()
         .map(|id| simulate_subject(model, &pop, id, SolverOptions::default()))
@@ -85,17 +132,52 @@ pub fn nomid_population_crp_day90(model: &Model) -> Result<Arc<DoseCrp>, SimErro
         for (ri, r) in o.regimens.iter().enumerate() {
             let r = r
                 .as_ref()
-                .map_err(|m| ModelError::invalid("NOMID population", m.clone()))?;
+                .map_err(|m| ModelError::invalid(run.origin, m.clone()))?;
             crp[ri].push(r.figures[k]);
         }
     }
     let crp = Arc::new(crp);
-    NOMID_RUNS
+    POPULATION_RUNS
         .lock()
         .map_err(|_| poisoned())?
-        .insert(model.name.clone(), crp.clone());
+        .insert(key, crp.clone());
     Ok(crp)
 }
+
+/// CRP on day 90 of every subject of the NOMID population at every dose of
+/// [`NOMID_DOSES_MG_PER_KG`].
+pub fn nomid_population_crp_day90(model: &Model) -> Result<Arc<DoseCrp>, SimError> {
+    population_crp(model, &NOMID_POPULATION)
+}
+
+/// The share of the MWS population in remission at day 90 on 100 mg/day: CRP and SAA both
+/// normal (Kuemmerle-Deschner 2013's laboratory part of remission), CRP < 5 mg/L and SAA
+/// < 10 mg/L. The population layer reports CRP only; SAA and CRP share one IL-6 drive, so at
+/// steady state SAA < 10 mg/L is CRP < 10 x (CRP/SAA of the untreated typical MWS adult).
+pub(super) fn mws_remission_share(model: &Model) -> Result<f64, SimError> {
+    let s = crate::solve::subject::Subject::new(
+        model,
+        &super::protocols::adult("mws", 100.0),
+        &[],
+        SolverOptions::default(),
+    )?;
+    let o = s.observe(&s.baseline);
+    let id = |n: &str| {
+        model
+            .observable_id(n)
+            .ok_or_else(|| ModelError::invalid("model", format!("no observable '{n}'")))
+    };
+    let crp_per_saa = o[id("crp")?] / o[id("saa")?];
+    let limit = CRP_NORMAL_MG_L.min(SAA_NORMAL_MG_L * crp_per_saa);
+    let crp = population_crp(model, &MWS_POPULATION)?;
+    Ok(crp[0].iter().filter(|&&c| c < limit).count() as f64 / crp[0].len().max(1) as f64)
+}
+
+/// Upper limits of normal: CRP < 5 mg/L and SAA < 10 mg/L, the laboratory criteria of
+/// remission in Kuemmerle-Deschner JB et al. 2013 Arthritis Res Ther 15:R64 (MWS-DAS <= 5 with
+/// normal CRP and SAA; the usual laboratory limits, assumption: the study's are not retrieved).
+const CRP_NORMAL_MG_L: f64 = 5.0;
+const SAA_NORMAL_MG_L: f64 = 10.0;
 
 /// The median (mean of the two middle values for an even count).
 pub fn median(values: &[f64]) -> f64 {

@@ -2,9 +2,11 @@
 //! half-life, a responder percentage, an engine error against a closed form) that a target
 //! compares with a published figure.
 
-use super::acr::{acr_expected_week24, acr_trial_percent, WEEK24_H};
+use super::acr::{acr20_cohen2002_week12, acr_expected_week24, acr_trial_percent, WEEK24_H};
 use super::closed_form::{closed_form_error, ClosedForm};
-use super::dose_response::{median_crp_day90, share_not_responding, smallest_responder_rise};
+use super::dose_response::{
+    median_crp_day90, mws_remission_share, share_not_responding, smallest_responder_rise,
+};
 use super::in_vitro::molar_excess;
 use super::protocols::*;
 use super::withdrawal::{days_to_flare, missed_dose};
@@ -64,7 +66,8 @@ pub fn experiment_unit(id: &str) -> Option<&'static str> {
         | "nomid_population_median_crp_day90_1mgkg" => "mg/L",
         // shares of a simulated population, and the smallest rise of a share with dose
         "nomid_population_share_not_reaching_crp10_at_2mgkg"
-        | "nomid_population_smallest_responder_rise_1_2_4mgkg" => "fraction",
+        | "nomid_population_smallest_responder_rise_1_2_4mgkg"
+        | "mws_population_remission_share_day90_100mg" => "fraction",
         // days from the last dose to a flare
         "nomid_days_to_flare_after_stop_2mgkg" | "mws_days_to_flare_after_stop_100mg" => "days",
         // ratios of two model values
@@ -99,6 +102,10 @@ pub fn experiment_unit(id: &str) -> Option<&'static str> {
         "acr20_placebo_week24_cohen2004_expected"
         | "acr20_placebo_week24_bresnihan1998_expected"
         | "acr20_150mg_week24_bresnihan1998_expected"
+        | "acr20_cohen2002_week12_1mgkg_expected"
+        | "acr20_cohen2002_week12_2mgkg_expected"
+        | "acr20_cohen2002_week12_plateau_2_minus_1mgkg"
+        | "acr20_cohen2002_week12_rise_0p4_minus_0p04mgkg"
         | "acr_cohen2004_100mg_expected_acr20"
         | "acr_cohen2004_100mg_expected_acr50"
         | "acr_cohen2004_100mg_expected_acr70"
@@ -151,6 +158,7 @@ pub const EXPERIMENTS: &[&str] = &[
     "nomid_population_median_crp_day90_1mgkg",
     "nomid_population_share_not_reaching_crp10_at_2mgkg",
     "nomid_population_smallest_responder_rise_1_2_4mgkg",
+    "mws_population_remission_share_day90_100mg",
     "nomid_csf_il1ra_untreated",
     "nomid_csf_il1ra_trough_day90_1p5mgkg",
     "nomid_days_to_flare_after_stop_2mgkg",
@@ -186,6 +194,10 @@ pub const EXPERIMENTS: &[&str] = &[
     "acr20_placebo_week24_cohen2004_expected",
     "acr20_placebo_week24_bresnihan1998_expected",
     "acr20_150mg_week24_bresnihan1998_expected",
+    "acr20_cohen2002_week12_1mgkg_expected",
+    "acr20_cohen2002_week12_2mgkg_expected",
+    "acr20_cohen2002_week12_plateau_2_minus_1mgkg",
+    "acr20_cohen2002_week12_rise_0p4_minus_0p04mgkg",
     "acr_cohen2004_100mg_expected_acr20",
     "acr_cohen2004_100mg_expected_acr50",
     "acr_cohen2004_100mg_expected_acr70",
@@ -386,6 +398,7 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
             Ok(s.baseline[e] * s.params.values[model.drugs[0].molar_mass])
         }
         "nomid_population_median_crp_day90_1mgkg" => median_crp_day90(model, 1.0),
+        "mws_population_remission_share_day90_100mg" => mws_remission_share(model),
         "nomid_population_share_not_reaching_crp10_at_2mgkg" => share_not_responding(model, 2.0),
         "nomid_population_smallest_responder_rise_1_2_4mgkg" => smallest_responder_rise(model),
         "nomid_csf_il1ra_untreated" => observable_at(
@@ -609,6 +622,14 @@ pub fn run_experiment(model: &Model, id: &str) -> Result<f64, SimError> {
         "acr20_150mg_week24_bresnihan1998_expected" => {
             let r = ResponseModel::ra_acr();
             acr_expected_week24(model, 150.0, r.calibration_placebo_amplitude, 0)
+        }
+        "acr20_cohen2002_week12_1mgkg_expected" => acr20_cohen2002_week12(model, 1.0),
+        "acr20_cohen2002_week12_2mgkg_expected" => acr20_cohen2002_week12(model, 2.0),
+        "acr20_cohen2002_week12_plateau_2_minus_1mgkg" => {
+            Ok(acr20_cohen2002_week12(model, 2.0)? - acr20_cohen2002_week12(model, 1.0)?)
+        }
+        "acr20_cohen2002_week12_rise_0p4_minus_0p04mgkg" => {
+            Ok(acr20_cohen2002_week12(model, 0.4)? - acr20_cohen2002_week12(model, 0.04)?)
         }
         "acr_cohen2004_100mg_expected_acr20"
         | "acr_cohen2004_100mg_expected_acr50"
