@@ -5,7 +5,8 @@
 //! The modules are layers, bottom first: the shared [`error`] and [`time`]; the [`model`];
 //! [`dosing`]; solving ([`solve`]); one subject's outcomes ([`metrics`]); [`population`]s;
 //! clinical [`response`] and trials; [`exchange`] formats (scenario, population and trial
-//! files, SBML); [`validation`]; [`clinical`] tools (rules, check, safety over time, plan; dose-response, dose finding, missed doses). A module imports only from its own and lower layers, without
+//! files, SBML); [`validation`]; [`clinical`] tools (rules, check, safety over time, plan;
+//! dose-response, dose finding, missed doses). A module imports only from its own and lower layers, without
 //! circles (`tests/layering.rs` checks it; ARCHITECTURE.md has the table).
 //!
 //! Data flow: [`model::definition::Model`] (checked model file) +
