@@ -110,6 +110,7 @@ fn main() {
         mg_per_kg,
         max_mg: None,
     };
+    #[allow(clippy::type_complexity)]
     let arms: Vec<(Vec<f64>, Vec<f64>, f64, f64, f64)> = vec![
         {
             let (t, d) = course(DoseAmount::Mg(150.0), 24.0);

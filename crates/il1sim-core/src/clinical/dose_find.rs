@@ -223,24 +223,17 @@ pub struct Ranked {
     pub injections_per_week: f64,
 }
 
-/// Exposures whose median AUCs are within this factor of each other fall in one class when
-/// ranking (a convention of this tool, not a published equivalence margin): 1 mg/kg/day once
-/// daily and split twice daily differ by well under 1% and are ranked by injections.
+/// Exposures whose median AUCs are within this factor of the lowest AUC among regimens of the
+/// same attainment fall in one class when ranking, and so on in steps of this factor (a
+/// convention of this tool, not a published equivalence margin): 1 mg/kg/day once daily and
+/// split twice daily differ by well under 1% and are ranked by injections.
 pub const EXPOSURE_CLASS_FACTOR: f64 = 1.05;
 
-/// The exposure class of an AUC (bins of a factor [`EXPOSURE_CLASS_FACTOR`]).
-fn exposure_class(auc: f64) -> f64 {
-    if auc.is_finite() && auc > 0.0 {
-        (auc.ln() / EXPOSURE_CLASS_FACTOR.ln()).floor()
-    } else {
-        f64::INFINITY
-    }
-}
-
 /// Rank: attainment (all targets) first, higher first; then exposure, lower first, in classes
-/// of a factor [`EXPOSURE_CLASS_FACTOR`] of the median AUC; then injections per week, fewer
-/// first; then the median AUC itself; failed regimens (nothing evaluated) last.
-pub fn rank(mut v: Vec<Ranked>) -> Vec<Ranked> {
+/// of a factor [`EXPOSURE_CLASS_FACTOR`] counted from the lowest median AUC of the same
+/// attainment; then injections per week, fewer first; then the median AUC itself; failed
+/// regimens (nothing evaluated) last.
+pub fn rank(v: Vec<Ranked>) -> Vec<Ranked> {
     let key = |r: &Ranked| {
         let f = r.summary.all.fraction;
         if f.is_finite() {
@@ -249,17 +242,31 @@ pub fn rank(mut v: Vec<Ranked>) -> Vec<Ranked> {
             -1.0
         }
     };
-    v.sort_by(|a, b| {
-        key(b)
-            .total_cmp(&key(a))
-            .then(
-                exposure_class(a.summary.auc_median)
-                    .total_cmp(&exposure_class(b.summary.auc_median)),
-            )
-            .then(a.injections_per_week.total_cmp(&b.injections_per_week))
-            .then(a.summary.auc_median.total_cmp(&b.summary.auc_median))
+    // The lowest AUC of each attainment.
+    let lowest = |f: f64| {
+        v.iter()
+            .filter(|r| key(r) == f)
+            .map(|r| r.summary.auc_median)
+            .filter(|a| a.is_finite() && *a > 0.0)
+            .fold(f64::INFINITY, f64::min)
+    };
+    let class = |r: &Ranked| {
+        let (a, lo) = (r.summary.auc_median, lowest(key(r)));
+        if a.is_finite() && a > 0.0 && lo.is_finite() {
+            ((a / lo).ln() / EXPOSURE_CLASS_FACTOR.ln() + 1e-12).floor()
+        } else {
+            f64::INFINITY
+        }
+    };
+    let mut keyed: Vec<(f64, f64, Ranked)> =
+        v.iter().map(|r| (key(r), class(r), r.clone())).collect();
+    keyed.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then(a.1.total_cmp(&b.1))
+            .then(a.2.injections_per_week.total_cmp(&b.2.injections_per_week))
+            .then(a.2.summary.auc_median.total_cmp(&b.2.summary.auc_median))
     });
-    v
+    keyed.into_iter().map(|k| k.2).collect()
 }
 
 /// Injections per week of a regimen (SC injections and boluses scheduled, its own and those

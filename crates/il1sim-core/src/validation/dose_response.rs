@@ -107,7 +107,7 @@ pub fn population_crp(model: &Model, run: &PopulationRun) -> Result<Arc<DoseCrp>
         .iter()
         .map(|d| {
             let mut r = base.clone();
-            r.dose = d.clone();
+            r.dose = *d;
             r.name = format!("{d:?} daily");
             r
         })
