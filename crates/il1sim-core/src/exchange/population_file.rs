@@ -786,10 +786,34 @@ mod tests {
         parse_population(text, "t.toml", &crate::il1_model()).map_err(|e| e.to_string())
     }
 
-    /// The shipped RA population with `from` replaced by `to` (which must occur).
+    /// The shipped RA population with its variability cut to the three PK parameters (the
+    /// omega checks below edit a 3 x 3 matrix), `from` replaced by `to` (which must occur).
     fn edited(from: &str, to: &str) -> String {
-        assert!(RA.contains(from), "{from}");
-        RA.replacen(from, to, 1)
+        let ra = pk_only(RA);
+        assert!(ra.contains(from), "{from}");
+        ra.replacen(from, to, 1)
+    }
+
+    /// `text` with the shipped five-parameter variability block replaced by its PK part.
+    fn pk_only(text: &str) -> String {
+        let (p5, o5) = (
+            r#"parameters = ["CL_anakinra", "V_central", "ka_anakinra", "P_il1b_basal", "il6_basal_drive"]"#,
+            r#"omega = [[0.0784, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0396, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0704, 0.0, 0.0], [0.0, 0.0, 0.0, 0.2312, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0961]]"#,
+        );
+        assert!(
+            text.contains(p5) && text.contains(o5),
+            "the shipped variability block changed"
+        );
+        text.replacen(
+            p5,
+            r#"parameters = ["CL_anakinra", "V_central", "ka_anakinra"]"#,
+            1,
+        )
+        .replacen(
+            o5,
+            r#"omega = [[0.0784, 0.0, 0.0], [0.0, 0.0396, 0.0], [0.0, 0.0, 0.0704]]"#,
+            1,
+        )
     }
 
     fn err(from: &str, to: &str) -> String {

@@ -48,7 +48,8 @@ pub fn simulate_subject(
 ) -> SubjectOutcome {
     let (draw, subject) = match screened_subject(model, pop, id, options) {
         Ok(ds) => ds,
-        Err((draw, m)) => {
+        Err(e) => {
+            let (draw, m) = *e;
             return SubjectOutcome {
                 id,
                 draw,
@@ -80,16 +81,24 @@ fn screened_subject<'m>(
     pop: &PopulationScenario,
     id: u64,
     options: SolverOptions,
-) -> Result<(SubjectDraw, Subject<'m>), (Option<SubjectDraw>, String)> {
-    let screens = if pop.inclusion.is_some() { MAX_SCREENS } else { 1 };
+) -> Result<(SubjectDraw, Subject<'m>), Box<(Option<SubjectDraw>, String)>> {
+    let screens = if pop.inclusion.is_some() {
+        MAX_SCREENS
+    } else {
+        1
+    };
     for screen in 0..screens {
-        let draw = draw_subject_screen(pop, id, screen).map_err(|m| (None, m))?;
-        let subject =
-            match Subject::with_variability(model, &draw.patient, &[], &draw.multipliers, options)
-            {
-                Ok(s) => s,
-                Err(e) => return Err((Some(draw), e.to_string())),
-            };
+        let draw = draw_subject_screen(pop, id, screen).map_err(|m| Box::new((None, m)))?;
+        let subject = match Subject::with_variability(
+            model,
+            &draw.patient,
+            &[],
+            &draw.multipliers,
+            options,
+        ) {
+            Ok(s) => s,
+            Err(e) => return Err(Box::new((Some(draw), e.to_string()))),
+        };
         match pop.inclusion {
             Some(inc)
                 if subject.observe(&subject.baseline)[inc.crp_observable]
@@ -98,12 +107,12 @@ fn screened_subject<'m>(
         }
     }
     let limit = pop.inclusion.map_or(0.0, |i| i.crp_untreated_at_least_mg_l);
-    Err((
+    Err(Box::new((
         None,
         format!(
             "no draw met the inclusion criterion (untreated CRP >= {limit} mg/L) in {MAX_SCREENS} screens"
         ),
-    ))
+    )))
 }
 
 fn regimen_outcome(
