@@ -15,6 +15,7 @@ use crate::dosing::regimen::Regimen;
 use crate::model::definition::{Model, ParamId};
 use crate::model::patient::Patient;
 use crate::population::definition::{PopulationScenario, SimulationMethod};
+use crate::population::outcome::screened_subject;
 use crate::population::sampling::{draw_subject, subject_rng};
 use crate::response::acr::{ResponseModel, DRIVER_STEP_H};
 use crate::response::trial::{wilson_interval, Z_95};
@@ -277,19 +278,29 @@ impl Evaluation<'_> {
             id,
             points: vec![Err(m); self.regimens.len()],
         };
-        let (patient, overrides, multipliers) = match self.cohort.subject(id) {
-            Ok(s) => s,
-            Err(m) => return fail(format!("subject {id}: {m}")),
-        };
-        let subject = match Subject::with_variability(
-            self.model,
-            &patient,
-            &overrides,
-            &multipliers,
-            self.options,
-        ) {
-            Ok(s) => s,
-            Err(e) => return fail(format!("subject {id}: {e}")),
+        let subject = match &self.cohort {
+            // A population subject passes the population's inclusion criterion, as in
+            // `il1sim population`.
+            Cohort::Population(p) => match screened_subject(self.model, p, id, self.options) {
+                Ok((_, s)) => s,
+                Err(e) => return fail(format!("subject {id}: {}", e.1)),
+            },
+            Cohort::Patient { .. } => {
+                let (patient, overrides, multipliers) = match self.cohort.subject(id) {
+                    Ok(s) => s,
+                    Err(m) => return fail(format!("subject {id}: {m}")),
+                };
+                match Subject::with_variability(
+                    self.model,
+                    &patient,
+                    &overrides,
+                    &multipliers,
+                    self.options,
+                ) {
+                    Ok(s) => s,
+                    Err(e) => return fail(format!("subject {id}: {e}")),
+                }
+            }
         };
         let mut rng = subject_rng(self.cohort.seed() ^ CLINICAL_RESPONSE_STREAM, id);
         let z: f64 = StandardNormal.sample(&mut rng);

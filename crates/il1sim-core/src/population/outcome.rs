@@ -74,9 +74,10 @@ pub fn simulate_subject(
 }
 
 /// A subject's draw and its untreated state, redrawn while it fails the population's
-/// inclusion criterion. Err carries the last draw (if any) and the reason.
+/// inclusion criterion: the one implementation of inclusion, used by population runs and the
+/// clinical tools alike. Err carries the last draw (if any) and the reason.
 #[allow(clippy::type_complexity)]
-fn screened_subject<'m>(
+pub fn screened_subject<'m>(
     model: &'m Model,
     pop: &PopulationScenario,
     id: u64,
