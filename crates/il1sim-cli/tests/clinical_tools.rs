@@ -173,10 +173,10 @@ fn dose_find_ranks_and_writes_table_csv_chart() {
     assert!(out.join("dose_find.svg").exists() && out.join("dose_find.png").exists());
     // An unknown individual parameter names itself and `il1sim parameters`.
     let bad = out.join("bad.toml");
-    let text = std::fs::read_to_string(&f).unwrap().replace(
-        "# [dose_find.parameters]\n# CL_anakinra_paed = 7.5",
-        "[dose_find.parameters]\nCL_anakinra_kid = 7.5",
-    );
+    let text = std::fs::read_to_string(&f).unwrap();
+    let line = "P_il1b_basal = 0.6524";
+    assert!(text.contains(line), "the shipped file sets P_il1b_basal");
+    let text = text.replace(line, "CL_anakinra_kid = 7.5");
     std::fs::write(&bad, &text).unwrap();
     let o = il1sim()
         .arg("dose-find")
