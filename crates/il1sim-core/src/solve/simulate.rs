@@ -42,10 +42,26 @@ impl<'m> Subject<'m> {
         output_times: &[f64],
         observe: &mut dyn Observer<'p>,
     ) -> Result<Option<PeriodicSteadyState>, SimError> {
+        self.simulate_observing_from(regimen, regimen, horizon_h, output_times, observe)
+    }
+
+    /// As [`Subject::simulate_observing`], but a steady-state start is the periodic steady
+    /// state of `steady` alone: `regimen` with the regimens given with it left out (a
+    /// dataset's steady-state dose followed by other dose records, which then act from 0 h on
+    /// that state). `simulate_observing` passes the regimen itself, whose steady state
+    /// refuses co-administered regimens.
+    pub fn simulate_observing_from<'p>(
+        &self,
+        regimen: &Regimen,
+        steady: &Regimen,
+        horizon_h: f64,
+        output_times: &[f64],
+        observe: &mut dyn Observer<'p>,
+    ) -> Result<Option<PeriodicSteadyState>, SimError> {
         let mut inputs = self.regimen_inputs(regimen, horizon_h)?;
         let (y0, rates, ss) = if regimen.steady_state {
-            let ss = periodic::periodic(self, regimen)?;
-            let start = periodic::state_at_start(self, regimen, &ss)?;
+            let ss = periodic::periodic(self, steady)?;
+            let start = periodic::state_at_start(self, steady, &ss)?;
             inputs.extend(start.pending);
             inputs.sort_by(|a, b| a.time_h().total_cmp(&b.time_h()));
             (start.state, start.rates, Some(ss))

@@ -8,7 +8,8 @@ use crate::model::patient::Patient;
 /// One measurement (EVID 0) or prediction-only time (MDV 1) of one observable.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observation {
-    /// Time since the subject's first record (h).
+    /// Time on the dataset's clock (h): TIME as written, or with DATE and clock times the
+    /// hours since the subject's first record.
     pub time_h: f64,
     /// Index of the observable in `Model::observables`; values are in its unit.
     pub observable: usize,
@@ -31,18 +32,43 @@ pub struct DataSubject {
     pub patient: Patient,
     /// The dose records, each as a regimen (a single dose, or II/ADDL repeats, SS as a start
     /// from the periodic steady state), built with `Regimen` so that the dose engine gives
-    /// them their meaning.
+    /// them their meaning. Each `start_h` counts from its occasion's start.
     pub regimens: Vec<Regimen>,
     /// Observations and prediction-only rows, in time order.
     pub observations: Vec<Observation>,
     /// 1-based line of the subject's first record.
     pub first_line: usize,
+    /// The subject's occasions: a reset (EVID 3 or 4) or a steady-state dose (SS, which
+    /// resets as in NONMEM) starts a new one from the untreated state (or the regimen's
+    /// periodic steady state). Every regimen and observation belongs to exactly one; the
+    /// first starts at the subject's first record.
+    pub occasions: Vec<Occasion>,
+}
+
+/// One occasion of a subject: a stretch of the record from one untreated (or steady) state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Occasion {
+    /// Start on the dataset's clock (h). The occasion's regimens count their `start_h` from
+    /// here, so that a regimen means what it means anywhere (a steady-state regimen starts at
+    /// 0 h); observation times stay on the dataset's clock.
+    pub start_h: f64,
+    /// Its regimens, as a range of `DataSubject::regimens` (file order).
+    pub regimens: std::ops::Range<usize>,
+    /// Its observations, as a range of `DataSubject::observations`.
+    pub observations: std::ops::Range<usize>,
+    /// 1-based line of the record that started it.
+    pub line: usize,
 }
 
 /// A dataset: its subjects in file order.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Dataset {
     pub subjects: Vec<DataSubject>,
+    /// Columns of the file the reader does not know, as written (ignored).
+    pub ignored_columns: Vec<String>,
+    /// Patient values taken from the reader's defaults because the file has no column for
+    /// them ("weight_kg = 70 (no WT column)"), so that a front end can say so.
+    pub defaulted: Vec<String>,
 }
 
 /// One row of a NONMEM-style output table ($TABLE): per observation, the data and the
