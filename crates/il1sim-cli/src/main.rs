@@ -15,6 +15,7 @@ mod plot;
 mod population;
 mod quick;
 mod simulate;
+mod simulate_study;
 mod trial;
 mod validate;
 
@@ -58,6 +59,8 @@ enum Command {
     DoseFind(Box<dose_find::DoseFindArgs>),
     /// A dose is late: compare taking it now, skipping it, shifting, doubling or splitting.
     MissedDose(Box<missed_dose::MissedDoseArgs>),
+    /// Simulate a study design (population file with [study]) into a NONMEM-style dataset.
+    SimulateStudy(Box<simulate_study::SimulateStudyArgs>),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
         Command::DoseResponse(args) => dose_response::run(*args),
         Command::DoseFind(args) => dose_find::run(*args),
         Command::MissedDose(args) => missed_dose::run(*args),
+        Command::SimulateStudy(args) => simulate_study::run(*args),
     };
     match result {
         Ok(code) => code,

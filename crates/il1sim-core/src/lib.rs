@@ -20,6 +20,7 @@
 pub mod clinical;
 pub mod dosing;
 pub mod error;
+pub mod estimation;
 pub mod exchange;
 pub mod metrics;
 pub mod model;

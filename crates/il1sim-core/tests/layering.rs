@@ -29,6 +29,7 @@ const CORE_LAYERS: &[(&str, u32, &str)] = &[
     ("exchange/", 7, "exchange formats"),
     ("validation/", 8, "validation"),
     ("clinical/", 9, "clinical tools"),
+    ("estimation/", 10, "estimation"),
 ];
 
 // ------------------------------------------------------------------------------- the checker

@@ -50,6 +50,12 @@ struct ScenarioFile {
     dose_response: Option<toml::Value>,
     #[allow(dead_code)]
     dose_find: Option<toml::Value>,
+    /// A study design's sampling (`[study]`) and a population fit's parameters
+    /// (`[estimation]`), read and checked by the `estimation` layer.
+    #[allow(dead_code)]
+    study: Option<toml::Value>,
+    #[allow(dead_code)]
+    estimation: Option<toml::Value>,
     regimens: Vec<RegimenSpec>,
     /// A patient file's indication, co-medications and conditions, read by
     /// `clinical::patient_file` (`il1sim check`, `il1sim plan`); a simulation ignores it.
