@@ -4,6 +4,10 @@
 mod bench;
 mod check;
 mod compare;
+mod data_records;
+mod data_simulate;
+mod data_table;
+mod dataset_file;
 mod dose_find;
 mod dose_response;
 mod export_sbml;
@@ -61,6 +65,8 @@ enum Command {
     MissedDose(Box<missed_dose::MissedDoseArgs>),
     /// Simulate a study design (population file with [study]) into a NONMEM-style dataset.
     SimulateStudy(Box<simulate_study::SimulateStudyArgs>),
+    /// A NONMEM-style dataset as il1sim reads it: doses (II/ADDL expanded), observations, CMT numbers.
+    DataRecords(Box<data_records::DataRecordsArgs>),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +94,7 @@ fn main() -> ExitCode {
         Command::DoseFind(args) => dose_find::run(*args),
         Command::MissedDose(args) => missed_dose::run(*args),
         Command::SimulateStudy(args) => simulate_study::run(*args),
+        Command::DataRecords(args) => data_records::run(*args),
     };
     match result {
         Ok(code) => code,

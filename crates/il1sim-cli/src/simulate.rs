@@ -21,6 +21,11 @@ use std::process::ExitCode;
 pub struct SimulateArgs {
     /// Scenario file (TOML); omit it and give --dose etc. for the quick form
     pub scenario: Option<PathBuf>,
+    /// A NONMEM-style dataset (CSV, docs/datasets.md) instead of a scenario: its doses,
+    /// covariates and sampling times; writes table.csv, table.parquet, predictions.svg/.png.
+    /// --weight, --age, --sex, --crcl and --disease fill columns the dataset does not have
+    #[arg(long, value_name = "FILE", conflicts_with = "scenario")]
+    pub data: Option<PathBuf>,
     /// Output directory (created if needed): timecourse.csv, summary.json, timecourse.svg and .png
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -78,6 +83,9 @@ impl SolverArgs {
 
 pub fn run(args: SimulateArgs) -> Result<ExitCode, String> {
     let model = crate::model_file::load_model(args.model.as_deref())?;
+    if let Some(data) = &args.data {
+        return run_data(&args, data, &model);
+    }
     let scenario = match &args.scenario {
         Some(path) => {
             let given = args.quick.given();
@@ -148,6 +156,51 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode, String> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `simulate --data`: the dataset's own doses and times; of the quick form only the patient
+/// flags apply (as defaults for absent columns), and only the exact method.
+fn run_data(
+    args: &SimulateArgs,
+    data: &std::path::Path,
+    model: &Model,
+) -> Result<ExitCode, String> {
+    let q = &args.quick;
+    let patient_flags = ["--weight", "--age", "--sex", "--crcl", "--disease"];
+    let other: Vec<&str> = q
+        .given()
+        .into_iter()
+        .filter(|f| !patient_flags.contains(f))
+        .collect();
+    if !other.is_empty() {
+        return Err(format!(
+            "{} cannot be combined with --data: the dataset gives the doses and times (only {} \
+             apply, for columns the dataset does not have)",
+            other.join(", "),
+            patient_flags.join(", ")
+        ));
+    }
+    if args.method != "exact" {
+        return Err(format!(
+            "--method '{}' with --data: allowed: exact (a dataset's predictions are exact)",
+            args.method
+        ));
+    }
+    let defaults = crate::dataset_file::PatientDefaults {
+        weight: q.weight,
+        age: q.age,
+        sex: q.sex.clone(),
+        crcl: q.crcl,
+        disease: q.disease.clone(),
+    };
+    crate::data_simulate::run(
+        data,
+        &args.out,
+        model,
+        &defaults,
+        args.solver.options()?,
+        args.no_plot,
+    )
 }
 
 /// The figures `simulate` draws; with --no-plot, these exact names are removed from --out.

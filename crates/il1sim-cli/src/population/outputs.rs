@@ -166,7 +166,7 @@ pub(super) fn timecourse_batch(
     RecordBatch::try_new(schema.clone(), cols).map_err(|e| e.to_string())
 }
 
-pub(super) fn writer_props() -> WriterProperties {
+pub(crate) fn writer_props() -> WriterProperties {
     WriterProperties::builder()
         .set_max_row_group_row_count(Some(ROW_GROUP))
         .set_created_by(format!("il1sim {}", env!("CARGO_PKG_VERSION")))
