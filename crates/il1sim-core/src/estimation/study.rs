@@ -16,7 +16,7 @@
 //! ```
 
 use super::prediction::predict_at;
-use crate::exchange::dataset::subjects::{DataSubject, Dataset, Observation};
+use crate::exchange::dataset::subjects::{DataSubject, Dataset, Observation, Occasion};
 use crate::exchange::population_file::parse_population;
 use crate::exchange::spans::{line_of, ScenarioError};
 use crate::model::definition::Model;
@@ -282,6 +282,12 @@ fn simulate_one(
         }
     }
     let etas = draw.multipliers.iter().map(|(_, m)| m.ln()).collect();
+    let occasions = vec![Occasion {
+        start_h: 0.0,
+        regimens: 0..1,
+        observations: 0..observations.len(),
+        line: 0,
+    }];
     Ok((
         DataSubject {
             id: format!("{}", i + 1),
@@ -289,6 +295,7 @@ fn simulate_one(
             regimens: vec![regimen.clone()],
             observations,
             first_line: 0,
+            occasions,
         },
         etas,
     ))
