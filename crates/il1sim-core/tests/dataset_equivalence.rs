@@ -173,11 +173,7 @@ fn cases() -> Vec<(&'static str, Vec<Expected>)> {
             vec![occasion(
                 0.0,
                 Some(steady(
-                    every(
-                        dose(300.0, IvInfusionAtRate { mg_per_h: 150.0 }, 0.0),
-                        12.0,
-                        2,
-                    ),
+                    dose(300.0, IvInfusionAtRate { mg_per_h: 150.0 }, 0.0),
                     12.0,
                 )),
                 pk(&[1.0, 6.0, 20.0]),
