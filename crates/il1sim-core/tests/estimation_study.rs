@@ -3,7 +3,6 @@
 //! reproducible whatever the thread count, with the design's samples, covariates and errors.
 
 use il1sim_core::dosing::regimen::{Administration, DoseAmount, Regimen};
-use il1sim_core::estimation::prediction::predict_at;
 use il1sim_core::estimation::study::{parse_study, simulate_study};
 use il1sim_core::model::definition::Model;
 use il1sim_core::model::patient::{Patient, Sex};
@@ -60,10 +59,11 @@ fn pk_model_matches_the_mechanistic_model() {
         };
         let sf = Subject::new(&full, &patient, &[], SolverOptions::TIGHT).unwrap();
         let sp = Subject::new(&pk, &patient, &[], SolverOptions::TIGHT).unwrap();
-        let a = predict_at(&sf, std::slice::from_ref(&regimen), &times).unwrap();
-        let b = predict_at(&sp, std::slice::from_ref(&regimen), &times).unwrap();
-        for (x, y) in a.iter().zip(&b) {
-            let (x, y) = (x[o_full], y[o_pk]);
+        let (ta, _) = sf.simulate(&regimen, 28.0 * 24.0, &times).unwrap();
+        let (tb, _) = sp.simulate(&regimen, 28.0 * 24.0, &times).unwrap();
+        assert_eq!(ta.states.len(), times.len());
+        for (x, y) in ta.states.iter().zip(&tb.states) {
+            let (x, y) = (sf.observe(x)[o_full], sp.observe(y)[o_pk]);
             worst = worst.max(((x - y) / x).abs());
         }
     }
@@ -145,5 +145,42 @@ fn study_table_errors_name_the_key() {
         assert_ne!(bad, text);
         let e = parse_study(&bad, "d.toml", &model).unwrap_err().to_string();
         assert!(e.starts_with("d.toml:") && e.contains(want), "{e}");
+    }
+}
+
+/// The dataset `simulate-study` shipped (examples/data/ra-pk-sim.csv) is read by the dataset
+/// layer's reader into the same subjects, doses and samples the design gives.
+#[test]
+fn shipped_dataset_reads_back() {
+    use il1sim_core::exchange::dataset::read::{read_dataset, DatasetOptions};
+    let model = pk_model();
+    let text = repo_file("examples/data/ra-pk-sim.csv");
+    let options = DatasetOptions {
+        defaults: Patient::adult("ra"),
+    };
+    let data = read_dataset(&text, "ra-pk-sim.csv", &model, &options).unwrap();
+    assert_eq!(data.subjects.len(), 100);
+    assert!(
+        data.ignored_columns.is_empty(),
+        "{:?}",
+        data.ignored_columns
+    );
+    assert!(data.defaulted.is_empty(), "{:?}", data.defaulted);
+    let design = parse_study(
+        &repo_file("examples/designs/ra-pk-study.toml"),
+        "ra-pk-study.toml",
+        &model,
+    )
+    .unwrap();
+    let study = simulate_study(&model, &design, SolverOptions::DEFAULT).unwrap();
+    for (read, simulated) in data.subjects.iter().zip(&study.dataset.subjects) {
+        assert_eq!(read.id, simulated.id);
+        assert_eq!(read.regimens.len(), 7, "one record per daily dose");
+        assert_eq!(read.observations.len(), simulated.observations.len());
+        for (a, b) in read.observations.iter().zip(&simulated.observations) {
+            assert_eq!(a.time_h, b.time_h);
+            assert_eq!(a.value, b.value, "the CSV keeps every digit");
+        }
+        assert_eq!(read.patient, simulated.patient);
     }
 }

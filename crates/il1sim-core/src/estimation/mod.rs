@@ -1,6 +1,4 @@
 //! Estimation (layer 10): fitting the model to datasets. Simulated study designs
-//! (`study`), predictions at a subject's sampling times (`prediction`), and population
-//! estimation by FOCE-I. It may import every layer below it (0–9).
+//! (`study`) and population estimation by FOCE-I. It may import every layer below it (0–9).
 
-pub mod prediction;
 pub mod study;

@@ -15,7 +15,7 @@
 //! lloq = { anakinra_plasma = 40.0 }                  # optional, in the observable's unit
 //! ```
 
-use super::prediction::predict_at;
+use crate::exchange::dataset::predict::SubjectDesign;
 use crate::exchange::dataset::subjects::{DataSubject, Dataset, Observation, Occasion};
 use crate::exchange::population_file::parse_population;
 use crate::exchange::spans::{line_of, ScenarioError};
@@ -252,51 +252,53 @@ fn simulate_one(
             idx.iter().map(|&j| design.sampling_times_h[j]).collect()
         }
     };
-    let predictions = predict_at(&subject, std::slice::from_ref(regimen), &times)
-        .map_err(|e| format!("subject {}: {e}", i + 1))?;
     let mut observations = Vec::with_capacity(times.len() * design.observables.len());
-    for (ti, &t) in times.iter().enumerate() {
+    for &t in &times {
         for (k, &o) in design.observables.iter().enumerate() {
-            let spec = &pop
-                .residual
-                .iter()
-                .find(|(r, _)| *r == o)
-                .expect("parse_study checks every sampled observable has a residual spec")
-                .1;
-            let f = predictions[ti][o];
-            let (e1, e2): (f64, f64) = (
-                StandardNormal.sample(&mut rng),
-                StandardNormal.sample(&mut rng),
-            );
-            // The population layer's error model: y = f (1 + b ε1) + a ε2.
-            let y = f * (1.0 + spec.proportional * e1) + spec.additive * e2;
-            let below = design.lloq[k].is_some_and(|l| y < l);
             observations.push(Observation {
                 time_h: t,
                 observable: o,
-                value: if below { None } else { Some(y) },
+                value: None,
                 lloq: design.lloq[k],
-                below_lloq: below,
+                below_lloq: false,
                 line: 0,
             });
         }
     }
+    let mut data = DataSubject {
+        id: format!("{}", i + 1),
+        patient: draw.patient.clone(),
+        regimens: vec![regimen.clone()],
+        occasions: vec![Occasion {
+            start_h: 0.0,
+            regimens: 0..1,
+            observations: 0..observations.len(),
+            line: 0,
+        }],
+        observations,
+        first_line: 0,
+    };
+    // The dataset layer's prediction: what a fit of this dataset will compute.
+    let predictions = SubjectDesign::new(&data)
+        .predict(&subject)
+        .map_err(|e| format!("subject {}: {e}", i + 1))?;
+    for (obs, f) in data.observations.iter_mut().zip(predictions) {
+        let spec = &pop
+            .residual
+            .iter()
+            .find(|(r, _)| *r == obs.observable)
+            .expect("parse_study checks every sampled observable has a residual spec")
+            .1;
+        let (e1, e2): (f64, f64) = (
+            StandardNormal.sample(&mut rng),
+            StandardNormal.sample(&mut rng),
+        );
+        // The population layer's error model: y = f (1 + b ε1) + a ε2.
+        let y = f * (1.0 + spec.proportional * e1) + spec.additive * e2;
+        let below = obs.lloq.is_some_and(|l| y < l);
+        obs.value = if below { None } else { Some(y) };
+        obs.below_lloq = below;
+    }
     let etas = draw.multipliers.iter().map(|(_, m)| m.ln()).collect();
-    let occasions = vec![Occasion {
-        start_h: 0.0,
-        regimens: 0..1,
-        observations: 0..observations.len(),
-        line: 0,
-    }];
-    Ok((
-        DataSubject {
-            id: format!("{}", i + 1),
-            patient: draw.patient,
-            regimens: vec![regimen.clone()],
-            observations,
-            first_line: 0,
-            occasions,
-        },
-        etas,
-    ))
+    Ok((data, etas))
 }
