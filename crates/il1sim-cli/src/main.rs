@@ -1,29 +1,12 @@
 //! `il1sim`: the command-line front end. It reads files, calls il1sim-core, and writes
-//! results atomically; all science lives in the core library.
-
-mod bench;
-mod check;
-mod compare;
-mod data_records;
-mod data_simulate;
-mod data_table;
-mod dataset_file;
-mod dose_find;
-mod dose_response;
-mod export_sbml;
-mod missed_dose;
-mod model_file;
-mod output;
-mod plan;
-mod plot;
-mod population;
-mod quick;
-mod simulate;
-mod simulate_study;
-mod trial;
-mod validate;
+//! results atomically; all science lives in the core library. The commands are the
+//! modules of this package's library (`lib.rs`), which the Python package calls too.
 
 use clap::{Parser, Subcommand};
+use il1sim_cli::{
+    bench, check, compare, data_records, dose_find, dose_response, export_sbml, missed_dose, plan,
+    population, simulate, simulate_study, trial, validate,
+};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
