@@ -119,7 +119,7 @@ impl QuickArgs {
 
 /// A 1-based day number (`--missed-dose`, `--stop-day`). Parsed here rather than by clap's
 /// u32 parser so that `-3` or `0` get a message saying what is allowed.
-fn day_number(text: &str) -> Result<u32, String> {
+pub fn day_number(text: &str) -> Result<u32, String> {
     text.trim()
         .parse::<u32>()
         .ok()
@@ -130,7 +130,7 @@ fn day_number(text: &str) -> Result<u32, String> {
 }
 
 /// A number of doses (`--doses`), at least 1; see [`day_number`] for why it is parsed here.
-fn dose_count(text: &str) -> Result<u32, String> {
+pub fn dose_count(text: &str) -> Result<u32, String> {
     text.trim()
         .parse::<u32>()
         .ok()

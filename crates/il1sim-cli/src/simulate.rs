@@ -86,28 +86,52 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode, String> {
     if let Some(data) = &args.data {
         return run_data(&args, data, &model);
     }
-    let scenario = match &args.scenario {
-        Some(path) => {
+    let text = match &args.scenario {
+        Some(path) => Some((
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read scenario {}: {e}", path.display()))?,
+            path.display().to_string(),
+        )),
+        None => None,
+    };
+    run_loaded(args, &model, text)
+}
+
+/// [`run`] with the scenario given as text and the name its errors give for it (the Python
+/// package passes a scenario written inline); `None` for the quick form. `args.scenario` and
+/// `args.data` are not read.
+pub fn run_with_text(
+    args: SimulateArgs,
+    scenario_text: Option<(String, String)>,
+) -> Result<ExitCode, String> {
+    let model = crate::model_file::load_model(args.model.as_deref())?;
+    run_loaded(args, &model, scenario_text)
+}
+
+fn run_loaded(
+    args: SimulateArgs,
+    model: &Model,
+    scenario_text: Option<(String, String)>,
+) -> Result<ExitCode, String> {
+    let scenario = match &scenario_text {
+        Some((text, origin)) => {
             let given = args.quick.given();
             if !given.is_empty() {
                 return Err(format!(
-                    "{} cannot be combined with a scenario file; edit {} instead",
+                    "{} cannot be combined with a scenario file; edit {origin} instead",
                     given.join(", "),
-                    path.display()
                 ));
             }
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read scenario {}: {e}", path.display()))?;
-            parse_scenario(&text, &path.display().to_string(), &model).map_err(|e| e.to_string())?
+            parse_scenario(text, origin, model).map_err(|e| e.to_string())?
         }
-        None => crate::quick::scenario(&args.quick, &model)?,
+        None => crate::quick::scenario(&args.quick, model)?,
     };
     let options = args.solver.options()?;
     let method = SimulationMethod::parse(&args.method)
         .ok_or_else(|| format!("--method '{}': allowed: exact, fast", args.method))?;
-    let (subject, runs) = run_scenario(&model, &scenario, options, method)?;
+    let (subject, runs) = run_scenario(model, &scenario, options, method)?;
     let results = Results {
-        model: &model,
+        model,
         scenario: &scenario,
         subject: &subject,
         runs,
