@@ -19,6 +19,7 @@ pub mod plan;
 pub mod plot;
 pub mod population;
 pub mod quick;
+pub mod sensitivity;
 pub mod simulate;
 pub mod simulate_study;
 pub mod trial;

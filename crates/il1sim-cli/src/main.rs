@@ -5,7 +5,7 @@
 use clap::{Parser, Subcommand};
 use il1sim_cli::{
     bench, check, compare, data_records, dose_find, dose_response, export_sbml, missed_dose, plan,
-    population, simulate, simulate_study, trial, validate,
+    population, sensitivity, simulate, simulate_study, trial, validate,
 };
 use std::process::ExitCode;
 
@@ -50,6 +50,8 @@ enum Command {
     SimulateStudy(Box<simulate_study::SimulateStudyArgs>),
     /// A NONMEM-style dataset as il1sim reads it: doses (II/ADDL expanded), observations, CMT numbers.
     DataRecords(Box<data_records::DataRecordsArgs>),
+    /// Which parameters a scenario's figures depend on: local coefficients, Morris screening, Sobol indices.
+    Sensitivity(Box<sensitivity::SensitivityArgs>),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +80,7 @@ fn main() -> ExitCode {
         Command::MissedDose(args) => missed_dose::run(*args),
         Command::SimulateStudy(args) => simulate_study::run(*args),
         Command::DataRecords(args) => data_records::run(*args),
+        Command::Sensitivity(args) => sensitivity::run(*args),
     };
     match result {
         Ok(code) => code,

@@ -4,7 +4,7 @@
 //!
 //! The modules are layers, bottom first: the shared [`error`] and [`time`]; the [`model`];
 //! [`dosing`]; solving ([`solve`]); one subject's outcomes ([`metrics`]); [`population`]s;
-//! clinical [`response`] and trials; [`exchange`] formats (scenario, population and trial
+//! clinical [`response`] and trials, and [`sensitivity`] analysis; [`exchange`] formats (scenario, population and trial
 //! files, SBML); [`validation`]; [`clinical`] tools (rules, check, safety over time, plan;
 //! dose-response, dose finding, missed doses). A module imports only from its own and lower layers, without
 //! circles (`tests/layering.rs` checks it; ARCHITECTURE.md has the table).
@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod model;
 pub mod population;
 pub mod response;
+pub mod sensitivity;
 pub mod solve;
 pub mod time;
 pub mod validation;

@@ -26,6 +26,7 @@ const CORE_LAYERS: &[(&str, u32, &str)] = &[
     ("metrics.rs", 4, "one-subject outcomes"),
     ("population/", 5, "populations"),
     ("response/", 6, "clinical response and trials"),
+    ("sensitivity/", 6, "sensitivity analysis"),
     ("exchange/", 7, "exchange formats"),
     ("validation/", 8, "validation"),
     ("clinical/", 9, "clinical tools"),

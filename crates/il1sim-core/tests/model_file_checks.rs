@@ -189,3 +189,55 @@ fn duplicate_observable_names_are_refused_naming_both() {
     assert!(e.contains("observables[1] 'conc'.name"), "{e}");
     assert!(e.contains("observables[0] is also named 'conc'"), "{e}");
 }
+
+#[test]
+fn sensitivity_ranges_are_checked_with_the_parameter_named() {
+    let base = "CL = { value = 5.0, unit = \"L/h\", source = \"test value\"";
+    let with = |extra: &str| ONE_COMPARTMENT_TOML.replace(base, &format!("{base}, {extra}"));
+    // A good range loads, with its folds and source.
+    let m = Model::from_toml(
+        &with("range_fold = [0.5, 2.0], range_source = \"assumption: factor 2\""),
+        "m.toml",
+    )
+    .unwrap();
+    let r = m.parameters[m.parameter_id("CL").unwrap()]
+        .range
+        .clone()
+        .unwrap();
+    assert_eq!((r.low_fold, r.high_fold), (0.5, 2.0));
+    for (extra, key, says) in [
+        (
+            "range_fold = [1.5, 2.0], range_source = \"x\"",
+            "parameters.CL.range_fold",
+            "0 < low <= 1 <= high",
+        ),
+        (
+            "range_fold = [0.0, 2.0], range_source = \"x\"",
+            "parameters.CL.range_fold",
+            "0 < low <= 1 <= high",
+        ),
+        (
+            "range_fold = [0.5, 0.9], range_source = \"x\"",
+            "parameters.CL.range_fold",
+            "0 < low <= 1 <= high",
+        ),
+        (
+            "range_fold = [0.5, 2.0]",
+            "parameters.CL.range_source",
+            "needs its source",
+        ),
+        (
+            "range_source = \"x\"",
+            "parameters.CL.range_source",
+            "without a range",
+        ),
+        (
+            "range_fold = [0.5, 2.0], range_source = \"x\", structural = true",
+            "parameters.CL.range_fold",
+            "structural",
+        ),
+    ] {
+        let e = err(&with(extra));
+        assert!(e.contains(key) && e.contains(says), "{extra}: {e}");
+    }
+}

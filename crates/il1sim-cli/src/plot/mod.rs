@@ -16,7 +16,7 @@
 //! Target-attainment figures draw through the same parts. The files: `timecourse` (the
 //! time-course figure: panels, series, dose marks, data ranges), `attainment` (the grouped
 //! bar charts of target attainment), `dose` (dose-response curves with percentile bands and
-//! the ranking chart of dose finding), and the parts both use: `style` (sizes, font, palette),
+//! the ranking chart of dose finding), `tornado` (sensitivity coefficients as signed bars), and the parts both use: `style` (sizes, font, palette),
 //! `axis` (linear and logarithmic axes with their tick labels), `legend` (title and legend)
 //! and `raster` (the PNG backend that sets text in the bundled font).
 
@@ -27,3 +27,4 @@ pub mod legend;
 pub mod raster;
 pub mod style;
 pub mod timecourse;
+pub mod tornado;

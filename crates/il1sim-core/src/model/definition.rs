@@ -70,6 +70,20 @@ pub struct Parameter {
     pub description: String,
     /// `None` for base parameters; the expression for derived ones.
     pub expr: Option<String>,
+    /// Plausible range (fold changes of the subject's value) and its source, for global
+    /// sensitivity analysis.
+    pub range: Option<ParameterRange>,
+    /// A switch or structural number, left out of sensitivity analysis.
+    pub structural: bool,
+}
+
+/// A parameter's plausible range as fold changes of the subject's value (low <= 1 <= high),
+/// with where it comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParameterRange {
+    pub low_fold: f64,
+    pub high_fold: f64,
+    pub source: String,
 }
 
 #[derive(Debug, Clone)]

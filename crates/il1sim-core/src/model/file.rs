@@ -56,6 +56,7 @@ impl Model {
                     "every parameter needs a source (paper or label, or 'calibrated: ...')".into(),
                 ));
             }
+            let range = parameter_range(name, p).map_err(|(loc, m)| err(loc, m))?;
             param_index.insert(name.clone(), parameters.len());
             parameters.push(Parameter {
                 name: name.clone(),
@@ -66,6 +67,8 @@ impl Model {
                 source: p.source.clone(),
                 description: p.description.clone(),
                 expr: None,
+                range,
+                structural: p.structural,
             });
         }
         for (name, d) in &spec.derived {
@@ -97,6 +100,8 @@ impl Model {
                 source: d.source.clone(),
                 description: d.description.clone(),
                 expr: Some(d.expr.clone()),
+                range: None,
+                structural: false,
             });
         }
         // Derived expressions: parse, resolve inputs, order by dependency.
@@ -801,4 +806,50 @@ fn entry_line(text: &str, location: &str) -> Option<usize> {
         _ => return None,
     };
     Some(line(span))
+}
+
+/// A parameter's plausible range, checked: 0 < low <= 1 <= high (fold changes of the value,
+/// sampled on a log scale), a source, and not on a structural parameter. Errors are
+/// (location, message).
+fn parameter_range(
+    name: &str,
+    p: &ParameterSpec,
+) -> Result<Option<ParameterRange>, (String, String)> {
+    let Some([low, high]) = p.range_fold else {
+        if !p.range_source.trim().is_empty() {
+            return Err((
+                format!("parameters.{name}.range_source"),
+                "a range_source without a range; give range_fold = [low, high]".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let loc = format!("parameters.{name}.range_fold");
+    if !(low.is_finite()
+        && high.is_finite()
+        && low > 0.0
+        && low <= 1.0
+        && high >= 1.0
+        && low < high)
+    {
+        return Err((
+            loc,
+            format!("[{low}, {high}]: a range is two fold changes of the value with 0 < low <= 1 <= high and low < high"),
+        ));
+    }
+    if p.range_source.trim().is_empty() {
+        return Err((
+            format!("parameters.{name}.range_source"),
+            "a range needs its source (a paper, a population's spread, or 'assumption: ...')"
+                .into(),
+        ));
+    }
+    if p.structural {
+        return Err((loc, "a structural parameter (a switch) has no range".into()));
+    }
+    Ok(Some(ParameterRange {
+        low_fold: low,
+        high_fold: high,
+        source: p.range_source.clone(),
+    }))
 }

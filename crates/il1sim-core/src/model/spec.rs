@@ -69,6 +69,19 @@ pub struct ParameterSpec {
     pub source: String,
     #[serde(default)]
     pub description: String,
+    /// Plausible range as fold changes of the subject's value, [low, high] with
+    /// 0 < low <= 1 <= high, for global sensitivity analysis; needs `range_source`. Folds,
+    /// not absolute values, so that a range applies to the disease overlay's value and to a
+    /// derived value scaled by weight or renal function alike.
+    #[serde(default)]
+    pub range_fold: Option<[f64; 2]>,
+    /// Where the range comes from (a paper, the spread of a population, or an assumption).
+    #[serde(default)]
+    pub range_source: String,
+    /// A switch or a number of the model's structure (0/1), not a physical quantity:
+    /// sensitivity analysis leaves it out.
+    #[serde(default)]
+    pub structural: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
