@@ -4,6 +4,7 @@
 //! = 2/3 in random order and direction. Elementary effects are in units of the output per
 //! whole range of the factor; μ* ranks factors, σ shows non-linearity or interaction.
 
+use super::sobol::CubeFunction;
 use crate::population::sampling::subject_rng;
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -62,7 +63,7 @@ pub fn morris_screening<E: Send>(
     k: usize,
     r: usize,
     seed: u64,
-    f: &(dyn Fn(&[f64]) -> Result<Vec<f64>, E> + Sync),
+    f: &CubeFunction<'_, E>,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<MorrisMeasures>, E> {
     // Per trajectory, per factor: the elementary effects of every output.
@@ -133,8 +134,8 @@ mod tests {
             let mut seen = [false; 5];
             for (s, &(i, step)) in steps.iter().enumerate() {
                 seen[i] = true;
-                for j in 0..5 {
-                    let d = points[s + 1][j] - points[s][j];
+                for (j, (after, before)) in points[s + 1].iter().zip(&points[s]).enumerate() {
+                    let d = after - before;
                     assert!(if j == i {
                         (d - step).abs() < 1e-12
                     } else {

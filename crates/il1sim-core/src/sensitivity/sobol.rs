@@ -27,6 +27,10 @@ pub fn sample_row(seed: u64, which: u64, j: u64, k: usize) -> Vec<f64> {
     (0..k).map(|_| rng.random::<f64>()).collect()
 }
 
+/// A function of a point of [0, 1]^k giving m outputs, shared by the Sobol and Morris
+/// designs.
+pub type CubeFunction<'f, E> = dyn Fn(&[f64]) -> Result<Vec<f64>, E> + Sync + 'f;
+
 /// Model evaluations Saltelli's scheme needs: N (k + 2).
 pub fn evaluation_count(n: usize, k: usize) -> usize {
     n * (k + 2)
@@ -39,7 +43,7 @@ pub fn sobol_indices<E: Send>(
     n: usize,
     seed: u64,
     bootstrap: usize,
-    f: &(dyn Fn(&[f64]) -> Result<Vec<f64>, E> + Sync),
+    f: &CubeFunction<'_, E>,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<SobolIndices>, E> {
     // Per row j: [f(A_j), f(B_j), f(AB_j^(1)), ..., f(AB_j^(k))], each a vector of outputs.
@@ -131,14 +135,18 @@ fn indices_with_intervals(
             (s1, st)
         })
         .collect();
-    let interval = |pick: &dyn Fn(&(Vec<f64>, Vec<f64>)) -> f64| {
-        let mut v: Vec<f64> = draws.iter().map(pick).filter(|x| x.is_finite()).collect();
+    let interval = |values: Vec<f64>| {
+        let mut v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
         v.sort_by(f64::total_cmp);
         (percentile(&v, 0.025), percentile(&v, 0.975))
     };
     SobolIndices {
-        first_order_ci: (0..k).map(|i| interval(&|d| d.0[i])).collect(),
-        total_ci: (0..k).map(|i| interval(&|d| d.1[i])).collect(),
+        first_order_ci: (0..k)
+            .map(|i| interval(draws.iter().map(|d| d.0[i]).collect()))
+            .collect(),
+        total_ci: (0..k)
+            .map(|i| interval(draws.iter().map(|d| d.1[i]).collect()))
+            .collect(),
         first_order,
         total,
         variance,
