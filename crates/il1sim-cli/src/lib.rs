@@ -20,6 +20,7 @@ pub mod plot;
 pub mod population;
 pub mod quick;
 pub mod sensitivity;
+pub mod serve;
 pub mod simulate;
 pub mod simulate_study;
 pub mod trial;

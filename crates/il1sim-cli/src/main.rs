@@ -5,7 +5,7 @@
 use clap::{Parser, Subcommand};
 use il1sim_cli::{
     bench, check, compare, data_records, dose_find, dose_response, export_sbml, missed_dose, plan,
-    population, sensitivity, simulate, simulate_study, trial, validate,
+    population, sensitivity, serve, simulate, simulate_study, trial, validate,
 };
 use std::process::ExitCode;
 
@@ -52,6 +52,8 @@ enum Command {
     DataRecords(Box<data_records::DataRecordsArgs>),
     /// Which parameters a scenario's figures depend on: local coefficients, Morris screening, Sobol indices.
     Sensitivity(Box<sensitivity::SensitivityArgs>),
+    /// The explorer in the browser: a local page and JSON API (http://127.0.0.1:8080).
+    Serve(serve::server::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
         Command::SimulateStudy(args) => simulate_study::run(*args),
         Command::DataRecords(args) => data_records::run(*args),
         Command::Sensitivity(args) => sensitivity::run(*args),
+        Command::Serve(args) => serve::server::run(args),
     };
     match result {
         Ok(code) => code,

@@ -2,7 +2,7 @@
 //! turned into the same `Scenario` a scenario file produces (one set of checks for both).
 
 use il1sim_core::dosing::regimen::{
-    Administration, DoseAmount, Regimen, Repeat, HOURS_PER_DAY, MAX_DOSES,
+    Administration, DoseAmount, LateDose, Regimen, Repeat, HOURS_PER_DAY, MAX_DOSES,
 };
 use il1sim_core::exchange::scenario::{Scenario, MAX_OUTPUT_POINTS};
 use il1sim_core::model::definition::Model;
@@ -54,6 +54,10 @@ pub struct QuickArgs {
     /// Skip the dose(s) scheduled on this day (days counted from 1); repeatable
     #[arg(long = "missed-dose", value_name = "DAY", allow_negative_numbers = true, value_parser = day_number)]
     pub missed_dose: Vec<u32>,
+    /// Give the first dose scheduled on DAY later by HOURS (e.g. 12:6 is 6 h late on day 12;
+    /// shorter than the interval); repeatable
+    #[arg(long = "late-dose", value_name = "DAY:HOURS", allow_hyphen_values = true, value_parser = late_dose)]
+    pub late_dose: Vec<LateDose>,
     /// Last day on which a dose is given (days counted from 1); therapy stops after it
     #[arg(long, value_name = "DAY", allow_negative_numbers = true, value_parser = day_number)]
     pub stop_day: Option<u32>,
@@ -85,7 +89,7 @@ impl QuickArgs {
     /// Names of quick-form options that were given (to refuse mixing with a scenario file).
     pub fn given(&self) -> Vec<&'static str> {
         let mut g = Vec::new();
-        let flags: [(&str, bool); 21] = [
+        let flags: [(&str, bool); 22] = [
             ("--infusion-rate", self.infusion_rate.is_some()),
             ("--drug", self.drug.is_some()),
             ("--dose", self.dose.is_some()),
@@ -98,6 +102,7 @@ impl QuickArgs {
             ("--doses", self.doses.is_some()),
             ("--loading-dose", self.loading_dose.is_some()),
             ("--missed-dose", !self.missed_dose.is_empty()),
+            ("--late-dose", !self.late_dose.is_empty()),
             ("--stop-day", self.stop_day.is_some()),
             ("--weight", self.weight.is_some()),
             ("--age", self.age.is_some()),
@@ -127,6 +132,27 @@ pub fn day_number(text: &str) -> Result<u32, String> {
         .ok_or_else(|| {
             format!("'{text}' is not a day; allowed: a whole number >= 1 (days are counted from 1)")
         })
+}
+
+/// A late dose (`--late-dose DAY:HOURS`): the first dose scheduled on DAY, HOURS late.
+pub fn late_dose(text: &str) -> Result<LateDose, String> {
+    let err = || {
+        format!(
+            "'{text}' is not a late dose; allowed: DAY:HOURS, a whole day >= 1 and a delay > 0 \
+             h, e.g. 12:6"
+        )
+    };
+    let (day, hours) = text.trim().split_once(':').ok_or_else(err)?;
+    let day = day_number(day).map_err(|_| err())?;
+    let delay_h: f64 = hours.trim().parse().map_err(|_| err())?;
+    if !(delay_h.is_finite() && delay_h > 0.0) {
+        return Err(err());
+    }
+    Ok(LateDose {
+        day,
+        delay_h,
+        dose: 1,
+    })
 }
 
 /// A number of doses (`--doses`), at least 1; see [`day_number`] for why it is parsed here.
@@ -365,7 +391,7 @@ pub fn scenario(q: &QuickArgs, model: &Model) -> Result<Scenario, String> {
         repeat,
         loading_dose,
         missed_days: q.missed_dose.clone(),
-        late_doses: vec![],
+        late_doses: q.late_dose.clone(),
         extra_doses: vec![],
         stop_day: q.stop_day,
         steady_state: q.steady_state,
@@ -435,7 +461,7 @@ fn every_label(h: f64) -> String {
 /// Map core field names to the options a user typed. Longer names first: "regimen.dose"
 /// is a prefix of "regimen.doses" and of "regimen.dose maximum".
 fn flagify(message: &str) -> String {
-    const NAMES: [(&str, &str); 14] = [
+    const NAMES: [(&str, &str); 15] = [
         ("patient.weight", "--weight"),
         ("patient.age", "--age"),
         ("patient.crcl", "--crcl"),
@@ -449,6 +475,7 @@ fn flagify(message: &str) -> String {
         ("regimen.infusion_hours", "--infusion-hours"),
         ("regimen.infusion_rate_mg_per_h", "--infusion-rate"),
         ("regimen.missed_days", "--missed-dose"),
+        ("regimen.late_doses", "--late-dose"),
         ("regimen.stop_day", "--stop-day"),
     ];
     let mut out = message.to_string();

@@ -260,6 +260,28 @@ pub fn run_scenario<'m>(
     Ok((subject, runs))
 }
 
+/// timecourse.csv: `time_h`, every observable (`<name>_<unit>`), `regimen`; one row per output
+/// time and regimen. `il1sim serve` answers its CSV request with the same bytes.
+pub fn timecourse_csv(
+    model: &Model,
+    subject: &Subject,
+    runs: &[(Trajectory, RegimenSummary)],
+) -> Result<Vec<u8>, String> {
+    let mut header = vec!["time_h".to_string()];
+    header.extend(model.observables.iter().map(|o| o.column()));
+    header.push("regimen".into());
+    let mut rows = Vec::new();
+    for (traj, summary) in runs {
+        for (t, y) in traj.times_h.iter().zip(&traj.states) {
+            let mut row = vec![num(*t)];
+            row.extend(subject.observe(y).into_iter().map(num));
+            row.push(summary.regimen.clone());
+            rows.push(row);
+        }
+    }
+    csv_text(&header, &rows)
+}
+
 /// The patient-specific PK parameters of the drugs a scenario gives (`CL_<drug>` and, for
 /// anakinra, `V_central`), in their declared units.
 fn patient_parameters(
@@ -394,20 +416,7 @@ impl Results<'_> {
     }
 
     fn timecourse_csv(&self) -> Result<Vec<u8>, String> {
-        let (model, subject, runs) = (self.model, self.subject, &self.runs);
-        let mut header = vec!["time_h".to_string()];
-        header.extend(model.observables.iter().map(|o| o.column()));
-        header.push("regimen".into());
-        let mut rows = Vec::new();
-        for (traj, summary) in runs {
-            for (t, y) in traj.times_h.iter().zip(&traj.states) {
-                let mut row = vec![num(*t)];
-                row.extend(subject.observe(y).into_iter().map(num));
-                row.push(summary.regimen.clone());
-                rows.push(row);
-            }
-        }
-        csv_text(&header, &rows)
+        timecourse_csv(self.model, self.subject, &self.runs)
     }
 
     fn summary_json(

@@ -279,7 +279,7 @@ pub(super) fn batch_rows(b: &RecordBatch) -> Vec<Vec<String>> {
 }
 
 /// Percentiles reported in bands.csv.
-const PERCENTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
+pub const PERCENTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
 
 pub(super) fn write_bands(
     staged: &mut Staged,
