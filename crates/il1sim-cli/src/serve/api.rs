@@ -12,7 +12,7 @@ use super::request::{
     Checked, SimulateRequest, DEFAULT_BAND_SUBJECTS, MAX_BAND_DAYS, MAX_BAND_SUBJECTS,
     MAX_BODY_BYTES, MAX_DAYS, MAX_POINTS,
 };
-use super::server::AppState;
+use super::state::AppState;
 use super::validation_table::Table;
 use crate::simulate::{run_scenario, timecourse_csv};
 use axum::body::Bytes;
@@ -358,7 +358,8 @@ pub async fn not_found() -> ApiError {
 #[cfg(test)]
 mod tests {
     //! The router without a socket: status codes, the JSON error body and the limits.
-    use super::super::server::{router, AppState};
+    use super::super::server::router;
+    use super::super::state::AppState;
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
     use http_body_util::BodyExt;
@@ -535,7 +536,9 @@ mod tests {
             .unwrap()
             .as_f64()
             .unwrap();
-        assert!(last > 0.5 && anakinra["untreated"] == 0.0, "{last}");
+        // A day after the last dose anakinra still holds a sixth of IL-1RI (IL-1Ra much of
+        // the rest); untreated it holds none.
+        assert!(last > 0.1 && anakinra["untreated"] == 0.0, "{last}");
     }
 
     #[tokio::test]

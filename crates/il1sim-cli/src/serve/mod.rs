@@ -7,7 +7,8 @@
 //! shipped population file of the disease, the validation table through
 //! `validation::targets::run_target`: the page shows what the commands compute.
 //!
-//! The files: `server` (the command, its options, the router and the bounded job queues),
+//! The files: `server` (the command, its options, the router), `state` (what handlers share:
+//! the model and the bounded job slots),
 //! `request` (the request body, its limits and its translation into the quick form), `api`
 //! (the handlers and the JSON error type), `mechanism` (receptor and ligand fractions for
 //! the mechanism diagram), `band` (the population percentile band), `validation_table` (the
@@ -19,4 +20,5 @@ pub mod band;
 pub mod mechanism;
 pub mod request;
 pub mod server;
+pub mod state;
 pub mod validation_table;

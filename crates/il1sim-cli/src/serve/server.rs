@@ -4,18 +4,15 @@
 use super::api;
 use super::assets;
 use super::request::MAX_BODY_BYTES;
-use super::validation_table::ValidationTable;
+use super::state::AppState;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use il1sim_core::model::definition::Model;
-use il1sim_core::solve::options::SolverOptions;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use tokio::sync::Semaphore;
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -32,31 +29,6 @@ pub struct ServeArgs {
     /// Model file [default: the bundled models/il1.toml]
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
-}
-
-/// What every handler shares.
-#[derive(Clone)]
-pub struct AppState {
-    /// Loaded once and kept for the life of the process (subjects borrow it).
-    pub model: &'static Model,
-    pub solver: SolverOptions,
-    /// One permit per simulation that may run at once.
-    pub simulate_slots: Arc<Semaphore>,
-    /// One band at a time: a band already uses every core.
-    pub band_slots: Arc<Semaphore>,
-    pub validation: ValidationTable,
-}
-
-impl AppState {
-    pub fn new(model: &'static Model, jobs: usize) -> AppState {
-        AppState {
-            model,
-            solver: SolverOptions::DEFAULT,
-            simulate_slots: Arc::new(Semaphore::new(jobs.max(1))),
-            band_slots: Arc::new(Semaphore::new(1)),
-            validation: ValidationTable::default(),
-        }
-    }
 }
 
 pub fn router(state: AppState) -> Router {
