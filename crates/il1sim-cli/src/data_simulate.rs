@@ -32,7 +32,7 @@ struct SubjectRun {
 
 /// The subject with prediction-only observations of `observables` on a grid over each
 /// occasion (from its start to its last observation) added to its own.
-fn with_grid(s: &DataSubject, observables: &[usize]) -> DataSubject {
+pub fn with_grid(s: &DataSubject, observables: &[usize]) -> DataSubject {
     let mut out = s.clone();
     out.observations.clear();
     for (k, occasion) in s.occasions.iter().enumerate() {

@@ -191,7 +191,9 @@ pub fn load_table(file: &Path, cohort: &mut Cohort) -> Result<(), String> {
 /// Describe a cohort in one line.
 pub fn describe_cohort(c: &Cohort) -> String {
     match c {
-        Cohort::Patient { patient, overrides } => {
+        Cohort::Patient {
+            patient, overrides, ..
+        } => {
             let mut s = format!(
                 "one patient: {} kg, {} years, {}, CrCl {} mL/min, {}",
                 sig(patient.weight_kg),

@@ -12,6 +12,7 @@ pub mod dataset_file;
 pub mod dose_find;
 pub mod dose_response;
 pub mod export_sbml;
+pub mod fit_individual;
 pub mod missed_dose;
 pub mod model_file;
 pub mod output;

@@ -4,8 +4,8 @@
 
 use clap::{Parser, Subcommand};
 use il1sim_cli::{
-    bench, check, compare, data_records, dose_find, dose_response, export_sbml, missed_dose, plan,
-    population, sensitivity, serve, simulate, simulate_study, trial, validate,
+    bench, check, compare, data_records, dose_find, dose_response, export_sbml, fit_individual,
+    missed_dose, plan, population, sensitivity, serve, simulate, simulate_study, trial, validate,
 };
 use std::process::ExitCode;
 
@@ -54,6 +54,8 @@ enum Command {
     Sensitivity(Box<sensitivity::SensitivityArgs>),
     /// The explorer in the browser: a local page and JSON API (http://127.0.0.1:8080).
     Serve(serve::server::ServeArgs),
+    /// MAP Bayesian estimate of each subject of a dataset, with 90% intervals, and the label's dose for a target.
+    FitIndividual(Box<fit_individual::FitIndividualArgs>),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
         Command::DataRecords(args) => data_records::run(*args),
         Command::Sensitivity(args) => sensitivity::run(*args),
         Command::Serve(args) => serve::server::run(args),
+        Command::FitIndividual(args) => fit_individual::run(*args),
     };
     match result {
         Ok(code) => code,

@@ -36,10 +36,13 @@ pub const PERCENTILES: [f64; 5] = [5.0, 25.0, 50.0, 75.0, 95.0];
 /// Who the regimens are evaluated on.
 #[derive(Debug, Clone)]
 pub enum Cohort {
-    /// One patient, with model parameter overrides (canonical units).
+    /// One patient, with model parameter overrides (canonical units) and multiplicative
+    /// factors on parameters (an individual fit's exp(η), which may act on derived
+    /// parameters such as the clearance).
     Patient {
         patient: Patient,
         overrides: Vec<(String, f64)>,
+        multipliers: Vec<(ParamId, f64)>,
     },
     /// A virtual population (its own regimens and targets are not used).
     Population(Box<PopulationScenario>),
@@ -71,9 +74,11 @@ impl Cohort {
         id: u64,
     ) -> Result<(Patient, Vec<(String, f64)>, Vec<(ParamId, f64)>), String> {
         match self {
-            Cohort::Patient { patient, overrides } => {
-                Ok((patient.clone(), overrides.clone(), Vec::new()))
-            }
+            Cohort::Patient {
+                patient,
+                overrides,
+                multipliers,
+            } => Ok((patient.clone(), overrides.clone(), multipliers.clone())),
             Cohort::Population(p) => {
                 let d = draw_subject(p, id)?;
                 Ok((d.patient, Vec::new(), d.multipliers))

@@ -204,6 +204,7 @@ fn cohort(
         Cohort::Patient {
             patient: p,
             overrides: Vec::new(),
+            multipliers: Vec::new(),
         }
     } else {
         return Err(ScenarioError {

@@ -283,20 +283,30 @@ pub fn parse_population(
                 format!("'{}' is not an observable", r.observable.get_ref()),
             )
         })?;
-        // The error is applied to the simulated trough, which is the drug's plasma
-        // concentration in ng/mL: the observable must be exactly that.
-        let is_drug_conc = match model.observables[i].kind {
+        // A population run applies the error to the simulated trough, which is the drug's
+        // plasma concentration in ng/mL: entries on that observable are simulated there; the
+        // others (CRP, SAA, ...) are the residual errors estimation uses for those
+        // measurements (crate::estimation).
+        let on_trough = match model.observables[i].kind {
             ObservableKind::Concentration { species, .. } => model
                 .drugs
                 .iter()
                 .any(|d| d.concentration_species == species),
             _ => false,
-        };
-        if !is_drug_conc || model.observables[i].unit != "ng/mL" {
+        } && model.observables[i].unit == "ng/mL";
+        if p.residual
+            .iter()
+            .filter(|q| q.get_ref().observable.get_ref() == r.observable.get_ref())
+            .count()
+            > 1
+        {
             return Err(at(
                 &r.observable.span(),
                 "residual.observable",
-                format!("'{}' is not allowed; residual error applies to the trough of a drug's plasma concentration observable in ng/mL (here: anakinra_plasma)", r.observable.get_ref()),
+                format!(
+                    "'{}' has more than one [[population.residual]] entry; give one per observable",
+                    r.observable.get_ref()
+                ),
             ));
         }
         let mut parts = [0.0; 2];
@@ -329,6 +339,7 @@ pub fn parse_population(
                 observable: r.observable.get_ref().clone(),
                 additive: parts[0],
                 proportional: parts[1],
+                on_trough,
                 source: r.source.clone(),
             },
         ));

@@ -12,6 +12,10 @@ pub struct ResidualSpec {
     pub observable: String,
     pub additive: f64,
     pub proportional: f64,
+    /// The observable is a drug's plasma concentration in ng/mL, so a population run
+    /// simulates a measured trough with this error; other entries (CRP, SAA) are used by
+    /// estimation only.
+    pub on_trough: bool,
     pub source: String,
 }
 

@@ -17,7 +17,8 @@ use crate::solve::subject::Subject;
 pub struct RegimenOutcome {
     /// Values of [`PopulationScenario::figure_names`].
     pub figures: Vec<f64>,
-    /// Simulated measured trough per residual spec (observable unit).
+    /// Simulated measured trough per residual spec on a drug's plasma concentration
+    /// (`ResidualSpec::on_trough`), in file order (observable unit).
     pub observed_trough: Vec<f64>,
     /// band observable × band time.
     pub bands: Vec<Vec<f64>>,
@@ -148,6 +149,7 @@ fn regimen_outcome(
         .residual
         .iter()
         .enumerate()
+        .filter(|(_, (_, spec))| spec.on_trough)
         .map(|(k, (_, spec))| {
             let y = summary.get("trough").unwrap_or(f64::NAN);
             let base = 2 * (ri * pop.residual.len() + k);
