@@ -5,7 +5,8 @@
 use clap::{Parser, Subcommand};
 use il1sim_cli::{
     bench, check, compare, data_records, dose_find, dose_response, export_sbml, fit_individual,
-    missed_dose, plan, population, sensitivity, serve, simulate, simulate_study, trial, validate,
+    fit_population, missed_dose, plan, population, sensitivity, serve, simulate, simulate_study,
+    trial, validate, vpc,
 };
 use std::process::ExitCode;
 
@@ -48,6 +49,10 @@ enum Command {
     MissedDose(Box<missed_dose::MissedDoseArgs>),
     /// Simulate a study design (population file with [study]) into a NONMEM-style dataset.
     SimulateStudy(Box<simulate_study::SimulateStudyArgs>),
+    /// Population estimation (FOCE-I) on a dataset: estimates, SEs, OFV, shrinkage, table, plots.
+    FitPopulation(Box<fit_population::FitPopulationArgs>),
+    /// Visual predictive check of a fit-population run (SVG/PNG and CSV).
+    Vpc(Box<vpc::VpcArgs>),
     /// A NONMEM-style dataset as il1sim reads it: doses (II/ADDL expanded), observations, CMT numbers.
     DataRecords(Box<data_records::DataRecordsArgs>),
     /// Which parameters a scenario's figures depend on: local coefficients, Morris screening, Sobol indices.
@@ -83,6 +88,8 @@ fn main() -> ExitCode {
         Command::DoseFind(args) => dose_find::run(*args),
         Command::MissedDose(args) => missed_dose::run(*args),
         Command::SimulateStudy(args) => simulate_study::run(*args),
+        Command::FitPopulation(args) => fit_population::run(*args),
+        Command::Vpc(args) => vpc::run(*args),
         Command::DataRecords(args) => data_records::run(*args),
         Command::Sensitivity(args) => sensitivity::run(*args),
         Command::Serve(args) => serve::server::run(args),

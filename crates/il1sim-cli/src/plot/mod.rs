@@ -22,6 +22,7 @@
 
 pub mod attainment;
 pub mod axis;
+pub mod diagnostics;
 pub mod dose;
 pub mod legend;
 pub mod raster;

@@ -11,10 +11,14 @@
 pub mod dose;
 pub mod error;
 pub mod fit;
+pub mod fit_spec;
+pub mod foce;
 pub mod laplace;
 pub mod map;
 pub mod objective;
 pub mod prior;
 pub mod recovery;
 pub mod residual;
+pub mod residuals;
 pub mod study;
+pub mod vpc;
