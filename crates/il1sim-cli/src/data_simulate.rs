@@ -236,18 +236,7 @@ fn figure(
                     label: format!("ID {} prediction", s.id),
                     points: line,
                 });
-                // Dots: each observed value alone between breaks.
-                let mut dots = Vec::new();
-                for ob in s.observations.iter().filter(|ob| ob.observable == k) {
-                    if let Some(v) = ob.value {
-                        dots.push((ob.time_h / HOURS_PER_DAY, v));
-                        dots.push((f64::NAN, f64::NAN));
-                    }
-                }
-                series.push(Series {
-                    label: format!("ID {} observed", s.id),
-                    points: dots,
-                });
+                series.push(observed_series(s, k, &format!("ID {} observed", s.id)));
             }
             Panel {
                 title: o.description.clone(),
@@ -279,4 +268,21 @@ fn figure(
     let svg = timecourse_svg(&title, &panels, &doses)?;
     let png = timecourse_png(&title, &panels, &doses)?;
     Ok((svg.into_bytes(), png))
+}
+
+/// The observed values (DV) of observable `k` of one subject as a series of dots (each value
+/// alone between breaks), days on the x axis: the figures of `simulate --data` and of the fit
+/// commands draw the data so.
+pub fn observed_series(s: &DataSubject, k: usize, label: &str) -> Series {
+    let mut points = Vec::new();
+    for ob in s.observations.iter().filter(|ob| ob.observable == k) {
+        if let Some(v) = ob.value {
+            points.push((ob.time_h / HOURS_PER_DAY, v));
+            points.push((f64::NAN, f64::NAN));
+        }
+    }
+    Series {
+        label: label.to_string(),
+        points,
+    }
 }

@@ -5,7 +5,7 @@
 //! the data with the individual prediction and its 90% band and the population prediction,
 //! and the label's regimens ranked for the patient's individual parameters against targets.
 
-use crate::data_simulate::with_grid;
+use crate::data_simulate::{observed_series, with_grid};
 use crate::data_table::{table_csv, table_parquet};
 use crate::dataset_file::{load, notes, PatientDefaults};
 use crate::output::{csv_text, ensure_dir, num, write_set_atomic};
@@ -527,17 +527,7 @@ fn figure(
                         points,
                     });
                 }
-                let mut dots = Vec::new();
-                for ob in s.observations.iter().filter(|ob| ob.observable == k) {
-                    if let Some(v) = ob.value {
-                        dots.push((ob.time_h / HOURS_PER_DAY, v));
-                        dots.push((f64::NAN, f64::NAN));
-                    }
-                }
-                series.push(Series {
-                    label: format!("ID {} DV", s.id),
-                    points: dots,
-                });
+                series.push(observed_series(s, k, &format!("ID {} DV", s.id)));
             }
             Panel {
                 title: o.description.clone(),
