@@ -174,6 +174,8 @@ pub struct SubjectMode {
     /// ∂f/∂η at η̂: one row per observation.
     pub jacobian: DMatrix<f64>,
     pub converged: bool,
+    /// Restarts of the inner search after a failed line search (`map::conditional_mode`).
+    pub restarts: usize,
     /// Simulations run for this subject.
     pub simulations: usize,
 }
@@ -272,11 +274,11 @@ fn subject_mode(
     )
     .map_err(|e| e.to_string())?;
     let n = problem.dimension();
-    let (eta, converged) = if n == 0 {
-        (vec![], true)
+    let (eta, converged, restarts) = if n == 0 {
+        (vec![], true, 0)
     } else {
         let mode = conditional_mode(&problem, start, map).map_err(|e| e.to_string())?;
-        (mode.eta, mode.converged)
+        (mode.eta, mode.converged, mode.restarts)
     };
     let f = problem.predict(&eta).map_err(|e| e.to_string())?;
     let m = f.len();
@@ -326,6 +328,7 @@ fn subject_mode(
         ipred: f,
         jacobian,
         converged,
+        restarts,
         simulations: problem.evaluations(),
     })
 }

@@ -69,6 +69,9 @@ pub struct Mode {
     /// such failure.
     pub failed_evaluations: usize,
     pub first_failure: Option<String>,
+    /// Searches that ended in an error of the line search and were restarted (see
+    /// [`conditional_mode`]); 0 for a search that ran through.
+    pub restarts: usize,
 }
 
 /// Objective given to the optimiser where a simulation fails (a trial point far from the
@@ -87,6 +90,10 @@ pub const FIRST_STEP_MAX_Z: f64 = 1.0;
 /// one-SD first step reach a mode 16 SDs away, far beyond any patient the prior allows.
 pub const LINE_SEARCH_STEP_MAX: f64 = 16.0;
 
+/// Restarts of a search whose line search failed: one from the best point seen (fresh
+/// inverse Hessian) and, for a warm start, one from η = 0.
+pub const MAX_RESTARTS: usize = 2;
+
 /// The objective on whitened coordinates, remembering the first failure and the last value
 /// (the line search asks for the cost and then the gradient at the same point).
 struct Whitened<'p, 'a> {
@@ -97,6 +104,8 @@ struct Whitened<'p, 'a> {
     last: Mutex<Option<(Vec<f64>, f64)>>,
     /// The last gradient: BFGS asks again for the gradient the line search ended on.
     last_gradient: Mutex<Option<(Vec<f64>, Vec<f64>)>>,
+    /// The lowest objective seen (z, value), where a failed search restarts or ends.
+    best: Mutex<Option<(Vec<f64>, f64)>>,
 }
 
 impl Whitened<'_, '_> {
@@ -110,6 +119,10 @@ impl Whitened<'_, '_> {
         match self.problem.objective(&eta) {
             Ok(v) => {
                 *self.last.lock().expect("not poisoned") = Some((z.to_vec(), v));
+                let mut best = self.best.lock().expect("not poisoned");
+                if best.as_ref().is_none_or(|(_, b)| v < *b) {
+                    *best = Some((z.to_vec(), v));
+                }
                 Ok(v)
             }
             Err(e) => {
@@ -230,6 +243,7 @@ fn run_bfgs(
                 return Err(w.failure.lock().expect("not poisoned").clone());
             }
             Ok(Mode {
+                restarts: 0,
                 failed_evaluations: *w.failures.lock().expect("not poisoned"),
                 first_failure: w
                     .failure
@@ -273,6 +287,7 @@ pub fn conditional_mode(
         failures: Mutex::new(0),
         last: Mutex::new(None),
         last_gradient: Mutex::new(None),
+        best: Mutex::new(None),
     };
     let zero = vec![0.0; n];
     let warm = problem.prior.z_of(start);
@@ -299,17 +314,59 @@ pub fn conditional_mode(
         }
     };
     let from_warm = z0 != zero;
-    match run_bfgs(&w, z0, options) {
-        Ok(m) => Ok(m),
-        Err(e) if from_warm && cold_value.is_some() => {
-            *w.failure.lock().expect("not poisoned") = None;
-            run_bfgs(&w, zero, options).map_err(|e2| {
-                e2.or(e)
-                    .unwrap_or_else(|| EstimationError::new(&problem.subject.id, "BFGS failed"))
-            })
+    let first = match run_bfgs(&w, z0, options) {
+        Ok(m) => return Ok(m),
+        Err(e) => e,
+    };
+    // The line search failed (an inverse Hessian made indefinite by finite-difference noise
+    // near the mode gives an ascent direction, for example). Restart from the best point
+    // seen with a fresh inverse Hessian, then from η = 0, and at last report the best point
+    // seen as an unconverged mode: one subject's failed search must not end a population fit.
+    let mut restarts = 0;
+    let mut last_error = first;
+    let mut starts = Vec::new();
+    if let Some((z, _)) = w.best.lock().expect("not poisoned").clone() {
+        starts.push(z);
+    }
+    if from_warm && cold_value.is_some() {
+        starts.push(zero.clone());
+    }
+    for z in starts.into_iter().take(MAX_RESTARTS) {
+        restarts += 1;
+        *w.failure.lock().expect("not poisoned") = None;
+        match run_bfgs(&w, z, options) {
+            Ok(mut m) => {
+                m.restarts = restarts;
+                return Ok(m);
+            }
+            Err(e) => last_error = e.or(last_error),
         }
-        Err(e) => {
-            Err(e.unwrap_or_else(|| EstimationError::new(&problem.subject.id, "BFGS failed")))
+    }
+    let message = last_error
+        .as_ref()
+        .map_or_else(|| "BFGS failed".to_string(), |e| e.to_string());
+    let best = w.best.lock().expect("not poisoned").clone();
+    match best {
+        Some((z, v)) if v < FAILED_OBJECTIVE => Ok(Mode {
+            eta: problem.prior.eta_of(&z),
+            objective: v,
+            iterations: 0,
+            converged: false,
+            stop_reason: format!(
+                "best point seen after {restarts} restart(s) of a failed search: {message}"
+            ),
+            failed_evaluations: *w.failures.lock().expect("not poisoned"),
+            first_failure: w
+                .failure
+                .lock()
+                .expect("not poisoned")
+                .as_ref()
+                .map(|e| e.to_string()),
+            restarts,
+        }),
+        _ => {
+            Err(last_error
+                .unwrap_or_else(|| EstimationError::new(&problem.subject.id, "BFGS failed")))
         }
     }
 }
@@ -324,7 +381,11 @@ mod tests {
         assert_eq!(first_inverse_hessian_scale(1.0), 0.5);
         for g in [2.0, 1e2, 1e4] {
             let h = first_inverse_hessian_scale(g);
-            assert!((h * g - FIRST_STEP_MAX_Z).abs() < 1e-12, "g {g}: step {}", h * g);
+            assert!(
+                (h * g - FIRST_STEP_MAX_Z).abs() < 1e-12,
+                "g {g}: step {}",
+                h * g
+            );
         }
         assert_eq!(first_inverse_hessian_scale(0.0), 0.5);
         assert_eq!(first_inverse_hessian_scale(f64::NAN), 0.5);
