@@ -22,7 +22,7 @@ pub struct BenchArgs {
     /// Number of subjects to simulate, 1 to 100,000,000
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub subjects: u64,
-    /// Worker threads [default: 1, so the figure is the cost on one core]
+    /// Worker threads (1 by default, so the figure is the cost on one core)
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threads: usize,
     /// exact or fast (docs/solver.md, "Fast method") [default: the population file's, or

@@ -60,7 +60,7 @@ pub struct MissedDoseArgs {
     /// Creatinine clearance in mL/min [default: 100]
     #[arg(long, value_name = "ML_MIN", allow_negative_numbers = true)]
     pub crcl: Option<f64>,
-    /// Days compared after the scheduled dose [default: 3]
+    /// Days compared after the scheduled dose
     #[arg(
         long,
         value_name = "DAYS",
@@ -68,16 +68,16 @@ pub struct MissedDoseArgs {
         allow_negative_numbers = true
     )]
     pub window_days: f64,
-    /// Observable of the local signal, by model name [default: il1_signal_relative]
+    /// Observable of the local signal, by model name
     #[arg(long, value_name = "OBSERVABLE", default_value = "il1_signal_relative")]
     pub signal: String,
-    /// Observable of CRP, by model name [default: crp]
+    /// Observable of CRP, by model name
     #[arg(long, value_name = "OBSERVABLE", default_value = "crp")]
     pub crp: String,
     /// Signal threshold in the signal's unit [default: the highest signal of the on-time schedule in the window]
     #[arg(long, value_name = "X", allow_negative_numbers = true)]
     pub signal_threshold: Option<f64>,
-    /// Peak concentration, as a multiple of the on-time peak, that sets an option aside (assumption) [default: 1.5]
+    /// Peak concentration, as a multiple of the on-time peak, that sets an option aside (assumption)
     #[arg(long, value_name = "RATIO", default_value_t = DEFAULT_PEAK_LIMIT_RATIO, allow_negative_numbers = true)]
     pub peak_limit: f64,
     /// Print the comparison as JSON instead of the table

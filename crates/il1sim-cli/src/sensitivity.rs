@@ -27,22 +27,22 @@ pub struct SensitivityArgs {
     /// Regimen of the scenario, by name [default: the first]
     #[arg(long, value_name = "NAME")]
     pub regimen: Option<String>,
-    /// Global analysis after the local one: none, morris, sobol or all [default: all]
+    /// Global analysis after the local one: none, morris, sobol or all
     #[arg(long, value_name = "KIND", default_value = "all")]
     pub global: String,
-    /// Morris trajectories, 2 to 10,000 [default: 20]
+    /// Morris trajectories, 2 to 10,000
     #[arg(long, value_name = "R", default_value_t = 20)]
     pub trajectories: usize,
-    /// Sobol base samples N (N (k + 2) runs), 16 to 1,000,000 [default: 256]
+    /// Sobol base samples N (N (k + 2) runs), 16 to 1,000,000
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub samples: usize,
-    /// Bootstrap resamples for the Sobol intervals, 0 to 100,000 [default: 500]
+    /// Bootstrap resamples for the Sobol intervals, 0 to 100,000
     #[arg(long, value_name = "B", default_value_t = 500)]
     pub bootstrap: usize,
     /// Random seed of the global samples
     #[arg(long, value_name = "S", default_value_t = 1)]
     pub seed: u64,
-    /// Parameters shown per figure in the charts and printout [default: 10]
+    /// Parameters shown per figure in the charts and printout
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
     /// Worker threads, at least 1 (results do not depend on it) [default: all cores]

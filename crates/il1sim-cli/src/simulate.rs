@@ -34,7 +34,7 @@ pub struct SimulateArgs {
     #[command(flatten)]
     pub solver: SolverArgs,
     /// exact (integrate the whole horizon) or fast (repeat the periodic orbit once periodic
-    /// dosing has reached it; docs/solver.md, "Fast method") [default: exact]
+    /// dosing has reached it; docs/solver.md, "Fast method")
     #[arg(long, value_name = "METHOD", default_value = "exact")]
     pub method: String,
     /// Model file [default: the bundled models/il1.toml]

@@ -321,3 +321,32 @@ fn trial_prints_arms_and_writes_csv_and_figures() {
     std::fs::remove_dir_all(&out).unwrap();
     std::fs::remove_file(&file).unwrap();
 }
+
+/// Every command's `--help` states each default once: clap adds `[default: …]` for an
+/// argument with a default value, so a doc comment that says it too prints it twice.
+#[test]
+fn help_states_each_default_once() {
+    let top = il1sim().arg("--help").output().unwrap();
+    assert!(top.status.success());
+    let listing = String::from_utf8_lossy(&top.stdout);
+    let commands: Vec<String> = listing
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|c| c != "help")
+        .collect();
+    assert!(commands.len() >= 20, "commands read from --help: {commands:?}");
+    for c in &commands {
+        let o = il1sim().args([c.as_str(), "--help"]).output().unwrap();
+        assert!(o.status.success(), "{c} --help failed");
+        let help = String::from_utf8_lossy(&o.stdout);
+        for line in help.lines() {
+            assert!(
+                line.matches("[default:").count() <= 1,
+                "`il1sim {c} --help` states a default twice: {line}"
+            );
+        }
+    }
+}

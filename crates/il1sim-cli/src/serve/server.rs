@@ -16,11 +16,11 @@ use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
-    /// TCP port; 0 picks a free one (the address is printed on the first line) [default: 8080]
+    /// TCP port; 0 picks a free one (the address is printed on the first line)
     #[arg(long, value_name = "PORT", default_value_t = 8080)]
     pub port: u16,
     /// Address to listen on; anything but loopback exposes the explorer, which has no
-    /// authentication, to the network [default: 127.0.0.1]
+    /// authentication, to the network
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
     pub bind: IpAddr,
     /// Simulations run at once [default: the number of cores]
