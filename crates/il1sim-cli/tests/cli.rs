@@ -337,7 +337,10 @@ fn help_states_each_default_once() {
         .filter_map(|l| l.split_whitespace().next().map(str::to_string))
         .filter(|c| c != "help")
         .collect();
-    assert!(commands.len() >= 20, "commands read from --help: {commands:?}");
+    assert!(
+        commands.len() >= 20,
+        "commands read from --help: {commands:?}"
+    );
     for c in &commands {
         let o = il1sim().args([c.as_str(), "--help"]).output().unwrap();
         assert!(o.status.success(), "{c} --help failed");

@@ -59,12 +59,7 @@ pub struct AttainmentGroup {
 /// figure would be too tall for plotters' `i32` pixel coordinates.
 pub fn attainment_svg(title: &str, charts: &[AttainmentChart]) -> Result<String, String> {
     let figure = AttainmentFigure::new(title, charts)?;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, figure.height)).into_drawing_area();
-        figure.draw(&root)?;
-    }
-    Ok(svg)
+    render_svg(figure.height, |root| figure.draw(root))
 }
 
 /// Render the same figure as [`attainment_svg`] as an encoded PNG image
@@ -240,11 +235,7 @@ impl<'a> AttainmentFigure<'a> {
 
     /// Draw the figure on `root`, a `WIDTH` × `height` drawing area.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        root.fill(&WHITE).map_err(err)?;
-        let (title_area, rest) = root.split_vertically(TITLE_HEIGHT);
-        let (legend_area, mut rest) = rest.split_vertically(self.legend_height);
-        draw_title(&title_area, self.title)?;
-        draw_legend(&legend_area, &self.legend_rows)?;
+        let mut rest = page_body(root, self.title, &self.legend_rows, self.legend_height)?;
         for (chart, groups, panel_height) in &self.panels {
             let (panel, below) = rest.split_vertically(*panel_height);
             draw_attainment_panel(&panel, chart, groups, self.label_width, self.value_width)?;

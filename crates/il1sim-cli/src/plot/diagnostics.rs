@@ -5,6 +5,7 @@
 //! figures.
 
 use super::legend::*;
+use super::panel::{finite, xy_panel};
 use super::raster::render_png;
 use super::style::*;
 use ab_glyph::FontRef;
@@ -39,10 +40,6 @@ pub struct VpcPanel {
     pub simulated: Vec<[[f64; 3]; 3]>,
     /// The observations themselves (time, value), drawn faintly.
     pub points: Vec<(f64, f64)>,
-}
-
-fn finite(v: f64) -> bool {
-    v.is_finite() && v.abs() < 1e200
 }
 
 fn range(values: impl Iterator<Item = f64>, zero_floor: bool) -> (f64, f64) {
@@ -81,22 +78,7 @@ fn draw_scatter<DB: DrawingBackend>(
         (x0, x1) = (x0.min(y0), x1.max(y1));
         (y0, y1) = (x0, x1);
     }
-    let mut chart = ChartBuilder::on(area)
-        .margin(12)
-        .caption(p.title.as_str(), (FONT, 15))
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(p.x_label.as_str())
-        .y_desc(p.y_label.as_str())
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 13))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(err)?;
+    let mut chart = xy_panel(area, &p.title, &p.x_label, &p.y_label, x0..x1, y0..y1)?;
     let c = colour(0);
     chart
         .draw_series(
@@ -149,9 +131,7 @@ fn draw_gof<DB: DrawingBackend>(
     title: &str,
     panels: &[ScatterPanel],
 ) -> Result<(), String> {
-    root.fill(&WHITE).map_err(err)?;
-    let (top, body) = root.split_vertically(TITLE_HEIGHT);
-    draw_title(&top, title)?;
+    let body = page_body(root, title, &[], 0)?;
     let rows = panels.len().div_ceil(2).max(1);
     let areas = body.split_evenly((rows, 2));
     for (p, a) in panels.iter().zip(areas) {
@@ -164,12 +144,7 @@ fn draw_gof<DB: DrawingBackend>(
 pub fn gof_svg(title: &str, panels: &[ScatterPanel]) -> Result<String, String> {
     let rows = panels.len().div_ceil(2).max(1) as u32;
     let (_, _, _, height) = figure_layout(vec![], rows)?;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        draw_gof(&root, title, panels)?;
-    }
-    Ok(svg)
+    render_svg(height, |root| draw_gof(root, title, panels))
 }
 
 /// Goodness-of-fit panels as PNG (the same figure as [`gof_svg`]).
@@ -224,22 +199,7 @@ fn draw_vpc_panel<DB: DrawingBackend>(
             .chain(p.observed.iter().flat_map(|o| o.iter().copied())),
         true,
     );
-    let mut chart = ChartBuilder::on(area)
-        .margin(12)
-        .caption(p.title.as_str(), (FONT, 15))
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(p.x_label.as_str())
-        .y_desc(p.y_label.as_str())
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 13))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(err)?;
+    let mut chart = xy_panel(area, &p.title, &p.x_label, &p.y_label, x0..x1, y0..y1)?;
     chart
         .draw_series(
             p.points
@@ -293,11 +253,7 @@ fn draw_vpc<DB: DrawingBackend>(
     legend_rows: &[LegendRow],
     legend_height: u32,
 ) -> Result<(), String> {
-    root.fill(&WHITE).map_err(err)?;
-    let (top, rest) = root.split_vertically(TITLE_HEIGHT);
-    draw_title(&top, title)?;
-    let (legend, body) = rest.split_vertically(legend_height);
-    draw_legend(&legend, legend_rows)?;
+    let body = page_body(root, title, legend_rows, legend_height)?;
     let areas = body.split_evenly((panels.len().max(1), 1));
     for (p, a) in panels.iter().zip(areas) {
         draw_vpc_panel(&a, p)?;
@@ -308,12 +264,7 @@ fn draw_vpc<DB: DrawingBackend>(
 /// The VPC figure (one panel per observable) as SVG.
 pub fn vpc_svg(title: &str, panels: &[VpcPanel]) -> Result<String, String> {
     let (_, rows, lh, height) = figure_layout(vpc_entries(), panels.len().max(1) as u32)?;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        draw_vpc(&root, title, panels, &rows, lh)?;
-    }
-    Ok(svg)
+    render_svg(height, |root| draw_vpc(root, title, panels, &rows, lh))
 }
 
 /// The VPC figure as PNG (the same figure as [`vpc_svg`]).

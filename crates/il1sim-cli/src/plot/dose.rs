@@ -5,6 +5,7 @@
 //! figures.
 
 use super::legend::*;
+use super::panel::{finite, xy_panel};
 use super::raster::render_png;
 use super::style::*;
 use ab_glyph::FontRef;
@@ -87,21 +88,13 @@ fn curve_layout(panels: &[CurvePanel]) -> Result<Layout, String> {
     layout(entries, CURVE_PANEL_HEIGHT * panels.len() as u32)
 }
 
-fn finite(v: f64) -> bool {
-    v.is_finite() && v.abs() < 1e200
-}
-
 fn draw_curves<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     panels: &[CurvePanel],
     l: &Layout,
 ) -> Result<(), String> {
-    root.fill(&WHITE).map_err(err)?;
-    let (top, rest) = root.split_vertically(TITLE_HEIGHT);
-    draw_title(&top, title)?;
-    let (legend, body) = rest.split_vertically(l.legend_height);
-    draw_legend(&legend, &l.legend_rows)?;
+    let body = page_body(root, title, &l.legend_rows, l.legend_height)?;
     let areas = body.split_evenly((panels.len().max(1), 1));
     for (panel, area) in panels.iter().zip(areas) {
         draw_curve_panel(&area, panel)?;
@@ -170,22 +163,7 @@ fn draw_curve_panel<DB: DrawingBackend>(
     } else {
         format!("{} ({})", p.title, p.note)
     };
-    let mut chart = ChartBuilder::on(area)
-        .margin(12)
-        .caption(caption, (FONT, 15))
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(p.x_label.as_str())
-        .y_desc(p.y_label.as_str())
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 13))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(err)?;
+    let mut chart = xy_panel(area, &caption, &p.x_label, &p.y_label, x0..x1, y0..y1)?;
     for (i, s) in p.series.iter().enumerate() {
         let c = colour(i);
         let pts: Vec<&CurvePoint> = s.points.iter().filter(|q| finite(q.x)).collect();
@@ -230,12 +208,7 @@ fn draw_curve_panel<DB: DrawingBackend>(
 /// Dose-response curves as SVG.
 pub fn curves_svg(title: &str, panels: &[CurvePanel]) -> Result<String, String> {
     let l = curve_layout(panels)?;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, l.height)).into_drawing_area();
-        draw_curves(&root, title, panels, &l)?;
-    }
-    Ok(svg)
+    render_svg(l.height, |root| draw_curves(root, title, panels, &l))
 }
 
 /// Dose-response curves as PNG (the same figure as [`curves_svg`]).
@@ -258,15 +231,7 @@ pub struct RankBar {
 }
 
 fn rank_layout(groups: &[String], bars: &[RankBar]) -> Result<Layout, String> {
-    let entries = groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| LegendEntry {
-            label: g.clone(),
-            colour: colour(i),
-            swatch: Swatch::Bar,
-        })
-        .collect();
+    let entries = bar_entries(groups);
     layout(entries, RANK_ROW * bars.len().max(1) as u32 + 90)
 }
 
@@ -277,11 +242,7 @@ fn draw_ranking<DB: DrawingBackend>(
     bars: &[RankBar],
     l: &Layout,
 ) -> Result<(), String> {
-    root.fill(&WHITE).map_err(err)?;
-    let (top, rest) = root.split_vertically(TITLE_HEIGHT);
-    draw_title(&top, title)?;
-    let (legend, body) = rest.split_vertically(l.legend_height);
-    draw_legend(&legend, &l.legend_rows)?;
+    let body = page_body(root, title, &l.legend_rows, l.legend_height)?;
     let n = bars.len().max(1) as f64;
     let mut chart = ChartBuilder::on(&body)
         .margin(12)
@@ -356,12 +317,9 @@ pub fn ranking_svg(
     bars: &[RankBar],
 ) -> Result<String, String> {
     let l = rank_layout(groups, bars)?;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, l.height)).into_drawing_area();
-        draw_ranking(&root, title, x_label, bars, &l)?;
-    }
-    Ok(svg)
+    render_svg(l.height, |root| {
+        draw_ranking(root, title, x_label, bars, &l)
+    })
 }
 
 /// The same chart as PNG.

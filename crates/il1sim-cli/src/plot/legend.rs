@@ -2,7 +2,7 @@
 //! rows that fit the figure width.
 
 use super::raster::shape;
-use super::style::{err, FONT, WIDTH};
+use super::style::{colour, err, FONT, TITLE_HEIGHT, WIDTH};
 use ab_glyph::FontRef;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -152,4 +152,36 @@ pub(super) fn draw_legend<DB: DrawingBackend>(
         }
     }
     Ok(())
+}
+
+/// One bar swatch per group, coloured by position (the ranking and tornado charts).
+pub(super) fn bar_entries(groups: &[String]) -> Vec<LegendEntry> {
+    groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| LegendEntry {
+            label: g.clone(),
+            colour: colour(i),
+            swatch: Swatch::Bar,
+        })
+        .collect()
+}
+
+/// The page every figure shares: white ground, the title strip, then the legend rows (none
+/// when `legend_height` is 0); returns the area below them, where the panels go.
+pub(super) fn page_body<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    legend_rows: &[LegendRow],
+    legend_height: u32,
+) -> Result<DrawingArea<DB, Shift>, String> {
+    root.fill(&WHITE).map_err(err)?;
+    let (top, rest) = root.split_vertically(TITLE_HEIGHT);
+    draw_title(&top, title)?;
+    if legend_height == 0 {
+        return Ok(rest);
+    }
+    let (legend, body) = rest.split_vertically(legend_height);
+    draw_legend(&legend, legend_rows)?;
+    Ok(body)
 }

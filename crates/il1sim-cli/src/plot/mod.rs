@@ -16,15 +16,19 @@
 //! Target-attainment figures draw through the same parts. The files: `timecourse` (the
 //! time-course figure: panels, series, dose marks, data ranges), `attainment` (the grouped
 //! bar charts of target attainment), `dose` (dose-response curves with percentile bands and
-//! the ranking chart of dose finding), `tornado` (sensitivity coefficients as signed bars), and the parts both use: `style` (sizes, font, palette),
-//! `axis` (linear and logarithmic axes with their tick labels), `legend` (title and legend)
-//! and `raster` (the PNG backend that sets text in the bundled font).
+//! the ranking chart of dose finding), `tornado` (sensitivity coefficients as signed bars),
+//! `diagnostics` (goodness-of-fit scatter and VPC panels of population estimation), and the
+//! parts they share: `style` (sizes, font, palette, the SVG page), `axis` (linear and
+//! logarithmic axes with their tick labels), `legend` (title, legend and the page under
+//! them), `panel` (the x–y panel with its mesh) and `raster` (the PNG backend that sets text
+//! in the bundled font).
 
 pub mod attainment;
 pub mod axis;
 pub mod diagnostics;
 pub mod dose;
 pub mod legend;
+pub mod panel;
 pub mod raster;
 pub mod style;
 pub mod timecourse;

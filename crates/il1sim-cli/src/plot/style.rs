@@ -1,6 +1,7 @@
 //! What every figure shares: its width, title strip, font family and bundled font, the
 //! tallest PNG, the colour palette, and the error text of a rendering failure.
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 /// Figure width in pixels.
@@ -38,4 +39,18 @@ pub(super) fn err<E: std::fmt::Display>(e: E) -> String {
 /// Colour of series / regimen `i`.
 pub(super) fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
+}
+
+/// Draw a `WIDTH` × `height` figure with `draw` as SVG (the PNG twin is
+/// `raster::render_png`).
+pub(super) fn render_svg<F>(height: u32, draw: F) -> Result<String, String>
+where
+    F: FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), String>,
+{
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        draw(&root)?;
+    }
+    Ok(svg)
 }

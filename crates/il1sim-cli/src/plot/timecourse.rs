@@ -106,12 +106,7 @@ pub fn timecourse_svg(
     doses: &[DoseMarks],
 ) -> Result<String, String> {
     let figure = Figure::new(title, panels, doses)?;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, figure.height)).into_drawing_area();
-        figure.draw(&root)?;
-    }
-    Ok(svg)
+    render_svg(figure.height, |root| figure.draw(root))
 }
 
 /// Render the same figure as [`timecourse_svg`] as an encoded PNG image
@@ -183,11 +178,7 @@ impl<'a> Figure<'a> {
 
     /// Draw the figure on `root`, a `WIDTH` × `height` drawing area.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        root.fill(&WHITE).map_err(err)?;
-        let (title_area, rest) = root.split_vertically(TITLE_HEIGHT);
-        let (legend_area, grid_area) = rest.split_vertically(self.legend_height);
-        draw_title(&title_area, self.title)?;
-        draw_legend(&legend_area, &self.legend_rows)?;
+        let grid_area = page_body(root, self.title, &self.legend_rows, self.legend_height)?;
         if self.rows > 0 {
             let cells = grid_area.split_evenly((self.rows, self.columns));
             for (panel, cell) in self.panels.iter().zip(&cells) {

@@ -45,15 +45,7 @@ struct Layout {
 fn layout(groups: &[String], panels: &[TornadoPanel]) -> Result<Layout, String> {
     let font =
         FontRef::try_from_slice(FONT_BYTES).map_err(|e| format!("bundled font unusable: {e}"))?;
-    let entries = groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| LegendEntry {
-            label: g.clone(),
-            colour: colour(i),
-            swatch: Swatch::Bar,
-        })
-        .collect();
+    let entries = bar_entries(groups);
     let legend_rows = layout_legend(&font, entries, false);
     let legend_height = legend_rows.len() as u32 * LEGEND_ROW_HEIGHT + LEGEND_PADDING;
     let panel_heights: Vec<u32> = panels
@@ -155,11 +147,7 @@ fn draw<DB: DrawingBackend>(
     panels: &[TornadoPanel],
     l: &Layout,
 ) -> Result<(), String> {
-    root.fill(&WHITE).map_err(err)?;
-    let (top, rest) = root.split_vertically(TITLE_HEIGHT);
-    draw_title(&top, title)?;
-    let (legend, mut body) = rest.split_vertically(l.legend_height);
-    draw_legend(&legend, &l.legend_rows)?;
+    let mut body = page_body(root, title, &l.legend_rows, l.legend_height)?;
     for (panel, h) in panels.iter().zip(&l.panel_heights) {
         let (area, below) = body.split_vertically(*h);
         draw_panel(root, &area, panel)?;
@@ -175,12 +163,7 @@ pub fn tornado_svg(
     panels: &[TornadoPanel],
 ) -> Result<String, String> {
     let l = layout(groups, panels)?;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, l.height)).into_drawing_area();
-        draw(&root, title, panels, &l)?;
-    }
-    Ok(svg)
+    render_svg(l.height, |root| draw(root, title, panels, &l))
 }
 
 /// The same chart as PNG.
