@@ -6,6 +6,7 @@ use crate::dosing::inputs::StateInput;
 use crate::dosing::regimen::{Regimen, Repeat, HOURS_PER_DAY};
 use crate::error::{InputError, SimError};
 use crate::model::definition::Drug;
+use crate::solve::batch::{simulate_lanes, LaneJob};
 use crate::solve::fast::simulate_with_probe;
 use crate::solve::periodic::PeriodicSteadyState;
 use crate::solve::subject::Subject;
@@ -201,6 +202,52 @@ pub fn summarise_fast(
     let plan = SummaryRecording::new(subject, regimen, horizon_h, grid, crp_days)?;
     let run = simulate_with_probe(subject, regimen, horizon_h, &plan.full, Some(plan.probe()))?;
     plan.summarise(&run.trajectory, &run.samples, None)
+}
+
+/// [`summarise_fast`] for many subjects on one regimen with the batched method
+/// (`solve::batch`, `lanes` subjects per batch); results in subject order, each the same
+/// whatever the other subjects, their order or the batch width.
+pub fn summarise_batched(
+    subjects: &[&Subject],
+    regimen: &Regimen,
+    horizon_h: f64,
+    grid: &[f64],
+    crp_days: &[u32],
+    lanes: usize,
+) -> Vec<Result<(Trajectory, RegimenSummary), SimError>> {
+    let plans: Vec<Result<SummaryRecording, SimError>> = subjects
+        .iter()
+        .map(|s| SummaryRecording::new(s, regimen, horizon_h, grid, crp_days))
+        .collect();
+    let jobs: Vec<LaneJob> = subjects
+        .iter()
+        .zip(&plans)
+        .filter_map(|(s, p)| {
+            p.as_ref().ok().map(|plan| LaneJob {
+                subject: s,
+                regimen,
+                horizon_h,
+                output_times: &plan.full,
+                probe: Some(plan.probe()),
+            })
+        })
+        .collect();
+    let mut runs = simulate_lanes(&jobs, lanes).into_iter();
+    drop(jobs);
+    plans
+        .into_iter()
+        .map(|p| {
+            let plan = p?;
+            let run = runs.next().ok_or_else(|| {
+                SimError::from(InputError::new(
+                    "subjects",
+                    "batch",
+                    "internal error: a subject of the batch has no run (please report it)",
+                ))
+            })??;
+            plan.summarise(&run.trajectory, &run.samples, None)
+        })
+        .collect()
 }
 
 /// The drug a regimen gives, or an error naming it.

@@ -31,11 +31,14 @@ pub struct TargetSpec {
 // ------------------------------------------------------------------ checked population
 
 /// How a regimen is simulated: `Exact` integrates the whole horizon; `Fast` repeats the
-/// periodic orbit once periodic dosing has reached it ([`crate::solve::fast`]).
+/// periodic orbit once periodic dosing has reached it ([`crate::solve::fast`]); `Batched` is
+/// the fast method for several subjects at once on the lane integrator
+/// ([`crate::solve::batch`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SimulationMethod {
     Exact,
     Fast,
+    Batched,
 }
 
 impl SimulationMethod {
@@ -43,6 +46,7 @@ impl SimulationMethod {
         match text {
             "exact" => Some(SimulationMethod::Exact),
             "fast" => Some(SimulationMethod::Fast),
+            "batched" => Some(SimulationMethod::Batched),
             _ => None,
         }
     }
@@ -51,6 +55,7 @@ impl SimulationMethod {
         match self {
             SimulationMethod::Exact => "exact",
             SimulationMethod::Fast => "fast",
+            SimulationMethod::Batched => "batched",
         }
     }
 }

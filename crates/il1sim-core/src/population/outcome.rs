@@ -5,7 +5,9 @@ use super::definition::*;
 use super::sampling::{draw_subject_screen, SubjectDraw};
 use crate::dosing::regimen::Regimen;
 use crate::error::SimError;
-use crate::metrics::{summarise_fast, summarise_with_days};
+use crate::metrics::{summarise_batched, summarise_fast, summarise_with_days, RegimenSummary};
+use crate::solve::batch::DEFAULT_LANES;
+use crate::solve::trajectory::Trajectory;
 use crate::model::definition::Model;
 use crate::solve::options::SolverOptions;
 use crate::solve::subject::Subject;
@@ -47,6 +49,9 @@ pub fn simulate_subject(
     id: u64,
     options: SolverOptions,
 ) -> SubjectOutcome {
+    if pop.method == SimulationMethod::Batched {
+        return simulate_subjects(model, pop, &[id], options, 1).remove(0);
+    }
     let (draw, subject) = match screened_subject(model, pop, id, options) {
         Ok(ds) => ds,
         Err(e) => {
@@ -73,6 +78,71 @@ pub fn simulate_subject(
         regimens,
     }
 }
+
+/// Subjects `ids` in one go: with the batched method, `lanes` subjects per batch (each
+/// subject's outcome is the same whatever the other ids, their order or `lanes`); with the
+/// other methods, one after the other.
+pub fn simulate_subjects(
+    model: &Model,
+    pop: &PopulationScenario,
+    ids: &[u64],
+    options: SolverOptions,
+    lanes: usize,
+) -> Vec<SubjectOutcome> {
+    if pop.method != SimulationMethod::Batched {
+        return ids
+            .iter()
+            .map(|&id| simulate_subject(model, pop, id, options))
+            .collect();
+    }
+    let mut outcomes: Vec<SubjectOutcome> = Vec::with_capacity(ids.len());
+    let mut ready: Vec<(usize, SubjectDraw, Subject)> = Vec::new();
+    for &id in ids {
+        match screened_subject(model, pop, id, options) {
+            Ok((draw, subject)) => {
+                ready.push((outcomes.len(), draw, subject));
+                outcomes.push(SubjectOutcome {
+                    id,
+                    draw: None,
+                    regimens: Vec::with_capacity(pop.regimens.len()),
+                });
+            }
+            Err(e) => {
+                let (draw, m) = *e;
+                outcomes.push(SubjectOutcome {
+                    id,
+                    draw,
+                    regimens: vec![Err(format!("subject {id}: {m}")); pop.regimens.len()],
+                });
+            }
+        }
+    }
+    let subjects: Vec<&Subject> = ready.iter().map(|(_, _, s)| s).collect();
+    for (ri, r) in pop.regimens.iter().enumerate() {
+        let runs = summarise_batched(
+            &subjects,
+            r,
+            pop.duration_h,
+            &pop.band_times_h,
+            &pop.crp_days,
+            lanes,
+        );
+        for ((slot, draw, subject), run) in ready.iter().zip(runs) {
+            let id = outcomes[*slot].id;
+            let outcome = run
+                .and_then(|(traj, summary)| outcome_from(subject, pop, ri, draw, &traj, &summary))
+                .map_err(|e| format!("subject {id}, regimen '{}': {e}", r.name));
+            outcomes[*slot].regimens.push(outcome);
+        }
+    }
+    for (slot, draw, _) in ready {
+        outcomes[slot].draw = Some(draw);
+    }
+    outcomes
+}
+
+/// Lanes per batch of the batched method when the caller does not choose.
+pub const LANES: usize = DEFAULT_LANES;
 
 /// A subject's draw and its untreated state, redrawn while it fails the population's
 /// inclusion criterion: the one implementation of inclusion, used by population runs and the
@@ -131,7 +201,32 @@ fn regimen_outcome(
         SimulationMethod::Fast => {
             summarise_fast(subject, r, pop.duration_h, &pop.band_times_h, &pop.crp_days)?
         }
+        SimulationMethod::Batched => {
+            let runs = summarise_batched(
+                &[subject],
+                r,
+                pop.duration_h,
+                &pop.band_times_h,
+                &pop.crp_days,
+                1,
+            );
+            runs.into_iter().next().ok_or_else(|| {
+                crate::error::InputError::new("subjects", 1, "internal error: no run")
+            })??
+        }
     };
+    outcome_from(subject, pop, ri, draw, &traj, &summary)
+}
+
+/// A regimen's outcome from its trajectory and summary, whichever method computed them.
+fn outcome_from(
+    subject: &Subject,
+    pop: &PopulationScenario,
+    ri: usize,
+    draw: &SubjectDraw,
+    traj: &Trajectory,
+    summary: &RegimenSummary,
+) -> Result<RegimenOutcome, SimError> {
     let figures: Vec<f64> = pop
         .figure_names()
         .iter()

@@ -240,6 +240,57 @@ pub struct FastRun {
     pub stats: FastStats,
 }
 
+/// How the fast method integrates one segment: the subject's own BDF driver
+/// ([`Direct`]), or a lane of the batched method (`solve::batch`), which answers once every
+/// lane of its batch has asked.
+pub trait Segments {
+    /// `Subject::integrate_with`'s contract.
+    #[allow(clippy::too_many_arguments, async_fn_in_trait)]
+    async fn integrate(
+        &self,
+        subject: &Subject<'_>,
+        options: &SolverOptions,
+        y0: &[f64],
+        rates: &[f64],
+        t0: f64,
+        t_end: f64,
+        inputs: &[StateInput],
+        output_times: &[f64],
+        observe: &mut dyn Observer<'_>,
+    ) -> Result<SegmentEnd, crate::error::SolveError>;
+}
+
+/// The subject's own diffsol driver: the fast method as it always was.
+pub struct Direct;
+
+impl Segments for Direct {
+    async fn integrate(
+        &self,
+        subject: &Subject<'_>,
+        options: &SolverOptions,
+        y0: &[f64],
+        rates: &[f64],
+        t0: f64,
+        t_end: f64,
+        inputs: &[StateInput],
+        output_times: &[f64],
+        observe: &mut dyn Observer<'_>,
+    ) -> Result<SegmentEnd, crate::error::SolveError> {
+        subject.integrate_with(options, y0, rates, t0, t_end, inputs, output_times, observe)
+    }
+}
+
+/// Run a future that never waits (the fast method with [`Direct`] segments).
+fn run_now<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
 /// As [`simulate`], also sampling one species at the `probe` times.
 pub fn simulate_with_probe(
     subject: &Subject,
@@ -247,6 +298,25 @@ pub fn simulate_with_probe(
     horizon_h: f64,
     output_times: &[f64],
     probe: Option<Probe>,
+) -> Result<FastRun, SimError> {
+    run_now(simulate_with(
+        subject,
+        regimen,
+        horizon_h,
+        output_times,
+        probe,
+        &Direct,
+    ))
+}
+
+/// The fast method with segments integrated by `segments`.
+pub async fn simulate_with<S: Segments>(
+    subject: &Subject<'_>,
+    regimen: &Regimen,
+    horizon_h: f64,
+    output_times: &[f64],
+    probe: Option<Probe<'_>>,
+    segments: &S,
 ) -> Result<FastRun, SimError> {
     if regimen.steady_state {
         return Err(InputError::new(
@@ -270,16 +340,14 @@ pub fn simulate_with_probe(
         ..subject.options
     };
     // One integration segment with the fast method's tolerances and every input of the regimen.
-    let segment = |y0: &[f64],
-                   rates: &[f64],
-                   t0: f64,
-                   t1: f64,
-                   times: &[f64],
-                   observe: &mut dyn Observer<'_>| {
-        subject
-            .integrate_with(&tight, y0, rates, t0, t1, &inputs, times, observe)
-            .map_err(context)
-    };
+    macro_rules! segment {
+        ($y0:expr, $rates:expr, $t0:expr, $t1:expr, $times:expr, $observe:expr $(,)?) => {
+            segments
+                .integrate(subject, &tight, $y0, $rates, $t0, $t1, &inputs, $times, $observe)
+                .await
+                .map_err(context)
+        };
+    }
     let targets: Vec<usize> = inputs.iter().map(StateInput::species).collect();
     let terminal = terminal_states(&subject.system, &targets);
     // A terminal probe would need the closed-form continuation: record whole states there
@@ -294,7 +362,7 @@ pub fn simulate_with_probe(
 
     let window = periodic_window(&inputs, horizon_h);
     let Some(w) = window else {
-        segment(
+        segment!(
             &subject.baseline,
             &vec![0.0; n],
             0.0,
@@ -313,7 +381,7 @@ pub fn simulate_with_probe(
         rates: vec![0.0; n],
     };
     if w.start_h > 0.0 {
-        seg = segment(
+        seg = segment!(
             &seg.state,
             &seg.rates,
             0.0,
@@ -369,7 +437,7 @@ pub fn simulate_with_probe(
         let plan = speculate.then(|| plan_for(j, t0 + w.period_h));
         let mut recorded = None;
         let next = match &plan {
-            None => segment(
+            None => segment!(
                 &seg.state,
                 &seg.rates,
                 t0,
@@ -389,7 +457,7 @@ pub fn simulate_with_probe(
                         times,
                     }),
                 };
-                let next = segment(
+                let next = segment!(
                     &seg.state,
                     &seg.rates,
                     t0,
@@ -455,7 +523,7 @@ pub fn simulate_with_probe(
                 let tc = w.start_h + w.period_h * jc as f64;
                 let plan = plan_for(jc, tc);
                 let mut template = plan.recorder(probe_species);
-                let end = segment(
+                let end = segment!(
                     &seg.state,
                     &seg.rates,
                     tc,
@@ -550,7 +618,7 @@ pub fn simulate_with_probe(
         None => w.start_h + w.period_h * stats.periods_integrated as f64,
     };
     if resume_h < horizon_h && !same_time(resume_h, horizon_h) {
-        segment(
+        segment!(
             &seg.state,
             &seg.rates,
             resume_h,

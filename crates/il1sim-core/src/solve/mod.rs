@@ -5,11 +5,13 @@
 //! integrates with), simulation from either start (`simulate`), and the fast method (`fast`).
 //! It may import the model and dosing layers and the shared `error` and `time` modules.
 
+pub mod batch;
 pub mod equilibrium;
 pub mod fast;
 pub mod kinetic_lu;
 pub mod options;
 pub mod periodic;
+pub mod rodas;
 pub mod simulate;
 pub mod subject;
 pub mod trajectory;

@@ -538,7 +538,7 @@ fn expand_kept(keep: &[usize], n: usize, v: &[f64]) -> Vec<f64> {
 /// First step after an event, by the starting-step algorithm of Hairer, Nørsett & Wanner
 /// (Solving ODEs I, II.4, as diffsol uses for t0) for order 1: the step at which the change of
 /// the derivative over the step is 1% of the weighted norm.
-fn restart_step(
+pub(crate) fn restart_step(
     sys: &OdeSystem,
     rates: &[f64],
     y: &[f64],
