@@ -5,10 +5,13 @@
 
 use il1sim_core::exchange::population_file::parse_population;
 use il1sim_core::exchange::scenario::parse_scenario;
-use il1sim_core::metrics::{simulate_and_summarise, summarise_fast, CRP_REPORT_DAYS};
+use il1sim_core::metrics::{
+    simulate_and_summarise, summarise_batched, summarise_fast, CRP_REPORT_DAYS,
+};
 use il1sim_core::population::aggregates::Aggregates;
 use il1sim_core::population::definition::{SimulationMethod, MAX_SUBJECTS};
-use il1sim_core::population::outcome::simulate_subject;
+use il1sim_core::population::outcome::{simulate_subject, simulate_subjects, LANES};
+use il1sim_core::solve::batch::WIDTHS;
 use il1sim_core::solve::subject::Subject;
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -25,10 +28,13 @@ pub struct BenchArgs {
     /// Worker threads (1 by default, so the figure is the cost on one core)
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threads: usize,
-    /// exact or fast (docs/solver.md, "Fast method") [default: the population file's, or
-    /// exact for a scenario file]
+    /// exact, fast or batched (docs/solver.md, "Fast method", "Batched method") [default:
+    /// the population file's, or exact for a scenario file]
     #[arg(long, value_name = "METHOD")]
     pub method: Option<String>,
+    /// Subjects per batch of the batched method: 1, 4, 8 or 16
+    #[arg(long, value_name = "N", default_value_t = LANES)]
+    pub lanes: usize,
     #[command(flatten)]
     pub solver: crate::simulate::SolverArgs,
     /// Model file [default: the bundled models/il1.toml]
@@ -56,11 +62,15 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
         .build()
         .map_err(|e| e.to_string())?;
     let n = args.subjects;
+    let lanes = args.lanes;
+    if !WIDTHS.contains(&lanes) {
+        return Err(format!("--lanes {lanes}: allowed: 1, 4, 8, 16"));
+    }
     let method = match args.method.as_deref() {
         None => None,
         Some(m) => Some(
             SimulationMethod::parse(m)
-                .ok_or_else(|| format!("--method '{m}': allowed: exact, fast"))?,
+                .ok_or_else(|| format!("--method '{m}': allowed: exact, fast, batched"))?,
         ),
     };
     // Failed subject-regimens, and how many of them are subjects whose covariates could not
@@ -77,10 +87,17 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
         // As in a population run: subjects in parallel, aggregation in id order.
         let mut agg = Aggregates::new(&model, &pop);
         let outcomes: Vec<_> = pool.install(|| {
-            (0..n)
-                .into_par_iter()
-                .map(|id| simulate_subject(&model, &pop, id, options))
-                .collect()
+            if pop.method == SimulationMethod::Batched {
+                let ids: Vec<u64> = (0..n).collect();
+                ids.par_chunks(lanes)
+                    .flat_map_iter(|b| simulate_subjects(&model, &pop, b, options, lanes))
+                    .collect()
+            } else {
+                (0..n)
+                    .into_par_iter()
+                    .map(|id| simulate_subject(&model, &pop, id, options))
+                    .collect()
+            }
         });
         for o in &outcomes {
             agg.add(&pop, o);
@@ -99,7 +116,30 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
         let grid = scenario.output_grid();
         let method = method.unwrap_or(SimulationMethod::Exact);
         let start = Instant::now();
+        let batched = |count: usize| -> u64 {
+            let subjects: Vec<Subject> = (0..count)
+                .filter_map(|_| Subject::new(&model, &scenario.patient, &[], options).ok())
+                .collect();
+            let refs: Vec<&Subject> = subjects.iter().collect();
+            let unbuilt = (count - subjects.len()) * scenario.regimens.len();
+            let failed: usize = scenario
+                .regimens
+                .iter()
+                .map(|r| {
+                    let grid = &grid;
+                    summarise_batched(&refs, r, scenario.duration_h, grid, &CRP_REPORT_DAYS, lanes)
+                        .iter()
+                        .filter(|x| x.is_err())
+                        .count()
+                })
+                .sum();
+            (unbuilt + failed) as u64
+        };
         let failures: u64 = pool.install(|| {
+            if method == SimulationMethod::Batched {
+                let ids: Vec<u64> = (0..n).collect();
+                return ids.par_chunks(lanes).map(|b| batched(b.len())).sum();
+            }
             (0..n)
                 .into_par_iter()
                 .map(|_| {
@@ -117,6 +157,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
                                 summarise_fast(&s, r, scenario.duration_h, &grid, &CRP_REPORT_DAYS)
                                     .is_err()
                             }
+                            SimulationMethod::Batched => true,
                         })
                         .count() as u64
                 })
@@ -138,7 +179,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
         format!("{failures} failed solves")
     };
     let per_subject_ms = 1e3 * wall * args.threads as f64 / n as f64;
-    println!("{label}: {n} subjects x {regimens} regimen(s) on {} thread(s), method {}, integrator {:?} rtol {:e}: {:.3} s wall, {failed}", args.threads, method.name(), options.method, options.rtol, wall);
+    println!("{label}: {n} subjects x {regimens} regimen(s) on {} thread(s), method {}{}, integrator {:?} rtol {:e}: {:.3} s wall, {failed}", args.threads, method.name(), if method == SimulationMethod::Batched { format!(" ({lanes} lanes, Rodas4)") } else { String::new() }, options.method, options.rtol, wall);
     println!("per_subject_ms={per_subject_ms:.4}");
     println!("per_subject_wall_ms={:.4}", 1e3 * wall / n as f64);
     println!(

@@ -253,6 +253,15 @@ pub fn run_scenario<'m>(
                 &grid,
                 &CRP_REPORT_DAYS,
             ),
+            SimulationMethod::Batched => il1sim_core::metrics::summarise_batched(
+                &[&subject],
+                r,
+                scenario.duration_h,
+                &grid,
+                &CRP_REPORT_DAYS,
+                1,
+            )
+            .remove(0),
         }
         .map_err(|e| format!("scenario '{}', regimen '{}': {e}", scenario.name, r.name))?;
         runs.push(run);

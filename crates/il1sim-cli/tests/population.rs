@@ -92,6 +92,34 @@ fn fast_results_do_not_depend_on_threads_or_shards() {
 }
 
 #[test]
+fn batched_results_do_not_depend_on_threads_or_shards() {
+    // 24 subjects in batches of 4 on 1 thread, and in shards of 8 on 2 threads (other
+    // lane-mates, other batches): the same bytes.
+    let one = tmp("batched-one");
+    run(&["--method", "batched", "--threads", "1"], &one);
+    let sharded = tmp("batched-sharded");
+    for k in [2, 1, 3] {
+        run(
+            &[
+                "--method",
+                "batched",
+                "--shard",
+                &format!("{k}/3"),
+                "--threads",
+                "2",
+            ],
+            &sharded,
+        );
+    }
+    let o = il1sim().arg("merge").arg(&sharded).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    same_outputs(&one, &sharded);
+    for d in [one, sharded] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
+
+#[test]
 fn merge_names_the_missing_shards() {
     let out = tmp("missing");
     run(&["--shard", "2/3"], &out);
@@ -191,12 +219,19 @@ fn fast_method_agrees_with_the_exact_method() {
             .map(|l| l.split(',').map(str::to_string).collect())
             .collect()
     };
-    let (exact, fast) = (read("exact"), read("fast"));
+    let exact = read("exact");
+    for method in ["fast", "batched"] {
+        agrees(&exact, &read(method), method);
+    }
+}
+
+/// Every per-subject column of `fast` within 1e-3 relative of `exact`.
+fn agrees(exact: &[Vec<String>], fast: &[Vec<String>], method: &str) {
     assert_eq!(exact.len(), fast.len());
     assert_eq!(exact[0], fast[0], "same columns");
     let header = &exact[0];
     let mut compared = 0;
-    for (e, f) in exact.iter().zip(&fast).skip(1) {
+    for (e, f) in exact.iter().zip(fast).skip(1) {
         for (k, name) in header.iter().enumerate() {
             let (Ok(a), Ok(b)) = (e[k].parse::<f64>(), f[k].parse::<f64>()) else {
                 assert_eq!(e[k], f[k], "column {name}");
@@ -206,7 +241,7 @@ fn fast_method_agrees_with_the_exact_method() {
             let scale = a.abs().max(1e-9);
             assert!(
                 (a - b).abs() <= 1e-3 * scale,
-                "column {name}: exact {a}, fast {b}"
+                "column {name}: exact {a}, {method} {b}"
             );
             compared += 1;
         }

@@ -163,6 +163,10 @@ fn a_subjects_result_does_not_depend_on_its_lane_mates_lane_or_batch_width() {
         let shuffled: Vec<u64> = vec![7, 3, 9, 0, 5, 1, 8, 2, 6, 4, 31, 17];
         let mixed = simulate_subjects(&model, &pop, &shuffled, SolverOptions::default(), 4);
         let mixed: Vec<SubjectOutcome> = mixed.into_iter().filter(|o| o.id < 10).collect();
-        assert_eq!(bits(&mixed), reference, "{file}, shuffled with other subjects");
+        assert_eq!(
+            bits(&mixed),
+            reference,
+            "{file}, shuffled with other subjects"
+        );
     }
 }

@@ -14,7 +14,9 @@ use il1sim_core::population::aggregates::{shard_range, Aggregates};
 use il1sim_core::population::definition::{
     Covariates, PopulationScenario, SimulationMethod, CRCL_CAP_ML_MIN, MAX_SUBJECTS,
 };
-use il1sim_core::population::outcome::{simulate_subject, SubjectOutcome};
+use il1sim_core::population::outcome::{
+    simulate_subject, simulate_subjects, SubjectOutcome, LANES,
+};
 use il1sim_core::solve::options::SolverOptions;
 use indicatif::{ProgressBar, ProgressStyle};
 use parquet::arrow::ArrowWriter;
@@ -50,8 +52,10 @@ pub struct PopulationArgs {
     /// Random seed (overrides the file)
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
-    /// exact (diffsol over the whole horizon) or fast (periodic dosing repeated once the
-    /// orbit is periodic; docs/solver.md, "Fast method") (overrides the file)
+    /// exact (diffsol over the whole horizon), fast (periodic dosing repeated once the
+    /// orbit is periodic; docs/solver.md, "Fast method") or batched (the fast method for
+    /// several subjects at once on the Rodas4 lane integrator; docs/solver.md, "Batched
+    /// method") (overrides the file)
     #[arg(long, value_name = "METHOD")]
     pub method: Option<String>,
     /// Also write subjects.csv
@@ -155,7 +159,7 @@ pub fn run(args: PopulationArgs) -> Result<ExitCode, String> {
     }
     if let Some(m) = &args.method {
         pop.method = SimulationMethod::parse(m)
-            .ok_or_else(|| format!("--method '{m}': allowed: exact, fast"))?;
+            .ok_or_else(|| format!("--method '{m}': allowed: exact, fast, batched"))?;
     }
     let table_hash = read_covariate_table(&args.file, &mut pop)?;
     let options = args.solver.options()?;
@@ -390,10 +394,19 @@ fn run_shard(
         let mut start = range.start;
         while start < range.end {
             let end = (start + CHUNK).min(range.end);
-            let outcomes: Vec<SubjectOutcome> = (start..end)
-                .into_par_iter()
-                .map(|id| simulate_subject(model, pop, id, options))
-                .collect();
+            let outcomes: Vec<SubjectOutcome> = if pop.method == SimulationMethod::Batched {
+                // Batches of LANES subjects; each subject's outcome is the same whatever
+                // batch it lands in (solve::batch), so threads and shards do not matter.
+                let ids: Vec<u64> = (start..end).collect();
+                ids.par_chunks(LANES)
+                    .flat_map_iter(|batch| simulate_subjects(model, pop, batch, options, LANES))
+                    .collect()
+            } else {
+                (start..end)
+                    .into_par_iter()
+                    .map(|id| simulate_subject(model, pop, id, options))
+                    .collect()
+            };
             for o in &outcomes {
                 agg.add(pop, o);
                 if o.sampling_failed() {

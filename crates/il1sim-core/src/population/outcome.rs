@@ -6,11 +6,11 @@ use super::sampling::{draw_subject_screen, SubjectDraw};
 use crate::dosing::regimen::Regimen;
 use crate::error::SimError;
 use crate::metrics::{summarise_batched, summarise_fast, summarise_with_days, RegimenSummary};
-use crate::solve::batch::DEFAULT_LANES;
-use crate::solve::trajectory::Trajectory;
 use crate::model::definition::Model;
+use crate::solve::batch::DEFAULT_LANES;
 use crate::solve::options::SolverOptions;
 use crate::solve::subject::Subject;
+use crate::solve::trajectory::Trajectory;
 
 // ------------------------------------------------------------------ one subject
 

@@ -47,7 +47,7 @@ pub struct LaneJob<'a> {
 /// What a lane's segment future and the batch pass each other.
 enum Slot {
     Idle,
-    Asked(LaneRequest),
+    Asked(Box<LaneRequest>),
     Answered(Result<LaneOutput, SolveError>),
 }
 
@@ -88,9 +88,8 @@ impl Segments for LaneSegments<'_> {
         output_times: &[f64],
         observe: &mut dyn Observer<'_>,
     ) -> Result<SegmentEnd, SolveError> {
-        let in_range = |t: &f64| {
-            (*t >= t0 || same_time(*t, t0)) && (*t <= t_end || same_time(*t, t_end))
-        };
+        let in_range =
+            |t: &f64| (*t >= t0 || same_time(*t, t0)) && (*t <= t_end || same_time(*t, t_end));
         let request = LaneRequest {
             system: subject.system.clone(),
             atol: subject.atol(options),
@@ -101,11 +100,14 @@ impl Segments for LaneSegments<'_> {
             t_end,
             inputs: inputs.to_vec(),
             output_times: output_times.iter().copied().filter(in_range).collect(),
-            probe: observe
-                .probe()
-                .map(|p| (p.species, p.times.iter().copied().filter(in_range).collect())),
+            probe: observe.probe().map(|p| {
+                (
+                    p.species,
+                    p.times.iter().copied().filter(in_range).collect(),
+                )
+            }),
         };
-        *self.slot.borrow_mut() = Slot::Asked(request);
+        *self.slot.borrow_mut() = Slot::Asked(Box::new(request));
         let out = Answer { slot: self.slot }.await?;
         for (t, y) in &out.observed {
             observe.observe(*t, y);
@@ -176,7 +178,7 @@ fn run_batch<const L: usize>(jobs: &[LaneJob]) -> Vec<Result<FastRun, SimError>>
             if let Slot::Asked(_) = &*s {
                 if let Slot::Asked(r) = std::mem::replace(&mut *s, Slot::Idle) {
                     asked.push(i);
-                    requests.push(r);
+                    requests.push(*r);
                 }
             }
         }

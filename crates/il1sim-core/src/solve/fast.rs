@@ -343,7 +343,9 @@ pub async fn simulate_with<S: Segments>(
     macro_rules! segment {
         ($y0:expr, $rates:expr, $t0:expr, $t1:expr, $times:expr, $observe:expr $(,)?) => {
             segments
-                .integrate(subject, &tight, $y0, $rates, $t0, $t1, &inputs, $times, $observe)
+                .integrate(
+                    subject, &tight, $y0, $rates, $t0, $t1, &inputs, $times, $observe,
+                )
                 .await
                 .map_err(context)
         };

@@ -17,6 +17,10 @@
 //! on its lane-mates. The right-hand side and the Jacobian are the compiled system's own
 //! scalar functions, called lane by lane.
 
+// Index loops over states and lanes say which lane and entry each operation touches, and
+// they are the loops the compiler vectorises.
+#![allow(clippy::needless_range_loop)]
+
 use super::subject::restart_step;
 use crate::dosing::inputs::StateInput;
 use crate::model::system::OdeSystem;
@@ -188,8 +192,7 @@ pub fn integrate_lanes<const L: usize>(
                 Err(LaneFailure {
                     time_h: f64::NAN,
                     state: vec![],
-                    message: "internal error: a lane was not integrated (please report it)"
-                        .into(),
+                    message: "internal error: a lane was not integrated (please report it)".into(),
                 })
             })
         })
@@ -238,7 +241,8 @@ impl Lane {
         targets.extend((0..r.rates.len()).filter(|&i| r.rates[i] != 0.0));
         let active = sys_full.reachable(&r.y0, &targets);
         let keep: Vec<usize> = (0..sys_full.n).filter(|&i| active[i]).collect();
-        let in_range = |t: f64| (t >= r.t0 || same_time(t, r.t0)) && (t <= r.t_end || same_time(t, r.t_end));
+        let in_range =
+            |t: f64| (t >= r.t0 || same_time(t, r.t0)) && (t <= r.t_end || same_time(t, r.t_end));
         let mut out = LaneOutput {
             state: r.y0.clone(),
             rates: r.rates.clone(),
@@ -285,7 +289,9 @@ impl Lane {
             .inputs
             .iter()
             .filter(|i| {
-                i.time_h() >= r.t0 - 1e-12 && i.time_h() < r.t_end && !same_time(i.time_h(), r.t_end)
+                i.time_h() >= r.t0 - 1e-12
+                    && i.time_h() < r.t_end
+                    && !same_time(i.time_h(), r.t_end)
             })
             .map(|i| match *i {
                 StateInput::Bolus {
@@ -311,9 +317,9 @@ impl Lane {
         let next_out = r
             .output_times
             .partition_point(|&t| t < r.t0 && !same_time(t, r.t0));
-        let next_probe = probe
-            .as_ref()
-            .map_or(0, |(_, ts)| ts.partition_point(|&t| t < r.t0 && !same_time(t, r.t0)));
+        let next_probe = probe.as_ref().map_or(0, |(_, ts)| {
+            ts.partition_point(|&t| t < r.t0 && !same_time(t, r.t0))
+        });
         let n = sys.n;
         let mut lane = Lane {
             atol: pick(&r.atol),
@@ -360,14 +366,18 @@ impl Lane {
                 || same_time(self.output_times[self.next_out], t))
         {
             let full = self.expand(&self.y);
-            self.out.observed.push((self.output_times[self.next_out], full));
+            self.out
+                .observed
+                .push((self.output_times[self.next_out], full));
             self.next_out += 1;
         }
         if let Some((species, times)) = &self.probe {
             while self.next_probe < times.len()
                 && (times[self.next_probe] <= t || same_time(times[self.next_probe], t))
             {
-                self.out.samples.push((times[self.next_probe], self.y[*species]));
+                self.out
+                    .samples
+                    .push((times[self.next_probe], self.y[*species]));
                 self.next_probe += 1;
             }
         }
@@ -401,7 +411,14 @@ impl Lane {
             self.next_in += 1;
         }
         self.sys.rhs(&self.y, &self.rates, &mut self.f0);
-        self.h = restart_step(&self.sys, &self.rates, &self.y, &self.f0, &self.atol, self.rtol);
+        self.h = restart_step(
+            &self.sys,
+            &self.rates,
+            &self.y,
+            &self.f0,
+            &self.atol,
+            self.rtol,
+        );
         self.rejected_last = false;
         self.t_next = if self.next_in < self.inputs.len() {
             self.inputs[self.next_in].time_h().min(self.t_end)
@@ -439,7 +456,8 @@ impl Lane {
             let th = (t - t0) / h;
             (1.0 - th) * y0
                 + th * y1
-                + th * (th - 1.0) * ((1.0 - 2.0 * th) * (y1 - y0) + (th - 1.0) * h * f0 + th * h * f1)
+                + th * (th - 1.0)
+                    * ((1.0 - 2.0 * th) * (y1 - y0) + (th - 1.0) * h * f0 + th * h * f1)
         };
         while self.next_out < self.output_times.len() && inside(self.output_times[self.next_out]) {
             let ot = self.output_times[self.next_out];
